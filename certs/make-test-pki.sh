@@ -1,0 +1,3 @@
+#!/bin/sh
+# Placeholder replaced by the test PKI generator.
+mkdir -p "$1"

@@ -1,0 +1,36 @@
+/*
+ * cli.h - the relais command line: one program, git-style subcommands.
+ *
+ * Each subcommand lives in its own src/cmd_*.c and exports one `struct rl_command`; main.c lists them.
+ * Exit status: 0 success; 1 the message or document was refused (stderr: one line
+ * "error: EBMS:xxxx ShortDescription: what was wrong"); 2 usage or configuration error.
+ */
+#ifndef RELAIS_CLI_H
+#define RELAIS_CLI_H
+
+#include "relais/err.h"
+
+#define RL_EXIT_OK 0
+#define RL_EXIT_REFUSED 1
+#define RL_EXIT_USAGE 2
+
+struct rl_command {
+	const char *name;
+	const char *summary;	/* one line for `relais --help` */
+	const char *usage;	/* full text for `relais help NAME` and `relais NAME --help` */
+	int (*run)(int argc, char **argv);	/* argv[0] is the command name */
+};
+
+/* Prints "error: <code> <short>: <msg>" to stderr and returns the exit status for that error. */
+int rl_cli_fail(const struct rl_err *err);
+/* Prints "relais NAME: <msg>" and the usage hint, returns RL_EXIT_USAGE. */
+int rl_cli_usage_error(const struct rl_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints the command's usage to stdout; returns RL_EXIT_OK. */
+int rl_cli_print_usage(const struct rl_command *cmd);
+
+/* Process-wide initialisation (libxml2, xmlsec, OpenSSL); idempotent. Returns 0 or -1. */
+int rl_init(struct rl_err *err);
+void rl_shutdown(void);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * stream.h - the one shape every streaming stage has: a sink that takes bytes.
+ *
+ * Payloads flow through chains of sinks (gzip -> digest -> AES-GCM -> file, and back), so no stage
+ * ever holds a whole payload. A sink's write returns 0, or -1 with err filled.
+ */
+#ifndef RELAIS_STREAM_H
+#define RELAIS_STREAM_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "relais/err.h"
+
+typedef int (*rl_write_fn)(void *ctx, const unsigned char *data, size_t len, struct rl_err *err);
+
+struct rl_sink {
+	rl_write_fn write;
+	void *ctx;
+};
+
+static inline int rl_sink_write(const struct rl_sink *s, const void *data, size_t len,
+				struct rl_err *err)
+{
+	return s->write(s->ctx, (const unsigned char *)data, len, err);
+}
+
+/* A sink that appends to a stdio FILE (ctx is the FILE *). */
+int rl_sink_file_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err);
+/* A sink that appends to an rl_buf (ctx is the struct rl_buf *). */
+int rl_sink_buf_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err);
+/* A sink that discards. */
+int rl_sink_null_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err);
+
+/* Copies a whole FILE into a sink in fixed-size chunks. */
+int rl_stream_copy_file(FILE *in, const struct rl_sink *out, struct rl_err *err);
+
+/* A temporary file beside `near_path` (or in TMPDIR when NULL), opened "w+b" and unlinked at once,
+ * so nothing is left behind whatever happens. */
+FILE *rl_tmpfile(const char *near_path, struct rl_err *err);
+
+/* Atomic output: write to PATH.tmp-XXXXXX, then rl_outfile_commit() fsyncs and renames it to PATH;
+ * rl_outfile_abort() removes it. Nothing half-written ever appears under PATH. */
+struct rl_outfile {
+	FILE *fp;
+	char *path;
+	char *tmp_path;
+};
+int rl_outfile_open(struct rl_outfile *of, const char *path, struct rl_err *err);
+int rl_outfile_commit(struct rl_outfile *of, struct rl_err *err);
+void rl_outfile_abort(struct rl_outfile *of);
+
+#endif

@@ -1,0 +1,154 @@
+/* stream.c - basic sinks, temporary files and atomic output files. See include/relais/stream.h. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "relais/buf.h"
+#include "relais/stream.h"
+
+int rl_sink_file_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
+{
+	if (len && fwrite(data, 1, len, (FILE *)ctx) != len)
+		return rl_err_set(err, RL_ERR_IO, "write failed: %s", strerror(errno));
+	return 0;
+}
+
+int rl_sink_buf_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
+{
+	if (rl_buf_append((struct rl_buf *)ctx, data, len) < 0)
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+int rl_sink_null_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
+{
+	return 0;
+}
+
+int rl_stream_copy_file(FILE *in, const struct rl_sink *out, struct rl_err *err)
+{
+	unsigned char chunk[65536];
+	size_t n;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		if (rl_sink_write(out, chunk, n, err) < 0)
+			return -1;
+	if (ferror(in))
+		return rl_err_set(err, RL_ERR_IO, "read failed: %s", strerror(errno));
+	return 0;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	char *d;
+
+	if (path == NULL) {
+		const char *t = getenv("TMPDIR");
+		return strdup(t && *t ? t : "/tmp");
+	}
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	d = strndup(path, (size_t)(slash - path));
+	return d;
+}
+
+FILE *rl_tmpfile(const char *near_path, struct rl_err *err)
+{
+	char *dir = dir_of(near_path);
+	char *tmpl = NULL;
+	FILE *fp = NULL;
+	int fd;
+
+	if (dir == NULL || asprintf(&tmpl, "%s/.relais-tmp-XXXXXX", dir) < 0) {
+		free(dir);
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	fd = mkstemp(tmpl);
+	if (fd < 0) {
+		rl_err_set(err, RL_ERR_IO, "cannot create a temporary file in %s: %s", dir, strerror(errno));
+	} else {
+		unlink(tmpl);
+		fp = fdopen(fd, "w+b");
+		if (fp == NULL) {
+			close(fd);
+			rl_err_set(err, RL_ERR_IO, "fdopen: %s", strerror(errno));
+		}
+	}
+	free(tmpl);
+	free(dir);
+	return fp;
+}
+
+int rl_outfile_open(struct rl_outfile *of, const char *path, struct rl_err *err)
+{
+	int fd;
+
+	memset(of, 0, sizeof(*of));
+	of->path = strdup(path);
+	if (of->path == NULL || asprintf(&of->tmp_path, "%s.tmp-XXXXXX", path) < 0) {
+		free(of->path);
+		of->path = NULL;
+		of->tmp_path = NULL;
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	fd = mkstemp(of->tmp_path);
+	if (fd < 0) {
+		rl_err_set(err, RL_ERR_IO, "cannot create %s: %s", of->tmp_path, strerror(errno));
+		free(of->path);
+		free(of->tmp_path);
+		memset(of, 0, sizeof(*of));
+		return -1;
+	}
+	fchmod(fd, 0644); /* mkstemp makes 0600; outputs are ordinary files */
+	of->fp = fdopen(fd, "wb");
+	if (of->fp == NULL) {
+		close(fd);
+		unlink(of->tmp_path);
+		rl_err_set(err, RL_ERR_IO, "fdopen: %s", strerror(errno));
+		free(of->path);
+		free(of->tmp_path);
+		memset(of, 0, sizeof(*of));
+		return -1;
+	}
+	return 0;
+}
+
+int rl_outfile_commit(struct rl_outfile *of, struct rl_err *err)
+{
+	int rc = 0;
+
+	if (fflush(of->fp) != 0 || fsync(fileno(of->fp)) != 0)
+		rc = rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", of->path, strerror(errno));
+	if (fclose(of->fp) != 0 && rc == 0)
+		rc = rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", of->path, strerror(errno));
+	of->fp = NULL;
+	if (rc == 0 && rename(of->tmp_path, of->path) != 0)
+		rc = rl_err_set(err, RL_ERR_IO, "cannot rename to %s: %s", of->path, strerror(errno));
+	if (rc != 0)
+		unlink(of->tmp_path);
+	free(of->path);
+	free(of->tmp_path);
+	of->path = of->tmp_path = NULL;
+	return rc;
+}
+
+void rl_outfile_abort(struct rl_outfile *of)
+{
+	if (of->fp) {
+		fclose(of->fp);
+		of->fp = NULL;
+	}
+	if (of->tmp_path)
+		unlink(of->tmp_path);
+	free(of->path);
+	free(of->tmp_path);
+	of->path = of->tmp_path = NULL;
+}

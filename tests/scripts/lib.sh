@@ -1,0 +1,50 @@
+# lib.sh - helpers for the shell tests. Sourced by tests/scripts/*.sh.
+# Environment (from Makefile.am): RELAIS, top_srcdir, top_builddir, RELAIS_SHARED_DIR, PG_BINDIR.
+set -u
+: "${top_builddir:=.}"
+: "${top_srcdir:=.}"
+: "${RELAIS:=$top_builddir/relais}"
+PKI="$top_builddir/tests/pki"
+T_NAME=$(basename "$0" .sh)
+TMP="$top_builddir/tests/tmp/$T_NAME"
+rm -rf "$TMP" && mkdir -p "$TMP"
+T_PASS=0
+T_FAIL=0
+
+# Skips the whole test (exit 77) when the shared corpora are not next to the checkout.
+need_shared() {
+	[ -d "${RELAIS_SHARED_DIR:-}/interop-corpus" ] || { echo "SKIP: no shared corpora"; exit 77; }
+	SHARED="$RELAIS_SHARED_DIR"
+}
+
+ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
+not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
+
+# expect_exit STATUS DESCRIPTION -- command...   (stderr is kept in $TMP/stderr)
+expect_exit() {
+	want=$1; desc=$2; shift 3
+	"$@" >"$TMP/stdout" 2>"$TMP/stderr"
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$desc"; else
+		not_ok "$desc (exit $got, wanted $want)"; sed 's/^/    /' "$TMP/stderr" | head -20; fi
+}
+
+# expect_refused CODE DESCRIPTION -- command...  exit 1 and "error: CODE" on stderr
+expect_refused() {
+	code=$1; desc=$2; shift 3
+	"$@" >"$TMP/stdout" 2>"$TMP/stderr"
+	got=$?
+	if [ "$got" = 1 ] && grep -q "^error: $code " "$TMP/stderr"; then ok "$desc: $(head -1 "$TMP/stderr")"
+	else not_ok "$desc (exit $got, wanted 1 with $code)"; sed 's/^/    /' "$TMP/stderr" | head -20; fi
+}
+
+expect_same_file() {
+	if cmp -s "$1" "$2"; then ok "$3"; else not_ok "$3 ($1 and $2 differ)"; fi
+}
+
+# Ends the test: prints the count, exits 1 when anything failed.
+finish() {
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" = 0 ]
+	exit $?
+}
