@@ -1,3 +1,157 @@
 #!/bin/sh
-# Placeholder replaced by the test PKI generator.
-mkdir -p "$1"
+# make-test-pki.sh OUTDIR - makes the relais test PKI with openssl (RSA-2048, SHA-256).
+#
+# A root CA with an AP intermediate CA issuing POP000001, POP000002, an expired POP000099, a revoked
+# POP000003 (listed in ap-ca.crl.pem) and an OCSP responder; a rogue root issuing POP000666; an SMP CA
+# issuing SMP000001. Each NAME gets NAME.key.pem (PKCS#8), NAME.cert.pem and NAME.p12 (password
+# "test", with its chain). See certs/README.md.
+set -eu
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 OUTDIR" >&2
+	exit 2
+fi
+out=$1
+mkdir -p "$out"
+cd "$out"
+
+days=3650
+p12_password=test
+subject_base="/C=BE/O=relais test"
+
+new_key() {
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key.pem" 2>/dev/null
+}
+
+# Extension sections shared by every signing step.
+cat >ext.cnf <<'EOF'
+[ca_root]
+basicConstraints = critical, CA:true
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+[ca_intermediate]
+basicConstraints = critical, CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+[ap_cert]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature, keyEncipherment, dataEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+[ocsp_cert]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = OCSPSigning
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+EOF
+
+# make_root NAME SUBJECT
+make_root() {
+	new_key "$1"
+	openssl req -new -x509 -sha256 -days "$days" -key "$1.key.pem" -subj "$2" \
+		-config ext.cnf -extensions ca_root -out "$1.cert.pem" 2>/dev/null
+}
+
+# sign NAME SUBJECT ISSUER EXTENSION: a certificate signed directly by ISSUER (no CA database).
+sign() {
+	new_key "$1"
+	openssl req -new -sha256 -key "$1.key.pem" -subj "$2" -config ext.cnf -out "$1.csr" 2>/dev/null
+	openssl x509 -req -sha256 -days "$days" -in "$1.csr" -CA "$3.cert.pem" -CAkey "$3.key.pem" \
+		-set_serial "0x$(openssl rand -hex 8)" -extfile ext.cnf -extensions "$4" \
+		-out "$1.cert.pem" 2>/dev/null
+	rm -f "$1.csr"
+}
+
+# The AP CA keeps an `openssl ca` database so it can issue dated certificates, revoke and make CRLs.
+ap_ca_db() {
+	mkdir -p ap-ca-db
+	: >ap-ca-db/index.txt
+	echo 1000 >ap-ca-db/serial
+	echo 1000 >ap-ca-db/crlnumber
+	cat >ap-ca.cnf <<EOF
+[ca]
+default_ca = ap_ca
+[ap_ca]
+dir = ap-ca-db
+database = ap-ca-db/index.txt
+new_certs_dir = ap-ca-db
+serial = ap-ca-db/serial
+crlnumber = ap-ca-db/crlnumber
+certificate = ap-ca.cert.pem
+private_key = ap-ca.key.pem
+default_md = sha256
+default_days = $days
+default_crl_days = $days
+policy = any_policy
+unique_subject = no
+copy_extensions = none
+[any_policy]
+commonName = supplied
+organizationName = optional
+organizationalUnitName = optional
+countryName = optional
+EOF
+	cat ext.cnf >>ap-ca.cnf
+}
+
+# ap_ca_sign NAME SUBJECT EXTENSION [openssl ca options...]
+ap_ca_sign() {
+	name=$1 subject=$2 extension=$3
+	shift 3
+	new_key "$name"
+	openssl req -new -sha256 -key "$name.key.pem" -subj "$subject" -config ext.cnf \
+		-out "$name.csr" 2>/dev/null
+	openssl ca -batch -config ap-ca.cnf -extensions "$extension" -notext -in "$name.csr" \
+		-out "$name.cert.pem" "$@" 2>/dev/null
+	rm -f "$name.csr"
+}
+
+# p12 NAME CHAIN_FILE
+p12() {
+	openssl pkcs12 -export -inkey "$1.key.pem" -in "$1.cert.pem" -certfile "$2" -name "$1" \
+		-passout "pass:$p12_password" -out "$1.p12" 2>/dev/null
+}
+
+ap_subject() {
+	echo "$subject_base/OU=PEPPOL TEST AP/CN=$1"
+}
+
+# Root and AP CA.
+make_root root-ca "$subject_base/CN=relais Test Root CA"
+sign ap-ca "$subject_base/CN=relais Test AP CA" root-ca ca_intermediate
+cat ap-ca.cert.pem root-ca.cert.pem >ca-chain.pem
+ap_ca_db
+
+for name in POP000001 POP000002 POP000003; do
+	ap_ca_sign "$name" "$(ap_subject "$name")" ap_cert
+	p12 "$name" ca-chain.pem
+done
+ap_ca_sign POP000099 "$(ap_subject POP000099)" ap_cert \
+	-startdate 20200101000000Z -enddate 20210101000000Z
+p12 POP000099 ca-chain.pem
+ap_ca_sign ocsp "$subject_base/OU=PEPPOL TEST AP/CN=relais Test AP CA OCSP" ocsp_cert
+p12 ocsp ca-chain.pem
+
+openssl ca -config ap-ca.cnf -revoke POP000003.cert.pem -crl_reason keyCompromise 2>/dev/null
+openssl ca -config ap-ca.cnf -gencrl -out ap-ca.crl.pem 2>/dev/null
+
+# A rogue root that nobody trusts.
+make_root other-root-ca "$subject_base/CN=relais Other Root CA"
+cp other-root-ca.cert.pem other-ca-chain.pem
+sign POP000666 "$(ap_subject POP000666)" other-root-ca ap_cert
+p12 POP000666 other-ca-chain.pem
+
+# SMP CA (signed by the same root) and an SMP certificate.
+sign smp-ca "$subject_base/CN=relais Test SMP CA" root-ca ca_intermediate
+cat smp-ca.cert.pem root-ca.cert.pem >smp-ca-chain.pem
+sign SMP000001 "$subject_base/OU=PEPPOL TEST SMP/CN=SMP000001" smp-ca ap_cert
+p12 SMP000001 smp-ca-chain.pem
+
+rm -f ./*.srl
