@@ -1,0 +1,479 @@
+/* test_crypto.c - unit tests for gzip, digests, AES-GCM, RSA-OAEP, signatures, URIs, base64, UUIDs. */
+#include "config.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include "relais/buf.h"
+#include "relais/crypto.h"
+#include "relais/err.h"
+#include "relais/stream.h"
+#include "relais/xml.h"
+
+#define MEGABYTE (1024 * 1024)
+
+/* Feeds data into a sink in chunks whose sizes cycle through odd values. */
+static int write_in_odd_chunks(const struct rl_sink *sink, const unsigned char *data, size_t len,
+			       struct rl_err *err)
+{
+	static const size_t chunk_sizes[] = { 1, 7, 333, 4099, 65537, 13 };
+	size_t pos = 0, turn = 0;
+
+	while (pos < len) {
+		size_t piece = chunk_sizes[turn++ % 6];
+
+		if (piece > len - pos)
+			piece = len - pos;
+		if (rl_sink_write(sink, data + pos, piece, err) < 0)
+			return -1;
+		pos += piece;
+	}
+	return 0;
+}
+
+/* Compressible but not trivial: text-like runs mixed with pseudo-random bytes. */
+static unsigned char *make_test_data(size_t len)
+{
+	unsigned char *data = malloc(len);
+	uint32_t state = 12345;
+
+	assert_non_null(data);
+	for (size_t i = 0; i < len; i++) {
+		state = state * 1103515245u + 12345u;
+		data[i] = (i / 64) % 3 == 0 ? (unsigned char)(state >> 24) : (unsigned char)('a' + i % 26);
+	}
+	return data;
+}
+
+static int gzip_compress_all(const unsigned char *data, size_t len, struct rl_buf *out)
+{
+	struct rl_err err;
+	struct rl_sink to_buf = { rl_sink_buf_write, out };
+	struct rl_gzip *z = rl_gzip_compress_new(&to_buf, &err);
+	struct rl_sink sink;
+	int rc;
+
+	assert_non_null(z);
+	sink = rl_gzip_sink(z);
+	rc = write_in_odd_chunks(&sink, data, len, &err);
+	if (rc == 0)
+		rc = rl_gzip_finish(z, &err);
+	rl_gzip_free(z);
+	return rc;
+}
+
+static int gzip_decompress_all(const unsigned char *data, size_t len, unsigned long long max_output,
+			       struct rl_buf *out, struct rl_err *err)
+{
+	struct rl_sink to_buf = { rl_sink_buf_write, out };
+	struct rl_gzip *z = rl_gzip_decompress_new(&to_buf, max_output, err);
+	struct rl_sink sink;
+	int rc;
+
+	assert_non_null(z);
+	sink = rl_gzip_sink(z);
+	rc = write_in_odd_chunks(&sink, data, len, err);
+	if (rc == 0)
+		rc = rl_gzip_finish(z, err);
+	rl_gzip_free(z);
+	return rc;
+}
+
+static void test_gzip_round_trip(void **state)
+{
+	unsigned char *data = make_test_data(MEGABYTE);
+	struct rl_buf packed = RL_BUF_INIT, unpacked = RL_BUF_INIT;
+	struct rl_err err;
+
+	assert_int_equal(gzip_compress_all(data, MEGABYTE, &packed), 0);
+	assert_true(packed.len > 18 && packed.len < MEGABYTE);
+	/* RFC 1952 magic and deflate method. */
+	assert_int_equal((unsigned char)packed.data[0], 0x1f);
+	assert_int_equal((unsigned char)packed.data[1], 0x8b);
+	assert_int_equal((unsigned char)packed.data[2], 8);
+	assert_int_equal(gzip_decompress_all((unsigned char *)packed.data, packed.len, 0, &unpacked, &err), 0);
+	assert_int_equal(unpacked.len, MEGABYTE);
+	assert_memory_equal(unpacked.data, data, MEGABYTE);
+	rl_buf_free(&packed);
+	rl_buf_free(&unpacked);
+	free(data);
+}
+
+/* The output must be readable by gzip(1) itself. */
+static void test_gzip_readable_by_gzip_tool(void **state)
+{
+	unsigned char *data = make_test_data(100000);
+	struct rl_buf packed = RL_BUF_INIT, unpacked = RL_BUF_INIT;
+	char path[] = "/tmp/relais-test-crypto-XXXXXX";
+	char command[128], chunk[4096];
+	FILE *pipe;
+	size_t n;
+	int fd;
+
+	if (system("gzip --version >/dev/null 2>&1") != 0) {
+		free(data);
+		skip();
+	}
+	assert_int_equal(gzip_compress_all(data, 100000, &packed), 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, packed.data, packed.len), (ssize_t)packed.len);
+	close(fd);
+	snprintf(command, sizeof(command), "gzip -dc < %s", path);
+	pipe = popen(command, "r");
+	assert_non_null(pipe);
+	while ((n = fread(chunk, 1, sizeof(chunk), pipe)) > 0)
+		assert_int_equal(rl_buf_append(&unpacked, chunk, n), 0);
+	assert_int_equal(pclose(pipe), 0);
+	unlink(path);
+	assert_int_equal(unpacked.len, 100000);
+	assert_memory_equal(unpacked.data, data, 100000);
+	rl_buf_free(&packed);
+	rl_buf_free(&unpacked);
+	free(data);
+}
+
+static void test_gzip_bomb_refused(void **state)
+{
+	size_t len = 8 * MEGABYTE;
+	unsigned char *zeros = calloc(1, len);
+	struct rl_buf packed = RL_BUF_INIT, unpacked = RL_BUF_INIT;
+	struct rl_err err;
+
+	assert_non_null(zeros);
+	assert_int_equal(gzip_compress_all(zeros, len, &packed), 0);
+	assert_true(packed.len < 64 * 1024);
+	assert_int_equal(gzip_decompress_all((unsigned char *)packed.data, packed.len, MEGABYTE, &unpacked, &err),
+			 -1);
+	assert_int_equal(err.code, RL_EBMS_DECOMPRESSION_FAILURE);
+	assert_true(unpacked.len <= MEGABYTE);
+	/* Exactly at the limit is fine. */
+	rl_buf_reset(&unpacked);
+	assert_int_equal(gzip_decompress_all((unsigned char *)packed.data, packed.len, len, &unpacked, &err), 0);
+	assert_int_equal(unpacked.len, len);
+	rl_buf_free(&packed);
+	rl_buf_free(&unpacked);
+	free(zeros);
+}
+
+static void test_gzip_corrupt_refused(void **state)
+{
+	unsigned char *data = make_test_data(50000);
+	struct rl_buf packed = RL_BUF_INIT, unpacked = RL_BUF_INIT;
+	struct rl_err err;
+
+	assert_int_equal(gzip_compress_all(data, 50000, &packed), 0);
+	/* Truncated. */
+	assert_int_equal(gzip_decompress_all((unsigned char *)packed.data, packed.len - 5, 0, &unpacked, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_DECOMPRESSION_FAILURE);
+	/* Flipped byte in the deflate data or CRC. */
+	packed.data[packed.len / 2] ^= 0x55;
+	rl_buf_reset(&unpacked);
+	assert_int_equal(gzip_decompress_all((unsigned char *)packed.data, packed.len, 0, &unpacked, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_DECOMPRESSION_FAILURE);
+	/* Not gzip at all, and empty input. */
+	rl_buf_reset(&unpacked);
+	assert_int_equal(gzip_decompress_all((const unsigned char *)"hello, world", 12, 0, &unpacked, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_DECOMPRESSION_FAILURE);
+	assert_int_equal(gzip_decompress_all((const unsigned char *)"", 0, 0, &unpacked, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_DECOMPRESSION_FAILURE);
+	rl_buf_free(&packed);
+	rl_buf_free(&unpacked);
+	free(data);
+}
+
+static void test_digest_tee(void **state)
+{
+	static const char abc_sha256[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	struct rl_buf passed = RL_BUF_INIT;
+	struct rl_sink to_buf = { rl_sink_buf_write, &passed };
+	struct rl_err err;
+	struct rl_digest *d = rl_digest_new(EVP_sha256(), &to_buf, &err);
+	struct rl_sink sink = rl_digest_sink(d);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	assert_int_equal(write_in_odd_chunks(&sink, (const unsigned char *)"abc", 3, &err), 0);
+	assert_int_equal(rl_digest_finish(d, md, &md_len, &err), 0);
+	assert_int_equal(md_len, RL_SHA256_LEN);
+	rl_hex(md, md_len, hex);
+	assert_string_equal(hex, abc_sha256);
+	assert_int_equal(rl_digest_total(d), 3);
+	assert_string_equal(passed.data, "abc");
+	rl_digest_free(d);
+	rl_sha256("abc", 3, md);
+	rl_hex(md, RL_SHA256_LEN, hex);
+	assert_string_equal(hex, abc_sha256);
+	/* A tee with no next sink only digests. */
+	d = rl_digest_new(EVP_sha256(), NULL, &err);
+	sink = rl_digest_sink(d);
+	assert_int_equal(rl_sink_write(&sink, "abc", 3, &err), 0);
+	assert_int_equal(rl_digest_finish(d, md, &md_len, &err), 0);
+	rl_hex(md, md_len, hex);
+	assert_string_equal(hex, abc_sha256);
+	rl_digest_free(d);
+	rl_buf_free(&passed);
+}
+
+/* Runs data through an AES-GCM filter, one byte at a time when byte_by_byte. */
+static int gcm_run(int encrypting, const unsigned char key[16], const unsigned char *data, size_t len,
+		   int byte_by_byte, struct rl_buf *out, struct rl_err *err)
+{
+	struct rl_sink to_buf = { rl_sink_buf_write, out };
+	struct rl_gcm *g = encrypting ? rl_gcm_encrypt_new(key, &to_buf, err) : rl_gcm_decrypt_new(key, &to_buf, err);
+	struct rl_sink sink;
+	int rc = 0;
+
+	assert_non_null(g);
+	sink = rl_gcm_sink(g);
+	if (byte_by_byte) {
+		for (size_t i = 0; i < len && rc == 0; i++)
+			rc = rl_sink_write(&sink, data + i, 1, err);
+	} else {
+		rc = write_in_odd_chunks(&sink, data, len, err);
+	}
+	if (rc == 0)
+		rc = rl_gcm_finish(g, err);
+	rl_gcm_free(g);
+	return rc;
+}
+
+static void test_gcm_round_trip(void **state)
+{
+	unsigned char key[16];
+	unsigned char *data = make_test_data(200000);
+	struct rl_buf sealed = RL_BUF_INIT, opened = RL_BUF_INIT, sealed_again = RL_BUF_INIT;
+	struct rl_err err;
+
+	assert_int_equal(rl_random_bytes(key, sizeof(key), &err), 0);
+	assert_int_equal(gcm_run(1, key, data, 200000, 1, &sealed, &err), 0);
+	assert_int_equal(sealed.len, RL_GCM_IV_LEN + 200000 + RL_GCM_TAG_LEN);
+	assert_int_equal(gcm_run(0, key, (unsigned char *)sealed.data, sealed.len, 1, &opened, &err), 0);
+	assert_int_equal(opened.len, 200000);
+	assert_memory_equal(opened.data, data, 200000);
+	rl_buf_reset(&opened);
+	assert_int_equal(gcm_run(0, key, (unsigned char *)sealed.data, sealed.len, 0, &opened, &err), 0);
+	assert_memory_equal(opened.data, data, 200000);
+	/* A fresh IV every time. */
+	assert_int_equal(gcm_run(1, key, data, 10, 0, &sealed_again, &err), 0);
+	assert_memory_not_equal(sealed_again.data, sealed.data, RL_GCM_IV_LEN);
+	/* Empty plaintext: IV and tag only. */
+	rl_buf_reset(&sealed_again);
+	rl_buf_reset(&opened);
+	assert_int_equal(gcm_run(1, key, data, 0, 0, &sealed_again, &err), 0);
+	assert_int_equal(sealed_again.len, RL_GCM_IV_LEN + RL_GCM_TAG_LEN);
+	assert_int_equal(gcm_run(0, key, (unsigned char *)sealed_again.data, sealed_again.len, 1, &opened, &err), 0);
+	assert_int_equal(opened.len, 0);
+	rl_buf_free(&sealed);
+	rl_buf_free(&opened);
+	rl_buf_free(&sealed_again);
+	free(data);
+}
+
+static void test_gcm_tampered_and_truncated(void **state)
+{
+	unsigned char key[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	unsigned char *data = make_test_data(1000);
+	struct rl_buf sealed = RL_BUF_INIT, opened = RL_BUF_INIT;
+	struct rl_err err;
+	size_t positions[3];
+
+	assert_int_equal(gcm_run(1, key, data, 1000, 0, &sealed, &err), 0);
+	positions[0] = 3;		/* IV */
+	positions[1] = 500;		/* ciphertext */
+	positions[2] = sealed.len - 1;	/* tag */
+	for (int i = 0; i < 3; i++) {
+		sealed.data[positions[i]] ^= 0x01;
+		rl_buf_reset(&opened);
+		assert_int_equal(gcm_run(0, key, (unsigned char *)sealed.data, sealed.len, 1, &opened, &err), -1);
+		assert_int_equal(err.code, RL_EBMS_FAILED_DECRYPTION);
+		sealed.data[positions[i]] ^= 0x01;
+	}
+	/* Truncations: lost tag bytes, and shorter than IV + tag. */
+	rl_buf_reset(&opened);
+	assert_int_equal(gcm_run(0, key, (unsigned char *)sealed.data, sealed.len - 1, 0, &opened, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_FAILED_DECRYPTION);
+	assert_int_equal(gcm_run(0, key, (unsigned char *)sealed.data, 27, 1, &opened, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_FAILED_DECRYPTION);
+	assert_int_equal(gcm_run(0, key, (unsigned char *)sealed.data, 5, 1, &opened, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_FAILED_DECRYPTION);
+	/* Wrong key. */
+	key[0] ^= 0xff;
+	assert_int_equal(gcm_run(0, key, (unsigned char *)sealed.data, sealed.len, 0, &opened, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_FAILED_DECRYPTION);
+	rl_buf_free(&sealed);
+	rl_buf_free(&opened);
+	free(data);
+}
+
+static EVP_PKEY *generate_rsa_key(void)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+
+	assert_non_null(key);
+	return key;
+}
+
+static void test_rsa_oaep_round_trip(void **state)
+{
+	EVP_PKEY *key = generate_rsa_key();
+	static const unsigned char label[] = "dummy123";
+	unsigned char cek[16];
+	struct rl_buf wrapped = RL_BUF_INIT, unwrapped = RL_BUF_INIT;
+	struct rl_err err;
+
+	assert_int_equal(rl_random_bytes(cek, sizeof(cek), &err), 0);
+	/* Peppol: SHA-256 with MGF1-SHA256, no label. */
+	assert_int_equal(rl_rsa_oaep_encrypt(key, EVP_sha256(), EVP_sha256(), NULL, 0, cek, 16, &wrapped, &err), 0);
+	assert_int_equal(wrapped.len, 256);
+	assert_int_equal(rl_rsa_oaep_decrypt(key, EVP_sha256(), EVP_sha256(), NULL, 0,
+					     (unsigned char *)wrapped.data, wrapped.len, &unwrapped, &err), 0);
+	assert_int_equal(unwrapped.len, 16);
+	assert_memory_equal(unwrapped.data, cek, 16);
+	/* The wrong MGF digest does not decrypt. */
+	rl_buf_reset(&unwrapped);
+	assert_int_equal(rl_rsa_oaep_decrypt(key, EVP_sha256(), EVP_sha1(), NULL, 0,
+					     (unsigned char *)wrapped.data, wrapped.len, &unwrapped, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_FAILED_DECRYPTION);
+	/* With a label: the same label is needed to decrypt. */
+	rl_buf_reset(&wrapped);
+	rl_buf_reset(&unwrapped);
+	assert_int_equal(rl_rsa_oaep_encrypt(key, EVP_sha512(), EVP_sha1(), label, 8, cek, 16, &wrapped, &err), 0);
+	assert_int_equal(rl_rsa_oaep_decrypt(key, EVP_sha512(), EVP_sha1(), label, 8,
+					     (unsigned char *)wrapped.data, wrapped.len, &unwrapped, &err), 0);
+	assert_memory_equal(unwrapped.data, cek, 16);
+	rl_buf_reset(&unwrapped);
+	assert_int_equal(rl_rsa_oaep_decrypt(key, EVP_sha512(), EVP_sha1(), NULL, 0,
+					     (unsigned char *)wrapped.data, wrapped.len, &unwrapped, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_FAILED_DECRYPTION);
+	/* Tampered ciphertext. */
+	wrapped.data[10] ^= 1;
+	assert_int_equal(rl_rsa_oaep_decrypt(key, EVP_sha512(), EVP_sha1(), label, 8,
+					     (unsigned char *)wrapped.data, wrapped.len, &unwrapped, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_FAILED_DECRYPTION);
+	rl_buf_free(&wrapped);
+	rl_buf_free(&unwrapped);
+	EVP_PKEY_free(key);
+}
+
+static void test_sign_verify(void **state)
+{
+	EVP_PKEY *key = generate_rsa_key();
+	struct rl_buf sig = RL_BUF_INIT;
+	struct rl_err err;
+
+	assert_int_equal(rl_sign(key, EVP_sha256(), "signed info", 11, &sig, &err), 0);
+	assert_int_equal(sig.len, 256);
+	assert_int_equal(rl_verify(key, EVP_sha256(), "signed info", 11, (unsigned char *)sig.data, sig.len, &err),
+			 0);
+	assert_int_equal(rl_verify(key, EVP_sha256(), "signed inf0", 11, (unsigned char *)sig.data, sig.len, &err),
+			 -1);
+	assert_int_equal(err.code, RL_EBMS_FAILED_AUTHENTICATION);
+	assert_int_equal(rl_verify(key, EVP_sha1(), "signed info", 11, (unsigned char *)sig.data, sig.len, &err),
+			 -1);
+	assert_int_equal(err.code, RL_EBMS_FAILED_AUTHENTICATION);
+	rl_buf_free(&sig);
+	EVP_PKEY_free(key);
+}
+
+static void test_uris(void **state)
+{
+	assert_ptr_equal(rl_md_from_uri("http://www.w3.org/2000/09/xmldsig#sha1"), EVP_sha1());
+	assert_ptr_equal(rl_md_from_uri("http://www.w3.org/2001/04/xmlenc#sha256"), EVP_sha256());
+	assert_ptr_equal(rl_md_from_uri("http://www.w3.org/2001/04/xmldsig-more#sha384"), EVP_sha384());
+	assert_ptr_equal(rl_md_from_uri("http://www.w3.org/2001/04/xmlenc#sha512"), EVP_sha512());
+	assert_ptr_equal(rl_md_from_uri("http://www.w3.org/2001/04/xmldsig-more#sha224"), EVP_sha224());
+	assert_null(rl_md_from_uri("http://www.w3.org/2001/04/xmlenc#sha1"));
+	assert_null(rl_md_from_uri(NULL));
+	assert_ptr_equal(rl_sig_md_from_uri("http://www.w3.org/2000/09/xmldsig#rsa-sha1"), EVP_sha1());
+	assert_ptr_equal(rl_sig_md_from_uri("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"), EVP_sha256());
+	assert_ptr_equal(rl_sig_md_from_uri("http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"), EVP_sha384());
+	assert_ptr_equal(rl_sig_md_from_uri("http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"), EVP_sha512());
+	assert_null(rl_sig_md_from_uri("http://www.w3.org/2001/04/xmldsig-more#rsa-md5"));
+	assert_ptr_equal(rl_mgf_md_from_uri("http://www.w3.org/2009/xmlenc11#mgf1sha1"), EVP_sha1());
+	assert_ptr_equal(rl_mgf_md_from_uri("http://www.w3.org/2009/xmlenc11#mgf1sha224"), EVP_sha224());
+	assert_ptr_equal(rl_mgf_md_from_uri("http://www.w3.org/2009/xmlenc11#mgf1sha256"), EVP_sha256());
+	assert_ptr_equal(rl_mgf_md_from_uri("http://www.w3.org/2009/xmlenc11#mgf1sha384"), EVP_sha384());
+	assert_ptr_equal(rl_mgf_md_from_uri("http://www.w3.org/2009/xmlenc11#mgf1sha512"), EVP_sha512());
+	assert_null(rl_mgf_md_from_uri("http://www.w3.org/2009/xmlenc11#mgf1sha3"));
+}
+
+static void test_base64(void **state)
+{
+	static const char *plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *encoded[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+	struct rl_buf b = RL_BUF_INIT;
+
+	for (int i = 0; i < 7; i++) {
+		rl_buf_reset(&b);
+		assert_int_equal(rl_base64_encode(plain[i], strlen(plain[i]), &b), 0);
+		assert_string_equal(b.data, encoded[i]);
+		rl_buf_reset(&b);
+		assert_int_equal(rl_base64_decode(encoded[i], strlen(encoded[i]), &b), 0);
+		assert_int_equal(b.len, strlen(plain[i]));
+		assert_memory_equal(b.data, plain[i], b.len);
+	}
+	rl_buf_reset(&b);
+	assert_int_equal(rl_base64_decode(" Zm9v\r\n YmE=\n", 13, &b), 0);
+	assert_string_equal(b.data, "fooba");
+	rl_buf_reset(&b);
+	assert_int_equal(rl_base64_decode("Zm9", 3, &b), -1);
+	assert_int_equal(rl_base64_decode("Zm9v!mFy", 8, &b), -1);
+	assert_int_equal(rl_base64_decode("Zg==Zg==", 8, &b), -1);
+	assert_int_equal(rl_base64_decode("Z===", 4, &b), -1);
+	assert_int_equal(rl_base64_decode("Zg=a", 4, &b), -1);
+	assert_int_equal(b.len, 0);
+	rl_buf_free(&b);
+}
+
+static void test_uuid_and_hex(void **state)
+{
+	char a[37], b[37], hex[9];
+	struct rl_err err;
+	static const unsigned char bytes[] = { 0xde, 0xad, 0x00, 0x0f };
+
+	assert_int_equal(rl_uuid(a, &err), 0);
+	assert_int_equal(rl_uuid(b, &err), 0);
+	assert_int_equal(strlen(a), 36);
+	assert_string_not_equal(a, b);
+	assert_int_equal(a[8], '-');
+	assert_int_equal(a[13], '-');
+	assert_int_equal(a[14], '4');
+	assert_int_equal(a[18], '-');
+	assert_non_null(strchr("89ab", a[19]));
+	assert_int_equal(a[23], '-');
+	for (int i = 0; i < 36; i++)
+		assert_non_null(strchr("0123456789abcdef-", a[i]));
+	rl_hex(bytes, 4, hex);
+	assert_string_equal(hex, "dead000f");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gzip_round_trip),
+		cmocka_unit_test(test_gzip_readable_by_gzip_tool),
+		cmocka_unit_test(test_gzip_bomb_refused),
+		cmocka_unit_test(test_gzip_corrupt_refused),
+		cmocka_unit_test(test_digest_tee),
+		cmocka_unit_test(test_gcm_round_trip),
+		cmocka_unit_test(test_gcm_tampered_and_truncated),
+		cmocka_unit_test(test_rsa_oaep_round_trip),
+		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_uris),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_uuid_and_hex),
+	};
+
+	rl_xml_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
