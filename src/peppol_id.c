@@ -276,6 +276,12 @@ int rl_process_parse(struct rl_peppol_id *id, const char *uri, struct rl_err *er
 	return rl_peppol_id_parse(id, RL_ID_PROCESS, uri, err);
 }
 
+int rl_peppol_id_equal(const struct rl_peppol_id *a, const struct rl_peppol_id *b)
+{
+	/* Values are canonical: participant values are lower-case, the others compare exactly. */
+	return a->kind == b->kind && strcmp(a->scheme, b->scheme) == 0 && strcmp(a->value, b->value) == 0;
+}
+
 int rl_peppol_id_uri(const struct rl_peppol_id *id, struct rl_buf *out)
 {
 	return rl_buf_printf(out, "%s::%s", id->scheme, id->value);

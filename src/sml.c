@@ -251,6 +251,8 @@ int rl_unaptr_apply(const char *regexp_field, const char *input, struct rl_buf *
 	} else {
 		size_t start = out->len;
 		ret = rl_unaptr_substitute(repl.data ? repl.data : "", input, match, re.re_nsub, out, err);
+		if (ret == 0 && out->len == start)
+			ret = rl_err_set(err, RL_ERR_USAGE, "NAPTR regexp: the replacement gives an empty URL");
 		if (ret < 0 && out->data) {	/* leave out as it was */
 			out->len = start;
 			out->data[start] = '\0';

@@ -66,6 +66,9 @@ int rl_participant_parse(struct rl_peppol_id *id, const char *uri, struct rl_err
 int rl_doctype_parse(struct rl_peppol_id *id, const char *uri, struct rl_err *err);
 int rl_process_parse(struct rl_peppol_id *id, const char *uri, struct rl_err *err);
 
+/* True when a and b are the same identifier (same kind, scheme and canonical value). */
+int rl_peppol_id_equal(const struct rl_peppol_id *a, const struct rl_peppol_id *b);
+
 /* Appends "scheme::value" to out. Returns 0, or -1 when out of memory. */
 int rl_peppol_id_uri(const struct rl_peppol_id *id, struct rl_buf *out);
 /* Appends the percent-encoded URI form (an SMP URL path segment) to out. Returns 0 or -1 (memory). */

@@ -97,6 +97,13 @@ static void test_participant(void **state)
 	assert_string_equal(b.data, "iso6523-actorid-upis::9930:de298946909");
 	rl_buf_reset(&b);
 
+	{
+		struct rl_peppol_id upper;
+		assert_int_equal(rl_peppol_id_make(&upper, RL_ID_PARTICIPANT, "iso6523-actorid-upis",
+						   "9930:de298946909", &err), 0);
+		assert_true(rl_peppol_id_equal(&id, &upper));
+	}
+
 	/* scheme given separately; NULL = default scheme */
 	assert_int_equal(rl_peppol_id_make(&id, RL_ID_PARTICIPANT, NULL, "0088:5798000000001", &err), 0);
 	assert_string_equal(id.scheme, RL_SCHEME_PARTICIPANT);
@@ -155,6 +162,11 @@ static void test_doctype_process(void **state)
 	assert_string_equal(id.value, INVOICE_DOCTYPE);	/* case preserved */
 	assert_int_equal(rl_doctype_parse(&id, "busdox-docid-qns::urn:X:Y::Z##AbC::2.1", &err), 0);
 	assert_string_equal(id.value, "urn:X:Y::Z##AbC::2.1");
+	{
+		struct rl_peppol_id lower;
+		assert_int_equal(rl_doctype_parse(&lower, "busdox-docid-qns::urn:x:y::z##abc::2.1", &err), 0);
+		assert_false(rl_peppol_id_equal(&id, &lower));	/* doctype ids are case-sensitive */
+	}
 	assert_int_equal(rl_doctype_parse(&id, "peppol-doctype-wildcard::urn:peppol:pint:billing-1@jp-1*", &err), 0);
 	assert_string_equal(id.scheme, RL_SCHEME_DOCTYPE_WILDCARD);
 	assert_int_equal(rl_doctype_parse(&id, "busdox-docid-qns::caf\xc3\xa9", &err), 0); /* ISO-8859-1 ok */
@@ -244,6 +256,8 @@ static void test_unaptr(void **state)
 	assert_non_null(strstr(err.msg, "unknown flag"));
 	assert_int_equal(rl_unaptr_apply("!^(.*)$!https://\\2!", name, &b, &err), -1);
 	assert_non_null(strstr(err.msg, "has 1 group"));
+	assert_int_equal(rl_unaptr_apply("!^.*$!!", name, &b, &err), -1);
+	assert_non_null(strstr(err.msg, "empty URL"));
 	assert_int_equal(rl_unaptr_apply("", name, &b, &err), -1);
 	assert_int_equal(rl_unaptr_apply("a.*a", name, &b, &err), -1);
 	assert_int_equal(b.len, 0);
