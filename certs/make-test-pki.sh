@@ -69,23 +69,24 @@ sign() {
 	rm -f "$1.csr"
 }
 
-# The AP CA keeps an `openssl ca` database so it can issue dated certificates, revoke and make CRLs.
-ap_ca_db() {
-	mkdir -p ap-ca-db
-	: >ap-ca-db/index.txt
-	echo 1000 >ap-ca-db/serial
-	echo 1000 >ap-ca-db/crlnumber
-	cat >ap-ca.cnf <<EOF
+# A CA that keeps an `openssl ca` database (in CA-db/, config CA.cnf), so it can issue dated
+# certificates, revoke and make CRLs. ca_db CA
+ca_db() {
+	mkdir -p "$1-db"
+	: >"$1-db/index.txt"
+	echo 1000 >"$1-db/serial"
+	echo 1000 >"$1-db/crlnumber"
+	cat >"$1.cnf" <<EOF
 [ca]
-default_ca = ap_ca
-[ap_ca]
-dir = ap-ca-db
-database = ap-ca-db/index.txt
-new_certs_dir = ap-ca-db
-serial = ap-ca-db/serial
-crlnumber = ap-ca-db/crlnumber
-certificate = ap-ca.cert.pem
-private_key = ap-ca.key.pem
+default_ca = this_ca
+[this_ca]
+dir = $1-db
+database = $1-db/index.txt
+new_certs_dir = $1-db
+serial = $1-db/serial
+crlnumber = $1-db/crlnumber
+certificate = $1.cert.pem
+private_key = $1.key.pem
 default_md = sha256
 default_days = $days
 default_crl_days = $days
@@ -93,22 +94,22 @@ policy = any_policy
 unique_subject = no
 copy_extensions = none
 [any_policy]
-commonName = supplied
+countryName = optional
 organizationName = optional
 organizationalUnitName = optional
-countryName = optional
+commonName = supplied
 EOF
-	cat ext.cnf >>ap-ca.cnf
+	cat ext.cnf >>"$1.cnf"
 }
 
-# ap_ca_sign NAME SUBJECT EXTENSION [openssl ca options...]
-ap_ca_sign() {
-	name=$1 subject=$2 extension=$3
-	shift 3
+# ca_sign CA NAME SUBJECT EXTENSION [openssl ca options...]
+ca_sign() {
+	ca=$1 name=$2 subject=$3 extension=$4
+	shift 4
 	new_key "$name"
 	openssl req -new -sha256 -key "$name.key.pem" -subj "$subject" -config ext.cnf \
 		-out "$name.csr" 2>/dev/null
-	openssl ca -batch -config ap-ca.cnf -extensions "$extension" -notext -in "$name.csr" \
+	openssl ca -batch -config "$ca.cnf" -extensions "$extension" -notext -in "$name.csr" \
 		-out "$name.cert.pem" "$@" 2>/dev/null
 	rm -f "$name.csr"
 }
@@ -123,20 +124,27 @@ ap_subject() {
 	echo "$subject_base/OU=PEPPOL TEST AP/CN=$1"
 }
 
-# Root and AP CA.
-make_root root-ca "$subject_base/CN=relais Test Root CA"
-sign ap-ca "$subject_base/CN=relais Test AP CA" root-ca ca_intermediate
+# Root and AP CA, valid from 2019 so the expired certificate once chained to them.
+ca_start=20190101000000Z
+ca_db root-ca
+new_key root-ca
+openssl req -new -sha256 -key root-ca.key.pem -subj "$subject_base/CN=relais Test Root CA" \
+	-config ext.cnf -out root-ca.csr 2>/dev/null
+openssl ca -batch -selfsign -config root-ca.cnf -keyfile root-ca.key.pem -extensions ca_root \
+	-notext -startdate "$ca_start" -in root-ca.csr -out root-ca.cert.pem 2>/dev/null
+rm -f root-ca.csr
+ca_sign root-ca ap-ca "$subject_base/CN=relais Test AP CA" ca_intermediate -startdate "$ca_start"
 cat ap-ca.cert.pem root-ca.cert.pem >ca-chain.pem
-ap_ca_db
+ca_db ap-ca
 
 for name in POP000001 POP000002 POP000003; do
-	ap_ca_sign "$name" "$(ap_subject "$name")" ap_cert
+	ca_sign ap-ca "$name" "$(ap_subject "$name")" ap_cert
 	p12 "$name" ca-chain.pem
 done
-ap_ca_sign POP000099 "$(ap_subject POP000099)" ap_cert \
+ca_sign ap-ca POP000099 "$(ap_subject POP000099)" ap_cert \
 	-startdate 20200101000000Z -enddate 20210101000000Z
 p12 POP000099 ca-chain.pem
-ap_ca_sign ocsp "$subject_base/OU=PEPPOL TEST AP/CN=relais Test AP CA OCSP" ocsp_cert
+ca_sign ap-ca ocsp "$subject_base/OU=PEPPOL TEST AP/CN=relais Test AP CA OCSP" ocsp_cert
 p12 ocsp ca-chain.pem
 
 openssl ca -config ap-ca.cnf -revoke POP000003.cert.pem -crl_reason keyCompromise 2>/dev/null
@@ -149,7 +157,8 @@ sign POP000666 "$(ap_subject POP000666)" other-root-ca ap_cert
 p12 POP000666 other-ca-chain.pem
 
 # SMP CA (signed by the same root) and an SMP certificate.
-sign smp-ca "$subject_base/CN=relais Test SMP CA" root-ca ca_intermediate
+ca_sign root-ca smp-ca "$subject_base/CN=relais Test SMP CA" ca_intermediate \
+	-startdate "$ca_start"
 cat smp-ca.cert.pem root-ca.cert.pem >smp-ca-chain.pem
 sign SMP000001 "$subject_base/OU=PEPPOL TEST SMP/CN=SMP000001" smp-ca ap_cert
 p12 SMP000001 smp-ca-chain.pem

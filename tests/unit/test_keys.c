@@ -146,6 +146,13 @@ static void test_trust_verify(void **state)
 	X509_free(cert);
 	expect_refusal(trust, "POP000001.cert.pem", time(NULL) + 20L * 365 * 86400, "expired on");
 	expect_refusal(trust, "POP000001.cert.pem", utc(2020, 6, 1), "is not valid before");
+	/* The expired certificate was fine in 2020 (the CAs date from 2019). */
+	cert = rl_cert_load_pem(pki("POP000099.cert.pem"), &err);
+	assert_int_equal(rl_trust_verify(trust, cert, NULL, utc(2020, 6, 1), &err), 0);
+	X509_free(cert);
+	/* Before the CAs existed the CA certificate is named. */
+	expect_refusal(trust, "POP000099.cert.pem", utc(2018, 6, 1),
+		       "certificate CN=POP000099: CA certificate CN=relais Test");
 	rl_trust_free(trust);
 
 	/* Only the AP CA, no root: it becomes the anchor. */
@@ -180,7 +187,7 @@ static void test_cert_names(void **state)
 	subject = rl_cert_subject(cert);
 	issuer = rl_cert_issuer(cert);
 	serial = rl_cert_serial_dec(cert);
-	assert_string_equal(subject, "C=BE,OU=PEPPOL TEST AP,O=relais test,CN=POP000001");
+	assert_string_equal(subject, "CN=POP000001,OU=PEPPOL TEST AP,O=relais test,C=BE");
 	assert_string_equal(issuer, "CN=relais Test AP CA,O=relais test,C=BE");
 	assert_true(strlen(serial) > 0);
 
