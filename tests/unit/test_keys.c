@@ -303,6 +303,18 @@ static void test_peppol_certificates(void **state)
 		 shared);
 	trust = rl_trust_load(path, &err);
 	assert_non_null(trust);
+	snprintf(path, sizeof(path), "%s/interop-corpus/keys/peppol-ca/2018/Peppol_Test_AccessPoint_CA.cer",
+		 shared);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	sk_X509_push(untrusted, rl_cert_load_pem(path, &err));
+	snprintf(path, sizeof(path), "%s/interop-corpus/keys/phase4/pem/POP000306-expired-2021.crt",
+		 shared);
+	ap = rl_cert_load_pem(path, &err);
+	assert_int_equal(rl_trust_verify(trust, ap, NULL, utc(2020, 6, 1), &err), -1);
+	assert_non_null(strstr(err.msg, "does not chain"));
+	assert_int_equal(rl_trust_verify(trust, ap, untrusted, utc(2020, 6, 1), &err), 0);
+	X509_free(ap);
+	sk_X509_pop_free(untrusted, X509_free);
 	rl_trust_free(trust);
 }
 
