@@ -15,6 +15,9 @@
 #include "relais/xml.h"
 
 #define SBDH_MAX_DEPTH 256
+/* rl_sbdh_read_file() lets the reader take at most this much of the file: a Peppol header is a few kB,
+ * and this bounds memory even for a hostile file whose "header" never ends. */
+#define SBDH_MAX_HEAD_BYTES (4u * 1024 * 1024)
 #define PARTICIPANT_LOCAL_MAX 130
 #define AUTHORITY_PARTICIPANT "iso6523-actorid-upis"
 #define DEFAULT_DOCUMENT_SCHEME "busdox-docid-qns"
@@ -493,9 +496,12 @@ static int stream_read(xmlTextReaderPtr reader, struct rl_sbdh *h, struct rl_err
 }
 
 /* Watches the bytes handed to the reader: a DOCTYPE in the prolog stops the input at once, before
- * libxml2 parses any declaration in it. The reader itself also refuses a DOCTYPE node it reports. */
+ * libxml2 parses any declaration in it (the reader itself also refuses a DOCTYPE node it reports), and
+ * the input ends with an error once SBDH_MAX_HEAD_BYTES have been read. */
 struct prolog_watch {
 	FILE *file;
+	size_t delivered;
+	int too_big;
 	int in_prolog;
 	int after_lt;
 	size_t matched;
@@ -510,9 +516,16 @@ static int watched_read(void *context, char *buffer, int len)
 
 	if (len <= 0)
 		return 0;
+	if (w->delivered >= SBDH_MAX_HEAD_BYTES) {
+		w->too_big = 1;
+		return -1;
+	}
+	if ((size_t)len > SBDH_MAX_HEAD_BYTES - w->delivered)
+		len = (int)(SBDH_MAX_HEAD_BYTES - w->delivered);
 	n = fread(buffer, 1, (size_t)len, w->file);
 	if (n == 0 && ferror(w->file))
 		return -1;
+	w->delivered += n;
 	for (size_t i = 0; i < n && w->in_prolog; i++) {
 		char c = buffer[i];
 
@@ -559,6 +572,9 @@ int rl_sbdh_read_file(const char *path, struct rl_sbdh *h, struct rl_err *err)
 	if (watch.saw_doctype)
 		rc = rl_err_set(err, RL_EBMS_OTHER,
 				"SBDH document: a DOCTYPE is not allowed (no DTDs or entities are accepted)");
+	else if (watch.too_big && rc < 0)
+		rc = rl_err_set(err, RL_EBMS_OTHER, "SBDH: the header does not end within the first %u bytes",
+				SBDH_MAX_HEAD_BYTES);
 	if (rc < 0)
 		rl_sbdh_free(h);
 	return rc;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "relais/err.h"
@@ -394,6 +395,14 @@ static double seconds_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static long max_rss_kb(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
 static void test_big_document_streamed(void **state)
 {
 	static const char line[] = "<cac:InvoiceLine xmlns:cac=\"urn:x\"><cbc:ID xmlns:cbc=\"urn:y\">1</cbc:ID>"
@@ -405,6 +414,7 @@ static void test_big_document_streamed(void **state)
 	struct rl_err err;
 	size_t written = 0;
 	double start, took;
+	long rss_before;
 	int rc;
 
 	assert_non_null(f);
@@ -416,9 +426,13 @@ static void test_big_document_streamed(void **state)
 	fputs("</Invoice></StandardBusinessDocument>\n", f);
 	assert_int_equal(fclose(f), 0);
 
+	rss_before = max_rss_kb();
 	start = seconds_now();
 	rc = rl_sbdh_read_file(path, &h, &err);
 	took = seconds_now() - start;
+	/* Peak memory grows by far less than the document (a DOM of 50 MB would take hundreds of MB). */
+	print_message("    peak RSS grew by %ld kB\n", max_rss_kb() - rss_before);
+	assert_true(max_rss_kb() - rss_before < 8 * 1024);
 	if (rc != 1)
 		fail_msg("big document refused: %s", err.msg);
 	print_message("    50 MB SBD header read in %.4f s\n", took);
@@ -427,6 +441,28 @@ static void test_big_document_streamed(void **state)
 	/* Only the head of the file is parsed: far below what parsing 50 MB would take. */
 	assert_true(took < 2.0);
 	rl_sbdh_free(&h);
+	unlink(path);
+	free(path);
+}
+
+/* A "header" that never ends is cut off after a bounded amount of input, not loaded whole. */
+static void test_endless_header_refused(void **state)
+{
+	char *path = temp_path("endless");
+	FILE *f = fopen(path, "w");
+	struct rl_sbdh h;
+	struct rl_err err;
+
+	assert_non_null(f);
+	fputs(HEADER_START, f);
+	for (int i = 0; i < 200000; i++)
+		fputs("<Scope><Type>OTHER</Type><InstanceIdentifier>x</InstanceIdentifier></Scope>\n", f);
+	fputs("</BusinessScope></StandardBusinessDocumentHeader>" INVOICE_START "</Invoice></StandardBusinessDocument>", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rl_sbdh_read_file(path, &h, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_OTHER);
+	print_message("    %s\n", err.msg);
+	assert_non_null(strstr(err.msg, "header does not end"));
 	unlink(path);
 	free(path);
 }
@@ -443,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_not_an_sbd),
 		cmocka_unit_test(test_doctype_refused),
 		cmocka_unit_test(test_big_document_streamed),
+		cmocka_unit_test(test_endless_header_refused),
 	};
 
 	rl_xml_init();
