@@ -15,12 +15,16 @@ out=$1
 mkdir -p "$out"
 cd "$out"
 
+# openssl is chatty on stderr: keep its output in a log and show it only when something fails.
+exec 3>&2 2>openssl.log
+trap 'status=$?; if [ "$status" -ne 0 ]; then cat openssl.log >&3; echo "$0: failed" >&3; fi' EXIT
+
 days=3650
 p12_password=test
 subject_base="/C=BE/O=relais test"
 
 new_key() {
-	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key.pem" 2>/dev/null
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key.pem"
 }
 
 # Extension sections shared by every signing step.
@@ -56,16 +60,16 @@ EOF
 make_root() {
 	new_key "$1"
 	openssl req -new -x509 -sha256 -days "$days" -key "$1.key.pem" -subj "$2" \
-		-config ext.cnf -extensions ca_root -out "$1.cert.pem" 2>/dev/null
+		-config ext.cnf -extensions ca_root -out "$1.cert.pem"
 }
 
 # sign NAME SUBJECT ISSUER EXTENSION: a certificate signed directly by ISSUER (no CA database).
 sign() {
 	new_key "$1"
-	openssl req -new -sha256 -key "$1.key.pem" -subj "$2" -config ext.cnf -out "$1.csr" 2>/dev/null
+	openssl req -new -sha256 -key "$1.key.pem" -subj "$2" -config ext.cnf -out "$1.csr"
 	openssl x509 -req -sha256 -days "$days" -in "$1.csr" -CA "$3.cert.pem" -CAkey "$3.key.pem" \
 		-set_serial "0x$(openssl rand -hex 8)" -extfile ext.cnf -extensions "$4" \
-		-out "$1.cert.pem" 2>/dev/null
+		-out "$1.cert.pem"
 	rm -f "$1.csr"
 }
 
@@ -108,16 +112,16 @@ ca_sign() {
 	shift 4
 	new_key "$name"
 	openssl req -new -sha256 -key "$name.key.pem" -subj "$subject" -config ext.cnf \
-		-out "$name.csr" 2>/dev/null
+		-out "$name.csr"
 	openssl ca -batch -config "$ca.cnf" -extensions "$extension" -notext -in "$name.csr" \
-		-out "$name.cert.pem" "$@" 2>/dev/null
+		-out "$name.cert.pem" "$@"
 	rm -f "$name.csr"
 }
 
 # p12 NAME CHAIN_FILE
 p12() {
 	openssl pkcs12 -export -inkey "$1.key.pem" -in "$1.cert.pem" -certfile "$2" -name "$1" \
-		-passout "pass:$p12_password" -out "$1.p12" 2>/dev/null
+		-passout "pass:$p12_password" -out "$1.p12"
 }
 
 ap_subject() {
@@ -129,9 +133,9 @@ ca_start=20190101000000Z
 ca_db root-ca
 new_key root-ca
 openssl req -new -sha256 -key root-ca.key.pem -subj "$subject_base/CN=relais Test Root CA" \
-	-config ext.cnf -out root-ca.csr 2>/dev/null
+	-config ext.cnf -out root-ca.csr
 openssl ca -batch -selfsign -config root-ca.cnf -keyfile root-ca.key.pem -extensions ca_root \
-	-notext -startdate "$ca_start" -in root-ca.csr -out root-ca.cert.pem 2>/dev/null
+	-notext -startdate "$ca_start" -in root-ca.csr -out root-ca.cert.pem
 rm -f root-ca.csr
 ca_sign root-ca ap-ca "$subject_base/CN=relais Test AP CA" ca_intermediate -startdate "$ca_start"
 cat ap-ca.cert.pem root-ca.cert.pem >ca-chain.pem
@@ -147,8 +151,8 @@ p12 POP000099 ca-chain.pem
 ca_sign ap-ca ocsp "$subject_base/OU=PEPPOL TEST AP/CN=relais Test AP CA OCSP" ocsp_cert
 p12 ocsp ca-chain.pem
 
-openssl ca -config ap-ca.cnf -revoke POP000003.cert.pem -crl_reason keyCompromise 2>/dev/null
-openssl ca -config ap-ca.cnf -gencrl -out ap-ca.crl.pem 2>/dev/null
+openssl ca -config ap-ca.cnf -revoke POP000003.cert.pem -crl_reason keyCompromise
+openssl ca -config ap-ca.cnf -gencrl -out ap-ca.crl.pem
 
 # A rogue root that nobody trusts.
 make_root other-root-ca "$subject_base/CN=relais Other Root CA"
