@@ -7,6 +7,9 @@
 
 #include "relais/cli.h"
 
-#define RL_COMMAND_LIST
+extern const struct rl_command rl_cmd_check_config;
+
+#define RL_COMMAND_LIST \
+	&rl_cmd_check_config,
 
 #endif
