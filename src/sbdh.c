@@ -450,23 +450,36 @@ static int subtree_too_deep(xmlNodePtr node, int depth)
 	return 0;
 }
 
+/* Moves to the next sibling-or-child element the way the DOM path finds one (text is skipped):
+ * 1 on an element, 0 at an end tag or the end of input, -1 on error. */
+static int next_element(xmlTextReaderPtr reader, int use_next, struct rl_err *err)
+{
+	int rc = next_significant(reader, use_next, err);
+
+	while (rc > 0 && xmlTextReaderNodeType(reader) != XML_READER_TYPE_ELEMENT) {
+		if (xmlTextReaderNodeType(reader) == XML_READER_TYPE_END_ELEMENT)
+			return 0;
+		rc = next_significant(reader, 1, err);
+	}
+	return rc;
+}
+
 static int stream_read(xmlTextReaderPtr reader, struct rl_sbdh *h, struct rl_err *err)
 {
 	xmlNodePtr header;
 	int rc;
 
-	rc = next_significant(reader, 0, err);
+	rc = next_element(reader, 0, err);
 	if (rc <= 0)
 		return rc < 0 ? -1 : rl_err_set(err, RL_EBMS_OTHER, "SBDH: document has no root element");
 	if (!reader_is(reader, RL_NS_SBDH, "StandardBusinessDocument"))
-		return xmlTextReaderNodeType(reader) == XML_READER_TYPE_ELEMENT
-			       ? 0
-			       : rl_err_set(err, RL_EBMS_OTHER, "SBDH: document is not well-formed XML");
-	if (xmlTextReaderIsEmptyElement(reader) || (rc = next_significant(reader, 0, err)) <= 0 ||
-	    !reader_is(reader, RL_NS_SBDH, "StandardBusinessDocumentHeader"))
-		return rc < 0 ? -1
-			      : rl_err_set(err, RL_EBMS_OTHER,
-					   "SBDH: StandardBusinessDocument does not start with a StandardBusinessDocumentHeader");
+		return 0;
+	rc = xmlTextReaderIsEmptyElement(reader) ? 0 : next_element(reader, 0, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || !reader_is(reader, RL_NS_SBDH, "StandardBusinessDocumentHeader"))
+		return rl_err_set(err, RL_EBMS_OTHER,
+				  "SBDH: StandardBusinessDocument does not start with a StandardBusinessDocumentHeader");
 	header = xmlTextReaderExpand(reader);
 	if (header == NULL)
 		return rl_err_set(err, RL_EBMS_OTHER, "SBDH: header is not well-formed XML");
@@ -475,20 +488,12 @@ static int stream_read(xmlTextReaderPtr reader, struct rl_sbdh *h, struct rl_err
 				  SBDH_MAX_DEPTH);
 	if (read_header(header, h, err) < 0)
 		return -1;
-	/* Skip to the node after </StandardBusinessDocumentHeader>: text there is not a document. */
-	rc = next_significant(reader, 1, err);
+	/* Past </StandardBusinessDocumentHeader> to the start tag of the business document; stop there. */
+	rc = next_element(reader, 1, err);
 	if (rc < 0)
 		return -1;
-	if (rc == 0 || xmlTextReaderNodeType(reader) != XML_READER_TYPE_ELEMENT) {
-		/* Like the DOM path, text between the header and an element is not itself refused. */
-		while (rc > 0 && xmlTextReaderNodeType(reader) != XML_READER_TYPE_ELEMENT &&
-		       xmlTextReaderNodeType(reader) != XML_READER_TYPE_END_ELEMENT)
-			rc = next_significant(reader, 1, err);
-		if (rc < 0)
-			return -1;
-		if (rc == 0 || xmlTextReaderNodeType(reader) != XML_READER_TYPE_ELEMENT)
-			return rl_err_set(err, RL_EBMS_OTHER, "SBDH: no business document follows the header");
-	}
+	if (rc == 0)
+		return rl_err_set(err, RL_EBMS_OTHER, "SBDH: no business document follows the header");
 	return check_business_document(h, (const char *)xmlTextReaderConstNamespaceUri(reader),
 				       (const char *)xmlTextReaderConstLocalName(reader), err) < 0
 		       ? -1

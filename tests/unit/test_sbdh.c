@@ -346,6 +346,9 @@ static void test_synthetic_business_document(void **state)
 	assert_non_null(strstr(err.msg, "Standard"));
 	assert_int_equal(read_synthetic("", "<!-- nothing -->", &h, &err), -1);
 	assert_non_null(strstr(err.msg, "no business document"));
+	/* Text after the header is skipped by both paths, like any text between elements. */
+	assert_int_equal(read_synthetic("", "stray text " INVOICE_START "</Invoice>", &h, &err), 1);
+	rl_sbdh_free(&h);
 	/* Comments and white space before the business document are fine. */
 	assert_int_equal(read_synthetic("", "\n <!-- c --> " INVOICE_START "</Invoice>", &h, &err), 1);
 	rl_sbdh_free(&h);
@@ -359,6 +362,17 @@ static void test_not_an_sbd(void **state)
 
 	assert_int_equal(read_both(path, &h, &err), 0);
 	assert_null(h.sender);
+	unlink(path);
+	free(path);
+
+	/* An empty SBD and a broken one are refused the same way by both paths. */
+	path = write_temp("empty", "<StandardBusinessDocument xmlns=\"" RL_NS_SBDH "\"/>");
+	assert_int_equal(read_both(path, &h, &err), -1);
+	assert_non_null(strstr(err.msg, "StandardBusinessDocumentHeader"));
+	unlink(path);
+	free(path);
+	path = write_temp("broken", "<StandardBusinessDocument xmlns=\"" RL_NS_SBDH "\"><Standard");
+	assert_int_equal(read_both(path, &h, &err), -1);
 	unlink(path);
 	free(path);
 }
