@@ -190,6 +190,84 @@ static void test_gzip_corrupt_refused(void **state)
 	free(data);
 }
 
+/* Two concatenated gzip members decompress as one stream (RFC 1952); trailing garbage is refused. */
+static void test_gzip_members_and_trailing_garbage(void **state)
+{
+	struct rl_buf first = RL_BUF_INIT, second = RL_BUF_INIT, unpacked = RL_BUF_INIT;
+	struct rl_err err;
+
+	assert_int_equal(gzip_compress_all((const unsigned char *)"hello, ", 7, &first), 0);
+	assert_int_equal(gzip_compress_all((const unsigned char *)"world", 5, &second), 0);
+	assert_int_equal(rl_buf_append(&first, second.data, second.len), 0);
+	assert_int_equal(gzip_decompress_all((unsigned char *)first.data, first.len, 0, &unpacked, &err), 0);
+	assert_string_equal(unpacked.data, "hello, world");
+	assert_int_equal(rl_buf_append(&first, "junk", 4), 0);
+	rl_buf_reset(&unpacked);
+	assert_int_equal(gzip_decompress_all((unsigned char *)first.data, first.len, 0, &unpacked, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_DECOMPRESSION_FAILURE);
+	rl_buf_free(&first);
+	rl_buf_free(&second);
+	rl_buf_free(&unpacked);
+}
+
+/* The AS4 payload chain: gzip -> digest -> AES-GCM -> buffer, and back, in odd chunk sizes. */
+static void test_chain_gzip_digest_gcm(void **state)
+{
+	unsigned char key[16], sent_md[EVP_MAX_MD_SIZE], received_md[EVP_MAX_MD_SIZE];
+	unsigned int sent_md_len = 0, received_md_len = 0;
+	unsigned char *data = make_test_data(300000);
+	struct rl_buf sealed = RL_BUF_INIT, opened = RL_BUF_INIT;
+	struct rl_sink to_sealed = { rl_sink_buf_write, &sealed }, to_opened = { rl_sink_buf_write, &opened };
+	struct rl_err err;
+	struct rl_gcm *gcm;
+	struct rl_digest *digest;
+	struct rl_gzip *gzip;
+	struct rl_sink sink;
+
+	assert_int_equal(rl_random_bytes(key, sizeof(key), &err), 0);
+	gcm = rl_gcm_encrypt_new(key, &to_sealed, &err);
+	assert_non_null(gcm);
+	sink = rl_gcm_sink(gcm);
+	digest = rl_digest_new(EVP_sha256(), &sink, &err);
+	assert_non_null(digest);
+	sink = rl_digest_sink(digest);
+	gzip = rl_gzip_compress_new(&sink, &err);
+	assert_non_null(gzip);
+	sink = rl_gzip_sink(gzip);
+	assert_int_equal(write_in_odd_chunks(&sink, data, 300000, &err), 0);
+	assert_int_equal(rl_gzip_finish(gzip, &err), 0);
+	assert_int_equal(rl_digest_finish(digest, sent_md, &sent_md_len, &err), 0);
+	assert_int_equal(rl_gcm_finish(gcm, &err), 0);
+	assert_int_equal(rl_digest_total(digest), sealed.len - RL_GCM_IV_LEN - RL_GCM_TAG_LEN);
+	rl_gzip_free(gzip);
+	rl_digest_free(digest);
+	rl_gcm_free(gcm);
+
+	gzip = rl_gzip_decompress_new(&to_opened, 300000, &err);
+	assert_non_null(gzip);
+	sink = rl_gzip_sink(gzip);
+	digest = rl_digest_new(EVP_sha256(), &sink, &err);
+	assert_non_null(digest);
+	sink = rl_digest_sink(digest);
+	gcm = rl_gcm_decrypt_new(key, &sink, &err);
+	assert_non_null(gcm);
+	sink = rl_gcm_sink(gcm);
+	assert_int_equal(write_in_odd_chunks(&sink, (unsigned char *)sealed.data, sealed.len, &err), 0);
+	assert_int_equal(rl_gcm_finish(gcm, &err), 0);
+	assert_int_equal(rl_digest_finish(digest, received_md, &received_md_len, &err), 0);
+	assert_int_equal(rl_gzip_finish(gzip, &err), 0);
+	assert_int_equal(rl_gzip_total_out(gzip), 300000);
+	assert_int_equal(received_md_len, sent_md_len);
+	assert_memory_equal(received_md, sent_md, sent_md_len);
+	assert_memory_equal(opened.data, data, 300000);
+	rl_gzip_free(gzip);
+	rl_digest_free(digest);
+	rl_gcm_free(gcm);
+	rl_buf_free(&sealed);
+	rl_buf_free(&opened);
+	free(data);
+}
+
 static void test_digest_tee(void **state)
 {
 	static const char abc_sha256[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
@@ -665,6 +743,8 @@ int main(void)
 		cmocka_unit_test(test_gzip_readable_by_gzip_tool),
 		cmocka_unit_test(test_gzip_bomb_refused),
 		cmocka_unit_test(test_gzip_corrupt_refused),
+		cmocka_unit_test(test_gzip_members_and_trailing_garbage),
+		cmocka_unit_test(test_chain_gzip_digest_gcm),
 		cmocka_unit_test(test_digest_tee),
 		cmocka_unit_test(test_gcm_round_trip),
 		cmocka_unit_test(test_gcm_tampered_and_truncated),
