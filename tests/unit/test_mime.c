@@ -329,6 +329,52 @@ static void test_errors(void **state)
 	expect_error(NULL, "\x01\x02 garbage without colon\r\n\r\n", NULL, "colon");
 }
 
+static void test_http_request_line(void **state)
+{
+	const char *msg =
+		"POST /as4 HTTP/1.1\r\n"
+		"Host: example\r\n"
+		"Content-Type: multipart/related; boundary=\"=_q\"; type=\"application/soap+xml\"\r\n"
+		"\r\n"
+		"--=_q\r\n"
+		"Content-Type: application/soap+xml\r\n"
+		"\r\n"
+		"<e/>\r\n"
+		"--=_q--";
+	struct transcript t;
+	struct rl_err err;
+
+	assert_int_equal(parse_all_ways(NULL, msg, strlen(msg), NULL, &t, &err), 0);
+	assert_string_equal(t.log.data, "begin 0 root=1 media=application/soap+xml cid=- te=binary hdrs=1\nend\n");
+	assert_string_equal(t.data[0].data, "<e/>");
+	transcript_free(&t);
+}
+
+/* Random corruptions of a valid message: whatever the outcome, every chunking must agree. */
+static void test_mutations(void **state)
+{
+	const char *base =
+		"Content-Type: multipart/related; boundary=\"b1\"; start=\"<r>\"\r\n\r\n"
+		"--b1\r\nContent-ID: <r>\r\nContent-Transfer-Encoding: base64\r\n\r\naGk=\r\n"
+		"--b1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=3Db=\r\nc\r\n"
+		"--b1\r\n\r\n\r\n--b1--\r\n";
+	size_t len = strlen(base);
+	char *msg = malloc(len + 1);
+
+	assert_non_null(msg);
+	for (int round = 0; round < 300; round++) {
+		struct transcript t;
+		struct rl_err err;
+
+		memcpy(msg, base, len + 1);
+		for (int k = 0; k < 1 + round % 3; k++)
+			msg[rand() % (int)len] = "\r\n-=b1:<>A \x00"[rand() % 12];
+		parse_all_ways(NULL, msg, len, NULL, &t, &err);
+		transcript_free(&t);
+	}
+	free(msg);
+}
+
 static int skip_without_shared(char *path, size_t size, const char *rel)
 {
 	const char *dir = getenv("RELAIS_SHARED_DIR");
@@ -395,6 +441,8 @@ int main(void)
 		cmocka_unit_test(test_encodings),
 		cmocka_unit_test(test_single_part),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_http_request_line),
+		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_phase4_file),
 		cmocka_unit_test(test_lf_file),
 	};
