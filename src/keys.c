@@ -140,12 +140,16 @@ int rl_identity_load_pem(struct rl_identity *id, const char *key_path, const cha
 	}
 	id->key = PEM_read_bio_PrivateKey(bio, NULL, password_from_arg, (void *)key_password);
 	BIO_free(bio);
+	int encrypted = content.data && strstr(content.data, "ENCRYPTED") != NULL;
 	OPENSSL_cleanse(content.data, content.len);
 	rl_buf_free(&content);
 	if (!id->key) {
 		openssl_reason(reason, sizeof(reason));
+		if (encrypted && !key_password)
+			return rl_err_set(err, RL_ERR_CRYPTO,
+					  "private key %s is encrypted and no password was given", key_path);
 		return rl_err_set(err, RL_ERR_CRYPTO, "cannot read private key %s%s: %s", key_path,
-				  key_password ? " (wrong password?)" : "", reason);
+				  encrypted ? " (wrong password?)" : "", reason);
 	}
 	STACK_OF(X509) *certs = load_cert_file(cert_path, err);
 	if (!certs) {

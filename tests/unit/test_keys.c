@@ -78,7 +78,18 @@ static void test_identity_pem_encrypted(void **state)
 	assert_int_equal(rl_identity_load_pem(&id, path, pki("POP000001.cert.pem"), "secret", &err), 0);
 	rl_identity_free(&id);
 	assert_int_equal(rl_identity_load_pem(&id, path, pki("POP000001.cert.pem"), "wrong", &err), -1);
+	assert_non_null(strstr(err.msg, "wrong password"));
 	assert_int_equal(rl_identity_load_pem(&id, path, pki("POP000001.cert.pem"), NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "no password was given"));
+	remove(path);
+
+	/* Encrypted PKCS#1 ("Proc-Type: 4,ENCRYPTED"). */
+	snprintf(command, sizeof(command),
+		 "openssl rsa -aes256 -traditional -in '%s' -out '%s' -passout pass:secret 2>/dev/null",
+		 pki("POP000001.key.pem"), path);
+	assert_int_equal(system(command), 0);
+	assert_int_equal(rl_identity_load_pem(&id, path, pki("POP000001.cert.pem"), "secret", &err), 0);
+	rl_identity_free(&id);
 	remove(path);
 
 	/* PKCS#1 ("BEGIN RSA PRIVATE KEY"). */
