@@ -7,9 +7,11 @@
 
 #include "relais/cli.h"
 
+extern const struct rl_command rl_cmd_pack;
 extern const struct rl_command rl_cmd_check_config;
 
 #define RL_COMMAND_LIST \
+	&rl_cmd_pack, \
 	&rl_cmd_check_config,
 
 #endif

@@ -48,3 +48,13 @@ finish() {
 	[ "$T_FAIL" = 0 ]
 	exit $?
 }
+
+# Makes the independent Java peer usable: shared/ is read-only, so it is copied and built in $TMP.
+# Sets AS4PEER to its wrapper. Skips the test when Java or the Santuario jars are missing.
+need_as4peer() {
+	need_shared
+	command -v java >/dev/null 2>&1 && [ -f /usr/share/java/xmlsec.jar ] || { echo "SKIP: no Java/Santuario"; exit 77; }
+	cp -r "$SHARED/as4peer" "$TMP/as4peer" && chmod -R u+w "$TMP/as4peer" && rm -rf "$TMP/as4peer/build"
+	"$TMP/as4peer/build.sh" >/dev/null 2>&1 || { not_ok "as4peer builds"; finish; }
+	AS4PEER="$TMP/as4peer/as4peer"
+}
