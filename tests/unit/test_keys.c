@@ -324,6 +324,15 @@ static void test_peppol_certificates(void **state)
 	assert_int_equal(rl_trust_verify(trust, ap, NULL, utc(2020, 6, 1), &err), -1);
 	assert_non_null(strstr(err.msg, "does not chain"));
 	assert_int_equal(rl_trust_verify(trust, ap, untrusted, utc(2020, 6, 1), &err), 0);
+	/* The issuer as a Java peer writes it, forward and reversed. */
+	char *serial = rl_cert_serial_dec(ap);
+	assert_true(rl_cert_matches_issuer_serial(
+		ap, "CN=PEPPOL ACCESS POINT TEST CA - G2,OU=FOR TEST ONLY,O=OpenPEPPOL AISBL,C=BE", serial));
+	assert_true(rl_cert_matches_issuer_serial(
+		ap, "C=BE, O=OpenPEPPOL AISBL, OU=FOR TEST ONLY, CN=PEPPOL ACCESS POINT TEST CA - G2", serial));
+	assert_false(rl_cert_matches_issuer_serial(
+		ap, "CN=PEPPOL ACCESS POINT CA - G2,O=OpenPEPPOL AISBL,C=BE", serial));
+	free(serial);
 	X509_free(ap);
 	sk_X509_pop_free(untrusted, X509_free);
 	rl_trust_free(trust);
