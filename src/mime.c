@@ -5,6 +5,8 @@
  * The reader scans for the delimiter "\n--boundary" byte by byte; the CR of a CRLF before it and a
  * partial match are held back as a count (the held bytes are known: a CR and a delimiter prefix), so
  * only header blocks are ever buffered.
+ * In entity mode a file starting with '<' (or a UTF-8 BOM) is taken as a bare XML body without
+ * headers: one root part whose Content-Type is absent ("text/plain" per the contract).
  */
 #include "config.h"
 #include <ctype.h>
@@ -735,6 +737,12 @@ static int feed(struct rl_mime_reader *r, const unsigned char *p, size_t n, stru
 		case ST_FAILED:
 			return rl_err_set(err, MIME_ERR, "reader already failed");
 		case ST_ENTITY_HEADERS:
+			if (r->headers.len == 0 && (p[0] == '<' || p[0] == 0xEF)) {
+				/* a bare XML file (perhaps with a BOM): no headers, all is the root */
+				if (setup_top(r, NULL, err) < 0)
+					return -1;
+				break;
+			}
 			used = take_header_bytes(r, p, n, &done, err);
 			if (used < 0)
 				return -1;

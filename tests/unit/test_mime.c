@@ -286,6 +286,16 @@ static void test_single_part(void **state)
 	assert_string_equal(t.data[0].data, "<Envelope>\r\n--notaboundary\r\n");
 	transcript_free(&t);
 
+	/* a bare XML file in entity mode, with or without a BOM */
+	msg = "\xEF\xBB\xBF<?xml version=\"1.0\"?>\n<a xmlns:b=\"c\"/>\n";
+	assert_int_equal(parse_all_ways(NULL, msg, strlen(msg), NULL, &t, &err), 0);
+	assert_string_equal(t.log.data, "begin 0 root=1 media=text/plain cid=- te=binary hdrs=1\nend\n");
+	assert_string_equal(t.data[0].data, msg);
+	transcript_free(&t);
+	assert_int_equal(parse_all_ways(NULL, msg + 3, strlen(msg + 3), NULL, &t, &err), 0);
+	assert_string_equal(t.data[0].data, msg + 3);
+	transcript_free(&t);
+
 	/* body mode, non-multipart: one root part, even when empty */
 	assert_int_equal(parse_all_ways("application/soap+xml; charset=utf-8", "", 0, NULL, &t, &err), 0);
 	assert_string_equal(t.log.data, "begin 0 root=1 media=application/soap+xml cid=- te=binary hdrs=1\nend\n");
