@@ -259,11 +259,14 @@ static char *read_counted_line(char *str, int num, void *stream)
 
 	if (got == NULL)
 		return NULL;
+	len = strlen(got);
 	if (st->at_line_start) {
 		st->line++;
 		check_line_syntax(st, got);
+		/* inih cannot take longer lines: a value would be cut short without a word. */
+		if ((len == 0 || got[len - 1] != '\n') && !feof(st->fp))
+			add_problem(st->cfg, st->line, "line too long (at most %d characters)", num - 2);
 	}
-	len = strlen(got);
 	st->at_line_start = len > 0 && got[len - 1] == '\n';
 	return got;
 }

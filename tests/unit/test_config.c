@@ -137,6 +137,19 @@ static void test_parse_file_and_overrides(void **state)
 	done(cfg, path);
 }
 
+static void test_long_line(void **state)
+{
+	char text[1024], *path;
+	struct rl_config *cfg;
+
+	snprintf(text, sizeof(text), "[database]\nurl = postgresql://%0400d\n[log]\nlevel = info\n", 0);
+	cfg = load_text(text, &path);
+	rl_config_validate(cfg, RL_CFG_MODE_CHECK);
+	assert_true(has_problem(cfg, ":2: line too long", NULL));
+	assert_int_equal(rl_config_problem_count(cfg), 1);
+	done(cfg, path);
+}
+
 static void test_missing_file(void **state)
 {
 	struct rl_err err;
@@ -337,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_table_is_complete),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_parse_file_and_overrides),
+		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_value_parsers),
 		cmocka_unit_test(test_all_errors_at_once),
