@@ -385,6 +385,96 @@ static void test_mutations(void **state)
 	free(msg);
 }
 
+/* The exact header layout as4peer writes (start parameter, root with Content-ID), short content. */
+static void test_as4peer_layout(void **state)
+{
+	const char *msg =
+		"MIME-Version: 1.0\r\n"
+		"Content-Type: multipart/related; boundary=\"----=_Part_as4peer_728dc41b\"; "
+		"type=\"application/soap+xml\"; start=\"<root-ddf50017@as4peer>\"\r\n"
+		"\r\n"
+		"------=_Part_as4peer_728dc41b\r\n"
+		"Content-Type: application/soap+xml; charset=UTF-8\r\n"
+		"Content-Transfer-Encoding: binary\r\n"
+		"Content-ID: <root-ddf50017@as4peer>\r\n"
+		"\r\n"
+		"<env:Envelope/>\r\n"
+		"------=_Part_as4peer_728dc41b\r\n"
+		"Content-Type: application/octet-stream\r\n"
+		"Content-Transfer-Encoding: binary\r\n"
+		"Content-ID: <78bb4d24@as4peer>\r\n"
+		"\r\n"
+		"\x1f\x8b\r\n------=_Part_as4peer_728dc41\r\n"
+		"------=_Part_as4peer_728dc41b--\r\n";
+	struct transcript t;
+	struct rl_err err;
+
+	assert_int_equal(parse_all_ways(NULL, msg, strlen(msg), NULL, &t, &err), 0);
+	assert_string_equal(t.log.data,
+			    "begin 0 root=1 media=application/soap+xml cid=root-ddf50017@as4peer te=binary hdrs=3\n"
+			    "end\n"
+			    "begin 1 root=0 media=application/octet-stream cid=78bb4d24@as4peer te=binary hdrs=3\n"
+			    "end\n");
+	assert_string_equal(t.data[0].data, "<env:Envelope/>");
+	assert_string_equal(t.data[1].data, "\x1f\x8b\r\n------=_Part_as4peer_728dc41");
+	transcript_free(&t);
+}
+
+/* The writer's sink feeds the reader directly: 16 MiB pass through with small header limits. */
+struct pipe_check {
+	struct rl_mime_reader *reader;
+	unsigned long long bytes;
+	unsigned long long sum;
+};
+
+static int pipe_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
+{
+	return rl_mime_reader_feed(((struct pipe_check *)ctx)->reader, data, len, err);
+}
+
+static int pipe_data(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
+{
+	struct pipe_check *pc = ctx;
+
+	for (size_t i = 0; i < len; i++)
+		pc->sum = pc->sum * 31 + data[i];
+	pc->bytes += len;
+	return 0;
+}
+
+static void test_streaming_large(void **state)
+{
+	static unsigned char chunk[65536];
+	struct rl_mime_callbacks cb = { NULL, pipe_data, NULL };
+	struct rl_mime_limits limits = { 1024, 4, 0 };
+	struct pipe_check pc = { NULL, 0, 0 };
+	struct rl_sink sink = { pipe_write, &pc };
+	unsigned long long expect_sum = 0;
+	struct rl_err err;
+	struct rl_mime_writer *w;
+
+	pc.reader = rl_mime_reader_new(NULL, &limits, &cb, &pc, &err);
+	assert_non_null(pc.reader);
+	w = rl_mime_writer_new(&sink, NULL, &err);
+	assert_non_null(w);
+	for (size_t i = 0; i < sizeof(chunk); i++)
+		chunk[i] = (unsigned char)((i * 2654435761u) >> 13);
+	memcpy(chunk + 500, "\r\n------=_Part_relais_", 22);
+	assert_int_equal(rl_mime_writer_entity_headers(w, &err), 0);
+	assert_int_equal(rl_mime_writer_part_begin(w, "application/octet-stream", NULL, NULL, &err), 0);
+	for (int k = 0; k < 256; k++) {
+		assert_int_equal(rl_mime_writer_part_data(w, chunk, sizeof(chunk), &err), 0);
+		for (size_t i = 0; i < sizeof(chunk); i++)
+			expect_sum = expect_sum * 31 + chunk[i];
+	}
+	assert_int_equal(rl_mime_writer_end(w, &err), 0);
+	assert_int_equal(rl_mime_reader_finish(pc.reader, &err), 0);
+	assert_int_equal(pc.bytes, 256ull * sizeof(chunk));
+	assert_true(pc.sum == expect_sum);
+	rl_mime_writer_free(w);
+	rl_mime_reader_free(pc.reader);
+}
+
 static int skip_without_shared(char *path, size_t size, const char *rel)
 {
 	const char *dir = getenv("RELAIS_SHARED_DIR");
@@ -453,6 +543,8 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_http_request_line),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_as4peer_layout),
+		cmocka_unit_test(test_streaming_large),
 		cmocka_unit_test(test_phase4_file),
 		cmocka_unit_test(test_lf_file),
 	};
