@@ -1,0 +1,140 @@
+/*
+ * bench_as4.c - AS4 core throughput and memory: packs (and, when built with unpack, opens) 5 KB
+ * invoices many times, then one large payload, and prints messages/s, MB/s and peak resident memory.
+ * Usage: bench_as4 PKI_DIR [count] [large_mb]   (PKI_DIR from certs/make-test-pki.sh)
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include "relais/as4.h"
+#include "relais/cli.h"
+#include "relais/keys.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long peak_rss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* An SBD with a UBL invoice body padded to about `size` bytes. */
+static int write_payload(const char *path, size_t size)
+{
+	static const char head[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<StandardBusinessDocument xmlns=\"http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader\">"
+		"<StandardBusinessDocumentHeader><HeaderVersion>1.0</HeaderVersion>"
+		"<Sender><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000001</Identifier></Sender>"
+		"<Receiver><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000002</Identifier></Receiver>"
+		"<DocumentIdentification><Standard>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2</Standard>"
+		"<TypeVersion>2.1</TypeVersion><InstanceIdentifier>bench-1</InstanceIdentifier><Type>Invoice</Type>"
+		"<CreationDateAndTime>2026-11-23T10:00:00Z</CreationDateAndTime></DocumentIdentification>"
+		"<BusinessScope><Scope><Type>DOCUMENTID</Type><InstanceIdentifier>urn:oasis:names:specification:ubl:"
+		"schema:xsd:Invoice-2::Invoice##urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:"
+		"3.0::2.1</InstanceIdentifier><Identifier>busdox-docid-qns</Identifier></Scope><Scope><Type>PROCESSID"
+		"</Type><InstanceIdentifier>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</InstanceIdentifier><Identifier>"
+		"cenbii-procid-ubl</Identifier></Scope><Scope><Type>COUNTRY_C1</Type><InstanceIdentifier>BE"
+		"</InstanceIdentifier></Scope></BusinessScope></StandardBusinessDocumentHeader>"
+		"<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" "
+		"xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">";
+	static const char tail[] = "</Invoice></StandardBusinessDocument>\n";
+	FILE *fp = fopen(path, "wb");
+	size_t written = 0;
+	unsigned line = 0;
+
+	if (fp == NULL)
+		return -1;
+	written += fwrite(head, 1, sizeof(head) - 1, fp);
+	while (written + sizeof(tail) < size)
+		written += (size_t)fprintf(fp, "<cbc:Note>line %u amount %u.%02u EUR item %08x</cbc:Note>\n", line,
+					   line * 7 % 1000, line % 100, line * 2654435761u), line++;
+	fwrite(tail, 1, sizeof(tail) - 1, fp);
+	return fclose(fp);
+}
+
+static int pack_once(struct rl_as4_pack_opts *o, const char *out_path, struct rl_err *err)
+{
+	FILE *out = fopen(out_path, "wb");
+	struct rl_sink sink = { rl_sink_file_write, out };
+	struct rl_as4_sent sent;
+	int rc;
+
+	if (out == NULL)
+		return rl_err_set(err, RL_ERR_IO, "cannot write %s", out_path);
+	rc = rl_as4_pack(o, &sink, 1, &sent, err);
+	fclose(out);
+	if (rc == 0)
+		rl_as4_sent_free(&sent);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *pki = argc > 1 ? argv[1] : "tests/pki";
+	int count = argc > 2 ? atoi(argv[2]) : 500;
+	size_t large_mb = argc > 3 ? (size_t)atoi(argv[3]) : 200;
+	char key[4096], cert[4096], peer[4096], small[] = "/tmp/relais-bench-5k.xml";
+	char large[] = "/tmp/relais-bench-large.xml", msg[] = "/tmp/relais-bench-msg.mime";
+	struct rl_identity id;
+	struct rl_as4_pack_opts o;
+	struct rl_err err;
+	X509 *peer_cert;
+	double t0, t;
+
+	if (rl_init(&err) < 0)
+		return 1;
+	snprintf(key, sizeof(key), "%s/POP000001.key.pem", pki);
+	snprintf(cert, sizeof(cert), "%s/POP000001.cert.pem", pki);
+	snprintf(peer, sizeof(peer), "%s/POP000002.cert.pem", pki);
+	if (rl_identity_load_pem(&id, key, cert, NULL, &err) < 0 || (peer_cert = rl_cert_load_pem(peer, &err)) == NULL) {
+		fprintf(stderr, "bench_as4: %s\n", err.msg);
+		return 1;
+	}
+	memset(&o, 0, sizeof(o));
+	o.sender = &id;
+	o.receiver_cert = peer_cert;
+	o.tmp_dir = msg;
+	if (write_payload(small, 5 * 1024) < 0 || write_payload(large, large_mb << 20) < 0) {
+		fprintf(stderr, "bench_as4: cannot write the payloads in /tmp\n");
+		return 1;
+	}
+	o.payload_path = small;
+	t0 = now();
+	for (int i = 0; i < count; i++)
+		if (pack_once(&o, msg, &err) < 0) {
+			fprintf(stderr, "bench_as4: pack: %s\n", err.msg);
+			return 1;
+		}
+	t = now() - t0;
+	printf("pack 5 KB invoice: %d messages in %.2f s = %.0f messages/s (%.2f MB/s of payload), one core\n", count, t,
+	       count / t, count * 5.0 / 1024 / t);
+	o.payload_path = large;
+	t0 = now();
+	if (pack_once(&o, msg, &err) < 0) {
+		fprintf(stderr, "bench_as4: pack large: %s\n", err.msg);
+		return 1;
+	}
+	t = now() - t0;
+	printf("pack %zu MB payload: %.2f s = %.1f MB/s; peak RSS of this process %ld KiB\n", large_mb, t,
+	       (double)large_mb / t, peak_rss_kib());
+	unlink(small);
+	unlink(large);
+	unlink(msg);
+	X509_free(peer_cert);
+	rl_identity_free(&id);
+	rl_shutdown();
+	return 0;
+}
