@@ -23,6 +23,8 @@
 #define LINE_DEFAULT 0
 #define LINE_SET (-1)
 
+#define API_TOKEN_MIN 16
+
 static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	{ RL_CFG_IDENTITY_KEY, "identity", "key", RL_CFG_FILE, "", 0, 0,
 	  "PEM private key of the access point (used with identity.cert, instead of identity.keystore)." },
@@ -57,7 +59,7 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	{ RL_CFG_SUBMISSION_OUTBOX, "submission", "outbox", RL_CFG_DIR, "", 0, 0,
 	  "Directory watched for documents to send; empty = submission by the API only." },
 	{ RL_CFG_API_TOKEN, "api", "token", RL_CFG_STRING, "", 0, 0,
-	  "Bearer token required by the local submission API; empty = API disabled." },
+	  "Bearer token (16 characters or more) required by the local submission API; empty = API disabled." },
 	{ RL_CFG_LIMITS_MAX_BODY, "limits", "max_body", RL_CFG_SIZE, "100M", 1 * KIB, 4 * GIB,
 	  "Largest AS4 message accepted." },
 	{ RL_CFG_LIMITS_MAX_CONNECTIONS, "limits", "max_connections", RL_CFG_INT, "64", 1, 100000,
@@ -287,6 +289,9 @@ static int handle_key(void *user, const char *section, const char *name, const c
 		add_problem(st->cfg, st->line, "%s.%s: unknown key", section, name);
 		return 1;
 	}
+	if (st->cfg->lines[info->key] > 0)
+		add_problem(st->cfg, st->line, "%s.%s: set again (first on line %d)", section, name,
+			    st->cfg->lines[info->key]);
 	if (set_value(st->cfg, info->key, value, st->line) < 0)
 		st->failed = 1;
 	return 1;
@@ -632,6 +637,8 @@ static void check_rules(struct rl_config *cfg, enum rl_config_mode mode)
 	if (rl_config_parse_duration(cfg->values[RL_CFG_RETRY_INITIAL_DELAY], &initial) == 0 &&
 	    rl_config_parse_duration(cfg->values[RL_CFG_RETRY_MAX_DELAY], &longest) == 0 && initial > longest)
 		key_problem(cfg, RL_CFG_RETRY_MAX_DELAY, "shorter than retry.initial_delay");
+	if (is_set(cfg, RL_CFG_API_TOKEN) && strlen(cfg->values[RL_CFG_API_TOKEN]) < API_TOKEN_MIN)
+		key_problem(cfg, RL_CFG_API_TOKEN, "too short to be a secret (at least %d characters)", API_TOKEN_MIN);
 	if (mode != RL_CFG_MODE_SERVE)
 		return;
 	if (!has_pair && !has_store)

@@ -135,6 +135,14 @@ static void test_parse_file_and_overrides(void **state)
 	assert_int_equal(err.code, RL_ERR_USAGE);
 	assert_int_equal(rl_config_validate(cfg, RL_CFG_MODE_CHECK), 0);
 	done(cfg, path);
+
+	/* A key set twice in the file, and a token too short. */
+	cfg = load_text("[log]\nlevel = info\nlevel = debug\n[api]\ntoken = short\n", &path);
+	assert_string_equal(rl_config_str(cfg, RL_CFG_LOG_LEVEL), "debug");
+	assert_int_equal(rl_config_validate(cfg, RL_CFG_MODE_CHECK), 2);
+	assert_true(has_problem(cfg, ":3: log.level: set again (first on line 2)", NULL));
+	assert_true(has_problem(cfg, ":5: api.token: too short", NULL));
+	done(cfg, path);
 }
 
 static void test_long_line(void **state)
