@@ -163,8 +163,10 @@ struct rl_mime_reader {
 	unsigned int b64_bits;
 	int b64_count;
 	int b64_pad;
-	int qp_state;		/* 0 normal, 1 after '=', 2 after '=X', 3 after '=' + CR */
+	int qp_state;		/* 0 normal, 1 after '=', 2 after '=X', 3 after '=' + CR, 4 '=' + blanks */
 	int qp_hi;
+	unsigned char qp_ws[80];	/* white space held back */
+	size_t qp_ws_len;
 	unsigned char out[OUT_CHUNK];
 	size_t out_len;
 	/* raw body bytes before decoding are batched here */
@@ -224,6 +226,15 @@ static int hex_value(unsigned char c)
 	return -1;
 }
 
+static int flush_qp_ws(struct rl_mime_reader *r, struct rl_err *err)
+{
+	for (size_t i = 0; i < r->qp_ws_len; i++)
+		if (put_out(r, r->qp_ws[i], err) < 0)
+			return -1;
+	r->qp_ws_len = 0;
+	return 0;
+}
+
 /* Decodes (per the part's transfer encoding) and passes raw content bytes on. */
 static int decode(struct rl_mime_reader *r, const unsigned char *p, size_t n, struct rl_err *err)
 {
@@ -262,17 +273,34 @@ static int decode(struct rl_mime_reader *r, const unsigned char *p, size_t n, st
 		} else {	/* quoted-printable */
 			switch (r->qp_state) {
 			case 0:
+				/* white space is held back: it is dropped when it ends a line (RFC 2045) */
+				if (c == ' ' || c == '\t') {
+					if (r->qp_ws_len == sizeof(r->qp_ws) && flush_qp_ws(r, err) < 0)
+						return -1;
+					r->qp_ws[r->qp_ws_len++] = c;
+					break;
+				}
+				if (c == '\r' || c == '\n')
+					r->qp_ws_len = 0;
+				else if (flush_qp_ws(r, err) < 0)
+					return -1;
 				if (c == '=')
 					r->qp_state = 1;
 				else if (put_out(r, c, err) < 0)
 					return -1;
 				break;
+			case 4:		/* white space after '=': only a line end may follow */
+				if (c == ' ' || c == '\t')
+					break;
+				/* fall through */
 			case 1:
 				if (c == '\n') {
 					r->qp_state = 0;	/* soft line break */
+				} else if (c == ' ' || c == '\t') {
+					r->qp_state = 4;
 				} else if (c == '\r') {
 					r->qp_state = 3;
-				} else if (hex_value(c) >= 0) {
+				} else if (r->qp_state == 1 && hex_value(c) >= 0) {
 					r->qp_hi = hex_value(c);
 					r->qp_state = 2;
 				} else {
@@ -338,7 +366,7 @@ static int end_part(struct rl_mime_reader *r, struct rl_err *err)
 		    (put_out(r, (unsigned char)(r->b64_bits >> 10), err) < 0 ||
 		     put_out(r, (unsigned char)(r->b64_bits >> 2), err) < 0))
 			return -1;
-	} else if (r->dec == DEC_QP && r->qp_state == 2) {
+	} else if (r->dec == DEC_QP && (r->qp_state == 2 || r->qp_state == 1)) {
 		return rl_err_set(err, MIME_ERR, "part %d: truncated quoted-printable escape", r->part_count - 1);
 	}
 	if (flush_out(r, err) < 0)
@@ -464,6 +492,7 @@ static int set_decoding(struct rl_mime_reader *r, const char *te, struct rl_err 
 	r->b64_count = 0;
 	r->b64_pad = 0;
 	r->qp_state = 0;
+	r->qp_ws_len = 0;
 	if (strcmp(te, "base64") == 0)
 		r->dec = DEC_BASE64;
 	else if (strcmp(te, "quoted-printable") == 0)

@@ -253,7 +253,7 @@ static void test_encodings(void **state)
 		"--x\r\n"
 		"Content-Transfer-Encoding: Quoted-Printable\r\n"
 		"\r\n"
-		"caf=C3=A9 long=\r\n line=3D\r\n"
+		"caf=C3=A9 long=  \r\n line=3D \t\r\n a\tb \r\nz  \r\n"
 		"--x--\r\n";
 	struct transcript t;
 	struct rl_err err;
@@ -264,8 +264,8 @@ static void test_encodings(void **state)
 			    "begin 1 root=0 media=text/plain cid=- te=quoted-printable hdrs=1\nend\n");
 	assert_int_equal(t.data[0].len, 11);
 	assert_memory_equal(t.data[0].data, "hello world", 11);
-	assert_int_equal(t.data[1].len, strlen("caf\xc3\xa9 long line="));
-	assert_memory_equal(t.data[1].data, "caf\xc3\xa9 long line=", t.data[1].len);
+	assert_int_equal(t.data[1].len, strlen("caf\xc3\xa9 long line=\r\n a\tb\r\nz"));
+	assert_memory_equal(t.data[1].data, "caf\xc3\xa9 long line=\r\n a\tb\r\nz", t.data[1].len);
 	transcript_free(&t);
 
 	const char *bad = "--x\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!\r\n--x--\r\n";
