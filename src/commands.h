@@ -9,9 +9,11 @@
 
 extern const struct rl_command rl_cmd_pack;
 extern const struct rl_command rl_cmd_check_config;
+extern const struct rl_command rl_cmd_unpack;
 extern const struct rl_command rl_cmd_verify_receipt;
 
 #define RL_COMMAND_LIST \
+	&rl_cmd_unpack, \
 	&rl_cmd_pack, \
 	&rl_cmd_check_config, \
 	&rl_cmd_verify_receipt,

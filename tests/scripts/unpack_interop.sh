@@ -1,0 +1,84 @@
+#!/bin/sh
+# unpack_interop.sh - `relais unpack` opens messages built by the independent Java peer (as4peer):
+# every encryption key reference form, uncompressed payloads, and refusals with the right ebMS code.
+. "$top_srcdir/tests/scripts/lib.sh"
+need_shared
+command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
+
+cp -r "$SHARED/as4peer" "$TMP/as4peer" && chmod -R u+w "$TMP/as4peer"
+PEER="$TMP/as4peer/as4peer"
+PAYLOAD="$SHARED/as4peer/samples/invoice-sbd.xml"
+FROM_A="$PKI/POP000001.key.pem,$PKI/POP000001.cert.pem"
+
+# build NAME FROM [options...]: a message to POP000002 in $TMP/NAME.mime
+build() {
+	name=$1; from=$2; shift 2
+	if "$PEER" build --from "$from" --to "$PKI/POP000002.cert.pem" --payload "$PAYLOAD" \
+		--out "$TMP/$name.mime" "$@" >"$TMP/build.out" 2>&1; then return 0; fi
+	echo "# as4peer build $name failed:"; sed 's/^/    /' "$TMP/build.out"; return 1
+}
+
+unpack_b() {	# unpack as POP000002
+	"$RELAIS" unpack --key "$PKI/POP000002.key.pem" --cert "$PKI/POP000002.cert.pem" \
+		--trust "$PKI/ca-chain.pem" "$@"
+}
+
+# edit IN OUT PYTHON-EXPR: rewrites the bytes b of IN with the expression into OUT
+edit() {
+	python3 -c "import sys; b=open(sys.argv[1],'rb').read(); b=$3; open(sys.argv[2],'wb').write(b)" "$1" "$2"
+}
+
+if ! build first "$FROM_A"; then not_ok "as4peer builds"; finish; fi
+
+for ref in bst issuerserial ski; do
+	if build "ref-$ref" "$FROM_A" --enc-keyref "$ref"; then
+		rm -f "$TMP/out-$ref.xml"
+		expect_exit 0 "unpack, key named by $ref" -- unpack_b --payload-out "$TMP/out-$ref.xml" \
+			"$TMP/ref-$ref.mime"
+		expect_same_file "$PAYLOAD" "$TMP/out-$ref.xml" "payload byte for byte ($ref)"
+	else not_ok "as4peer build --enc-keyref $ref"; fi
+done
+
+if build nocomp "$FROM_A" --no-compress; then
+	expect_exit 0 "unpack an uncompressed payload (keystore)" -- "$RELAIS" unpack \
+		--keystore "$PKI/POP000002.p12" --password test --trust "$PKI/ca-chain.pem" \
+		--payload-out "$TMP/out-nocomp.xml" "$TMP/nocomp.mime"
+	expect_same_file "$PAYLOAD" "$TMP/out-nocomp.xml" "uncompressed payload byte for byte"
+else not_ok "as4peer build --no-compress"; fi
+
+# Refusals. A refused message writes no payload file.
+M="$TMP/first.mime"
+edit "$M" "$TMP/tampered.mime" "(lambda i: b[:i] + bytes([b[i] ^ 1]) + b[i+1:])(b.rindex(b'\r\n--') - 40)"
+expect_refused EBMS:0102 "tampered ciphertext byte" -- unpack_b --payload-out "$TMP/no1.xml" "$TMP/tampered.mime"
+[ ! -e "$TMP/no1.xml" ] && ok "nothing written for a refused message" || not_ok "payload written though refused"
+
+expect_refused EBMS:0102 "encrypted for another receiver" -- "$RELAIS" unpack \
+	--key "$PKI/POP000001.key.pem" --cert "$PKI/POP000001.cert.pem" --trust "$PKI/ca-chain.pem" \
+	--payload-out "$TMP/no2.xml" "$M"
+
+if build expired "$PKI/POP000099.key.pem,$PKI/POP000099.cert.pem"; then
+	expect_refused EBMS:0101 "expired signer certificate" -- unpack_b --payload-out "$TMP/no3.xml" \
+		"$TMP/expired.mime"
+else not_ok "as4peer build with the expired certificate"; fi
+
+if build foreign "$PKI/POP000666.key.pem,$PKI/POP000666.cert.pem"; then
+	expect_refused EBMS:0101 "signer from a foreign CA" -- unpack_b --payload-out "$TMP/no4.xml" \
+		"$TMP/foreign.mime"
+else not_ok "as4peer build with the foreign certificate"; fi
+
+edit "$M" "$TMP/header.mime" "b.replace(b'billing:01:1.0</eb:Service>', b'billing:01:1.1</eb:Service>', 1)"
+if cmp -s "$M" "$TMP/header.mime"; then not_ok "eb:Messaging edited"; else
+	expect_refused EBMS:0101 "tampered eb:Messaging text" -- unpack_b --payload-out "$TMP/no5.xml" \
+		"$TMP/header.mime"
+fi
+
+head -c $(( $(wc -c <"$M") - 200 )) "$M" >"$TMP/truncated.mime"
+expect_refused EBMS:0007 "truncated file" -- unpack_b --payload-out "$TMP/no6.xml" "$TMP/truncated.mime"
+
+edit "$M" "$TMP/doctype.mime" \
+	"b.replace(b'?>', b'?><!DOCTYPE env:Envelope [<!ENTITY x \"boom\">]>', 1)"
+expect_refused EBMS:0009 "DOCTYPE with an entity in the SOAP part" -- unpack_b --payload-out "$TMP/no7.xml" \
+	"$TMP/doctype.mime"
+
+expect_exit 2 "usage: no message file" -- unpack_b --payload-out "$TMP/no8.xml"
+finish
