@@ -73,6 +73,10 @@ static int fill_user_message(const struct rl_as4_pack_opts *o, const struct rl_s
 				  original_sender == NULL ? "original sender" : final_recipient == NULL ? "final recipient"
 				  : service == NULL ? "service (process id)" : "action (document type)");
 	}
+	if (o->to_party == NULL && o->receiver_cert == NULL) {
+		free(action);
+		return rl_err_set(err, RL_ERR_USAGE, "the receiver's party id is unknown: give --to-party or --to-cert");
+	}
 	memset(um, 0, sizeof(*um));
 	um->action = action;
 	if (rl_uuid(id, err) < 0)

@@ -8,6 +8,7 @@
 #include "relais/cli.h"
 
 extern const struct rl_command rl_cmd_pack;
+extern const struct rl_command rl_cmd_inspect;
 extern const struct rl_command rl_cmd_check_config;
 extern const struct rl_command rl_cmd_unpack;
 extern const struct rl_command rl_cmd_verify_receipt;
@@ -15,6 +16,7 @@ extern const struct rl_command rl_cmd_verify_receipt;
 #define RL_COMMAND_LIST \
 	&rl_cmd_unpack, \
 	&rl_cmd_pack, \
+	&rl_cmd_inspect, \
 	&rl_cmd_check_config, \
 	&rl_cmd_verify_receipt,
 

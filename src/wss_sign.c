@@ -331,6 +331,12 @@ static int verify_reference(xmlNodePtr ref, const struct rl_wss_verify_opts *opt
 		for (int i = 0; i < opts->attachment_count; i++)
 			if (strcmp(opts->attachments[i].cid, uri + 4) == 0)
 				a = &opts->attachments[i];
+		if (a == NULL && opts->report_missing_attachments) {
+			free(b64);
+			out->unchecked++;
+			rc = 0;
+			goto done;
+		}
 		if (a == NULL) {
 			rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "the signed attachment %s is not in the message",
 				   uri);

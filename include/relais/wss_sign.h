@@ -45,6 +45,8 @@ struct rl_wss_verify_opts {
 	int attachment_count;
 	X509 *const *known_certs;		/* for KeyInfo by SKI or issuer/serial; may be NULL */
 	int known_cert_count;
+	int report_missing_attachments;		/* inspection only: a cid: reference whose digest was not
+						 * supplied is counted in `unchecked`, not an error */
 };
 
 struct rl_wss_verified {
@@ -54,6 +56,7 @@ struct rl_wss_verified {
 	char **cids;			/* the attachments covered, without "cid:" */
 	int cid_count;
 	struct rl_buf references;	/* the ds:Reference elements, serialised (for a receipt's NRI) */
+	int unchecked;			/* cid: references not checked (report_missing_attachments) */
 	char algorithms[160];		/* "rsa-sha256 sha256 exc-c14n" */
 };
 void rl_wss_verified_free(struct rl_wss_verified *v);
