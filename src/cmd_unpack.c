@@ -2,6 +2,7 @@
 #include "config.h"
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "relais/as4.h"
 #include "relais/cli.h"
@@ -16,7 +17,8 @@ const struct rl_command rl_cmd_unpack = {
 	.usage =
 		"usage: relais unpack (--key KEY.pem --cert CERT.pem | --keystore F.p12 [--password P])\n"
 		"                     --trust CA.pem --payload-out FILE [--at TIME]\n"
-		"                     [--allow-non-peppol-algorithms] [--allow-unencrypted] MSG.mime\n"
+		"                     [--receipt-out R.mime] [--allow-non-peppol-algorithms]\n"
+		"                     [--allow-unencrypted] MSG.mime\n"
 		"\n"
 		"Reads the message file MSG.mime, unwraps its key with our identity, decrypts and\n"
 		"decompresses the payload, checks the signature over eb:Messaging, Body and every\n"
@@ -28,13 +30,14 @@ const struct rl_command rl_cmd_unpack = {
 		"  --keystore, --password our PKCS#12 keystore instead\n"
 		"  --trust CA.pem        trust anchors for the sender's certificate\n"
 		"  --payload-out FILE    where the payload goes\n"
+		"  --receipt-out R.mime write a signed eb:Receipt (application/soap+xml) for the message\n"
 		"  --at TIME             check certificates at TIME (xs:dateTime) instead of now\n",
 	.run = run_unpack,
 };
 
 enum {
 	OPT_KEY = 256, OPT_CERT, OPT_KEYSTORE, OPT_PASSWORD, OPT_TRUST, OPT_PAYLOAD_OUT, OPT_AT,
-	OPT_NON_PEPPOL, OPT_UNENCRYPTED, OPT_HELP,
+	OPT_NON_PEPPOL, OPT_UNENCRYPTED, OPT_RECEIPT_OUT, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -47,6 +50,7 @@ static const struct option options[] = {
 	{ "at", required_argument, NULL, OPT_AT },
 	{ "allow-non-peppol-algorithms", no_argument, NULL, OPT_NON_PEPPOL },
 	{ "allow-unencrypted", no_argument, NULL, OPT_UNENCRYPTED },
+	{ "receipt-out", required_argument, NULL, OPT_RECEIPT_OUT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -69,10 +73,35 @@ static int write_payload(const struct rl_as4_payload *p, const char *path, struc
 	return rl_outfile_commit(&of, err);
 }
 
+/* Builds a signed receipt for the message and writes it atomically. */
+static int write_receipt(const struct rl_as4_received *r, const struct rl_identity *id, const char *path,
+			 struct rl_err *err)
+{
+	struct rl_buf receipt = RL_BUF_INIT;
+	struct rl_outfile of;
+	char *receipt_id = NULL;
+	int rc = -1;
+
+	if (rl_as4_receipt_build(r, id, &receipt, &receipt_id, err) < 0)
+		goto out;
+	if (rl_outfile_open(&of, path, err) < 0)
+		goto out;
+	if (fwrite(receipt.data, 1, receipt.len, of.fp) != receipt.len) {
+		rl_outfile_abort(&of);
+		rl_err_set(err, RL_ERR_IO, "cannot write %s", path);
+		goto out;
+	}
+	rc = rl_outfile_commit(&of, err);
+out:
+	free(receipt_id);
+	rl_buf_free(&receipt);
+	return rc;
+}
+
 static int run_unpack(int argc, char **argv)
 {
 	const char *key = NULL, *cert = NULL, *keystore = NULL, *password = NULL, *trust_path = NULL;
-	const char *payload_out = NULL, *at = NULL;
+	const char *payload_out = NULL, *at = NULL, *receipt_out = NULL;
 	struct rl_as4_unpack_opts o;
 	struct rl_as4_received r;
 	struct rl_identity id;
@@ -95,6 +124,7 @@ static int run_unpack(int argc, char **argv)
 		case OPT_AT: at = optarg; break;
 		case OPT_NON_PEPPOL: o.allow_non_peppol_algorithms = 1; break;
 		case OPT_UNENCRYPTED: o.allow_unencrypted = 1; break;
+		case OPT_RECEIPT_OUT: receipt_out = optarg; break;
 		case OPT_HELP: return rl_cli_print_usage(&rl_cmd_unpack);
 		default: return rl_cli_usage_error(&rl_cmd_unpack, "unknown option");
 		}
@@ -135,6 +165,8 @@ static int run_unpack(int argc, char **argv)
 			   r.payload_count);
 		rc = rl_cli_fail(&err);
 	} else if (write_payload(&r.payloads[0], payload_out, &err) < 0) {
+		rc = rl_cli_fail(&err);
+	} else if (receipt_out && write_receipt(&r, &id, receipt_out, &err) < 0) {
 		rc = rl_cli_fail(&err);
 	} else {
 		printf("%s\n", r.um.message_id);

@@ -36,6 +36,12 @@ for ref in bst issuerserial ski; do
 		expect_exit 0 "unpack, key named by $ref" -- unpack_b --payload-out "$TMP/out-$ref.xml" \
 			"$TMP/ref-$ref.mime"
 		expect_same_file "$PAYLOAD" "$TMP/out-$ref.xml" "payload byte for byte ($ref)"
+		if [ "$ref" = bst ]; then
+			expect_exit 0 "unpack --receipt-out" -- unpack_b --payload-out "$TMP/out-r.xml" \
+				--receipt-out "$TMP/receipt.mime" "$TMP/ref-$ref.mime"
+			expect_exit 0 "as4peer verify-receipt --sent accepts our receipt" -- "$PEER" verify-receipt \
+				--trust "$PKI/ca-chain.pem" --sent "$TMP/ref-$ref.mime" "$TMP/receipt.mime"
+		fi
 	else not_ok "as4peer build --enc-keyref $ref"; fi
 done
 
