@@ -154,7 +154,7 @@ static void test_sign_verify(void **state)
 	struct rl_err err;
 	unsigned char digest[32];
 	struct rl_wss_attachment_digest att = { "payload@test", { 0 } };
-	struct rl_wss_verify_opts opts = { 0, &att, 1, NULL, 0 };
+	struct rl_wss_verify_opts opts = { .attachments = &att, .attachment_count = 1 };
 	struct rl_wss_verified v;
 	xmlDocPtr doc, got;
 
