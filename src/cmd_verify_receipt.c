@@ -7,7 +7,6 @@
 #include "relais/as4.h"
 #include "relais/cli.h"
 #include "relais/keys.h"
-#include "relais/xml.h"
 #include "commands.h"
 
 #define RECEIPT_MAX (16u << 20)
@@ -32,69 +31,6 @@ const struct rl_command rl_cmd_verify_receipt = {
 		"Exit status 0 when the receipt is valid, 1 when refused, 2 on usage errors.\n",
 	.run = run_verify_receipt,
 };
-
-/* Reads the eb:MessageId and the ds:Reference elements of the signature of a sent message file. */
-static int read_sent(const char *path, struct rl_as4_sent *sent, struct rl_err *err)
-{
-	struct rl_buf file = RL_BUF_INIT;
-	const char *start = NULL, *end = NULL;
-	xmlDocPtr doc = NULL;
-	xmlNodePtr header, messaging, info, signed_info;
-	int rc = -1;
-
-	memset(sent, 0, sizeof(*sent));
-	if (rl_buf_read_file(&file, path, RECEIPT_MAX) < 0)
-		return rl_err_set(err, RL_ERR_IO, "cannot read %s", path);
-	/* The SOAP root part: from its Envelope start tag to the end of its Envelope. */
-	for (char *p = file.data; p && (p = strchr(p, '<')) != NULL; p++) {
-		char *colon = strpbrk(p, " >:");
-		if (colon && (strncmp(p + 1, "Envelope", 8) == 0 || (*colon == ':' && strncmp(colon + 1, "Envelope", 8) == 0))) {
-			start = p;
-			break;
-		}
-	}
-	/* its end: the first "Envelope>" that closes an element */
-	for (end = start ? strstr(start, "Envelope>") : NULL; end; end = strstr(end + 9, "Envelope>")) {
-		const char *lt = end;
-		while (lt > start && *lt != '<')
-			lt--;
-		if (lt[1] == '/')
-			break;
-	}
-	if (start == NULL || end == NULL) {
-		rl_err_set(err, RL_EBMS_INVALID_HEADER, "%s holds no SOAP envelope", path);
-		goto done;
-	}
-	doc = rl_xml_parse(start, (size_t)(end + 9 - start), RL_EBMS_INVALID_HEADER, "the sent message", err);
-	if (doc == NULL)
-		goto done;
-	header = rl_xml_child(xmlDocGetRootElement(doc), RL_NS_SOAP12, "Header");
-	messaging = rl_xml_child(header, RL_NS_EB, "Messaging");
-	info = rl_xml_child(rl_xml_child(messaging, RL_NS_EB, "UserMessage"), RL_NS_EB, "MessageInfo");
-	sent->message_id = rl_xml_text(rl_xml_child(info, RL_NS_EB, "MessageId"));
-	signed_info = rl_xml_child(rl_xml_child(rl_xml_child(header, RL_NS_WSSE, "Security"), RL_NS_DS, "Signature"),
-				   RL_NS_DS, "SignedInfo");
-	if (sent->message_id == NULL || signed_info == NULL) {
-		rl_err_set(err, RL_EBMS_INVALID_HEADER, "%s has no eb:MessageId or no ds:SignedInfo", path);
-		goto done;
-	}
-	for (xmlNodePtr ref = rl_xml_child(signed_info, RL_NS_DS, "Reference"); ref;
-	     ref = rl_xml_next(ref, RL_NS_DS, "Reference"))
-		if (rl_xml_dump(doc, ref, &sent->references) < 0) {
-			rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-			goto done;
-		}
-	rc = 0;
-done:
-	if (rc < 0) {
-		free(sent->message_id);
-		sent->message_id = NULL;
-		rl_buf_free(&sent->references);
-	}
-	xmlFreeDoc(doc);
-	rl_buf_free(&file);
-	return rc;
-}
 
 static int run_verify_receipt(int argc, char **argv)
 {
@@ -144,7 +80,7 @@ static int run_verify_receipt(int argc, char **argv)
 		return rl_cli_fail(&err);
 	}
 	if (sent_path) {
-		if (read_sent(sent_path, &sent, &err) < 0) {
+		if (rl_as4_sent_from_file(sent_path, &sent, &err) < 0) {
 			rl_trust_free(trust);
 			return rl_cli_fail(&err);
 		}
@@ -165,11 +101,8 @@ static int run_verify_receipt(int argc, char **argv)
 		rl_as4_signal_info_free(&info);
 		status = RL_EXIT_OK;
 	}
-	if (have_sent) {
-		free(sent.message_id);
-		free(sent.content_type);
-		rl_buf_free(&sent.references);
-	}
+	if (have_sent)
+		rl_as4_sent_free(&sent);
 	rl_buf_free(&data);
 	rl_trust_free(trust);
 	return status;

@@ -31,4 +31,23 @@ expect_refused EBMS:0101 "governikus.as4in refused now" -- \
 	"$RELAIS" verify-receipt --trust "$CHAIN" --at now "$RECEIPTS/governikus.as4in"
 expect_exit 2 "no --trust" -- "$RELAIS" verify-receipt "$RECEIPTS/helger.as4in"
 expect_exit 2 "bad --at" -- "$RELAIS" verify-receipt --trust "$CHAIN" --at tomorrow "$RECEIPTS/helger.as4in"
+
+# --sent: a message packed by relais and opened by the independent Java peer (../shared/as4peer), whose
+# receipt must refer to it and acknowledge its digests; the same receipt does not fit another message.
+if command -v java >/dev/null 2>&1 && [ -f /usr/share/java/xmlsec.jar ]; then
+	need_as4peer
+	SBD="$SHARED/as4peer/samples/invoice-sbd.xml"
+	A="--key $PKI/POP000001.key.pem --cert $PKI/POP000001.cert.pem --to-cert $PKI/POP000002.cert.pem"
+	expect_exit 0 "pack m1" -- "$RELAIS" pack $A --payload "$SBD" -o "$TMP/m1.mime"
+	expect_exit 0 "pack m2" -- "$RELAIS" pack $A --payload "$SBD" -o "$TMP/m2.mime"
+	expect_exit 0 "as4peer opens m1 and answers a receipt" -- "$AS4PEER" open \
+		--key "$PKI/POP000002.key.pem,$PKI/POP000002.cert.pem" --trust "$PKI/ca-chain.pem" --strict \
+		"$TMP/m1.mime" --out-payload "$TMP/p1.xml" --out-receipt "$TMP/r1.mime"
+	expect_exit 0 "as4peer receipt verifies with --sent m1" -- \
+		"$RELAIS" verify-receipt --trust "$PKI/ca-chain.pem" --sent "$TMP/m1.mime" "$TMP/r1.mime"
+	expect_refused EBMS:0302 "as4peer receipt for m1 refused for m2" -- \
+		"$RELAIS" verify-receipt --trust "$PKI/ca-chain.pem" --sent "$TMP/m2.mime" "$TMP/r1.mime"
+	expect_refused EBMS:0101 "as4peer receipt refused under another CA" -- \
+		"$RELAIS" verify-receipt --trust "$PKI/other-ca-chain.pem" "$TMP/r1.mime"
+fi
 finish
