@@ -418,8 +418,6 @@ static int attachment_start(struct rl_as4_unpacker *u, struct as4_attachment *a,
 	if (c < 0)
 		return rl_err_set(err, RL_EBMS_VALUE_INCONSISTENT, "attachment %s is not in the PayloadInfo",
 				  a->cid);
-	if (c && a->compressed == 0 && part_mime == NULL)
-		part_mime = "application/octet-stream";
 	a->compressed = c;
 	if (!a->encrypted && !u->opts.allow_unencrypted)
 		return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "attachment %s is not encrypted", a->cid);
@@ -533,7 +531,9 @@ static int on_part_begin(void *ctx, const struct rl_mime_part *part, struct rl_e
 		return rl_err_set(err, RL_EBMS_MIME_INCONSISTENCY, "two parts with Content-ID %s",
 				  part->content_id);
 	if (a == NULL) {
-		if (u->root_done)
+		const char *unused;
+
+		if (u->root_done && compression_of(u, part->content_id, &unused) < 0)
 			return rl_err_set(err, RL_EBMS_VALUE_INCONSISTENT,
 					  "attachment %s is not in the message header", part->content_id);
 		if (u->att_count >= AS4_MAX_ATTACHMENTS)

@@ -52,8 +52,30 @@ if build nocomp "$FROM_A" --no-compress; then
 	expect_same_file "$PAYLOAD" "$TMP/out-nocomp.xml" "uncompressed payload byte for byte"
 else not_ok "as4peer build --no-compress"; fi
 
-# Refusals. A refused message writes no payload file.
 M="$TMP/first.mime"
+# The attachment before the SOAP part (the start parameter names the root): spooled, then processed.
+python3 - "$M" "$TMP/reordered.mime" <<'PY'
+import re, sys
+b = open(sys.argv[1], 'rb').read()
+bd = re.search(rb'boundary="([^"]+)"', b).group(1)
+sep = b'\r\n--' + bd
+head, rest = b.split(b'--' + bd, 1)
+parts = rest.split(sep)
+open(sys.argv[2], 'wb').write(head + b'--' + bd + parts[1] + sep + parts[0] + sep + parts[2])
+PY
+expect_exit 0 "unpack with the attachment before the root part" -- unpack_b --payload-out "$TMP/out-reord.xml" \
+	"$TMP/reordered.mime"
+expect_same_file "$PAYLOAD" "$TMP/out-reord.xml" "reordered: payload byte for byte"
+
+if build plain "$FROM_A" --no-encrypt; then
+	expect_refused EBMS:0103 "unencrypted payload refused" -- unpack_b --payload-out "$TMP/no0.xml" \
+		"$TMP/plain.mime"
+	expect_exit 0 "unencrypted payload with --allow-unencrypted" -- unpack_b --allow-unencrypted \
+		--payload-out "$TMP/out-plain.xml" "$TMP/plain.mime"
+	expect_same_file "$PAYLOAD" "$TMP/out-plain.xml" "unencrypted payload byte for byte"
+else not_ok "as4peer build --no-encrypt"; fi
+
+# Refusals. A refused message writes no payload file.
 edit "$M" "$TMP/tampered.mime" "(lambda i: b[:i] + bytes([b[i] ^ 1]) + b[i+1:])(b.rindex(b'\r\n--') - 40)"
 expect_refused EBMS:0102 "tampered ciphertext byte" -- unpack_b --payload-out "$TMP/no1.xml" "$TMP/tampered.mime"
 [ ! -e "$TMP/no1.xml" ] && ok "nothing written for a refused message" || not_ok "payload written though refused"
