@@ -371,8 +371,9 @@ static int process_root(struct rl_as4_unpacker *u, struct rl_err *err)
 		return -1;
 	if (read_encrypted_data(u, err) != 0)
 		return -1;
-	if (ek == NULL && u->att_count > 0)
-		return rl_err_set(err, RL_EBMS_FAILED_DECRYPTION, "EncryptedData without an EncryptedKey");
+	for (int i = 0; i < u->att_count; i++)
+		if (u->atts[i].encrypted && ek == NULL)
+			return rl_err_set(err, RL_EBMS_FAILED_DECRYPTION, "EncryptedData without an EncryptedKey");
 	return 0;
 }
 
