@@ -172,6 +172,25 @@ static void test_own_receipt(void **state)
 	assert_int_equal(check(&receipt, trust, NULL, &info, &err), 0);
 	rl_as4_signal_info_free(&info);
 
+	/* the expected signer, and validity at the receipt's own eb:Timestamp */
+	{
+		struct rl_identity p1, p2;
+		struct rl_as4_signal_check chk = { trust, NULL, &sent, -1 };
+
+		load_identity(&p1, "POP000001");
+		load_identity(&p2, "POP000002");
+		chk.expected_signer = p2.cert;
+		assert_int_equal(rl_as4_signal_check(receipt.data, receipt.len, NULL, &chk, &info, &err), 0);
+		rl_as4_signal_info_free(&info);
+		chk.expected_signer = p1.cert;
+		assert_int_equal(rl_as4_signal_check(receipt.data, receipt.len, NULL, &chk, &info, &err), -1);
+		assert_int_equal(err.code, RL_EBMS_FAILED_AUTHENTICATION);
+		assert_non_null(strstr(err.msg, "POP000002"));
+		rl_as4_signal_info_free(&info);
+		rl_identity_free(&p1);
+		rl_identity_free(&p2);
+	}
+
 	rl_buf_free(&receipt);
 	free_sent(&sent);
 	rl_trust_free(trust);
