@@ -65,6 +65,22 @@ static int write_payload(const char *path, size_t size)
 	return fclose(fp);
 }
 
+/* Opens a message with POP000002's key; returns the payload size or -1. */
+static long long unpack_once(const struct rl_as4_unpack_opts *u, const char *path, struct rl_err *err)
+{
+	struct rl_as4_received r;
+	long long size;
+
+	memset(&r, 0, sizeof(r));
+	if (rl_as4_unpack_file(u, path, &r, err) < 0) {
+		rl_as4_received_free(&r);
+		return -1;
+	}
+	size = r.payload_count ? (long long)r.payloads[0].size : 0;
+	rl_as4_received_free(&r);
+	return size;
+}
+
 static int pack_once(struct rl_as4_pack_opts *o, const char *out_path, struct rl_err *err)
 {
 	FILE *out = fopen(out_path, "wb");
@@ -86,7 +102,13 @@ int main(int argc, char **argv)
 	const char *pki = argc > 1 ? argv[1] : "tests/pki";
 	int count = argc > 2 ? atoi(argv[2]) : 500;
 	size_t large_mb = argc > 3 ? (size_t)atoi(argv[3]) : 200;
-	char key[4096], cert[4096], peer[4096], small[] = "/tmp/relais-bench-5k.xml";
+	char key[4096], cert[4096], peer[4096], peer_key[4096], small[] = "/tmp/relais-bench-5k.xml";
+	struct rl_identity receiver;
+	const struct rl_identity *receivers[1] = { &receiver };
+	struct rl_as4_unpack_opts u;
+	struct rl_trust *trust;
+	char chain[4096];
+	long rss_before;
 	char large[] = "/tmp/relais-bench-large.xml", msg[] = "/tmp/relais-bench-msg.mime";
 	struct rl_identity id;
 	struct rl_as4_pack_opts o;
@@ -99,7 +121,10 @@ int main(int argc, char **argv)
 	snprintf(key, sizeof(key), "%s/POP000001.key.pem", pki);
 	snprintf(cert, sizeof(cert), "%s/POP000001.cert.pem", pki);
 	snprintf(peer, sizeof(peer), "%s/POP000002.cert.pem", pki);
-	if (rl_identity_load_pem(&id, key, cert, NULL, &err) < 0 || (peer_cert = rl_cert_load_pem(peer, &err)) == NULL) {
+	snprintf(peer_key, sizeof(peer_key), "%s/POP000002.key.pem", pki);
+	snprintf(chain, sizeof(chain), "%s/ca-chain.pem", pki);
+	if (rl_identity_load_pem(&id, key, cert, NULL, &err) < 0 || (peer_cert = rl_cert_load_pem(peer, &err)) == NULL ||
+	    rl_identity_load_pem(&receiver, peer_key, peer, NULL, &err) < 0 || (trust = rl_trust_load(chain, &err)) == NULL) {
 		fprintf(stderr, "bench_as4: %s\n", err.msg);
 		return 1;
 	}
@@ -121,6 +146,20 @@ int main(int argc, char **argv)
 	t = now() - t0;
 	printf("pack 5 KB invoice: %d messages in %.2f s = %.0f messages/s (%.2f MB/s of payload), one core\n", count, t,
 	       count / t, count * 5.0 / 1024 / t);
+	memset(&u, 0, sizeof(u));
+	u.identities = receivers;
+	u.identity_count = 1;
+	u.trust = trust;
+	u.tmp_dir = "/tmp";
+	t0 = now();
+	for (int i = 0; i < count; i++)
+		if (unpack_once(&u, msg, &err) < 0) {
+			fprintf(stderr, "bench_as4: unpack: %s\n", err.msg);
+			return 1;
+		}
+	t = now() - t0;
+	printf("unpack 5 KB invoice: %d messages in %.2f s = %.0f messages/s (%.2f MB/s of payload), one core\n", count, t,
+	       count / t, count * 5.0 / 1024 / t);
 	o.payload_path = large;
 	t0 = now();
 	if (pack_once(&o, msg, &err) < 0) {
@@ -130,10 +169,21 @@ int main(int argc, char **argv)
 	t = now() - t0;
 	printf("pack %zu MB payload: %.2f s = %.1f MB/s; peak RSS of this process %ld KiB\n", large_mb, t,
 	       (double)large_mb / t, peak_rss_kib());
+	rss_before = peak_rss_kib();
+	t0 = now();
+	if (unpack_once(&u, msg, &err) < 0) {
+		fprintf(stderr, "bench_as4: unpack large: %s\n", err.msg);
+		return 1;
+	}
+	t = now() - t0;
+	printf("unpack %zu MB payload: %.2f s = %.1f MB/s; peak RSS of this process %ld KiB (before: %ld KiB)\n",
+	       large_mb, t, (double)large_mb / t, peak_rss_kib(), rss_before);
 	unlink(small);
 	unlink(large);
 	unlink(msg);
 	X509_free(peer_cert);
+	rl_identity_free(&receiver);
+	rl_trust_free(trust);
 	rl_identity_free(&id);
 	rl_shutdown();
 	return 0;
