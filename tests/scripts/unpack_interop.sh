@@ -100,6 +100,11 @@ if cmp -s "$M" "$TMP/header.mime"; then not_ok "eb:Messaging edited"; else
 		"$TMP/header.mime"
 fi
 
+# Wrapping: the signed eb:Messaging kept in a wrapper (same wsu:Id), an altered one processed.
+edit "$M" "$TMP/wrapped.mime" "(lambda i, j: b[:i] + b'<x:Wrap xmlns:x=\"urn:x\">' + b[i:j] + b'</x:Wrap>' + b[i:j].replace(b'01:1.0</eb:Service>', b'01:1.1</eb:Service>') + b[j:])(b.index(b'<eb:Messaging'), b.index(b'</eb:Messaging>') + 15)"
+expect_refused EBMS:0101 "signature wrapping (a second eb:Messaging with the signed id)" -- unpack_b \
+	--payload-out "$TMP/no9.xml" "$TMP/wrapped.mime"
+
 head -c $(( $(wc -c <"$M") - 200 )) "$M" >"$TMP/truncated.mime"
 expect_refused EBMS:0007 "truncated file" -- unpack_b --payload-out "$TMP/no6.xml" "$TMP/truncated.mime"
 
