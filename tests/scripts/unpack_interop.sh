@@ -87,6 +87,8 @@ expect_refused EBMS:0102 "encrypted for another receiver" -- "$RELAIS" unpack \
 if build expired "$PKI/POP000099.key.pem,$PKI/POP000099.cert.pem"; then
 	expect_refused EBMS:0101 "expired signer certificate" -- unpack_b --payload-out "$TMP/no3.xml" \
 		"$TMP/expired.mime"
+	expect_exit 0 "the same signer accepted --at a time it was valid" -- unpack_b --at 2020-06-01T00:00:00Z \
+		--payload-out "$TMP/out-at.xml" "$TMP/expired.mime"
 else not_ok "as4peer build with the expired certificate"; fi
 
 if build foreign "$PKI/POP000666.key.pem,$PKI/POP000666.cert.pem"; then
