@@ -58,6 +58,7 @@ struct rl_as4_unpacker {
 	xmlNodePtr messaging, body, security;
 	struct rl_user_message um;
 	int um_parsed;
+	char *message_id;		/* a copy, kept after finish for error signals */
 	int have_key;
 	unsigned char key[RL_AES128_KEY_LEN];
 	char key_algorithm[64];
@@ -364,6 +365,8 @@ static int process_root(struct rl_as4_unpacker *u, struct rl_err *err)
 	if (rl_user_message_parse(u->messaging, &u->um, err) != 0)
 		return -1;
 	u->um_parsed = 1;
+	if (u->um.message_id)
+		u->message_id = strdup(u->um.message_id);
 	if (rl_xml_count(u->security, RL_NS_XENC, "EncryptedKey") > 1)
 		return rl_err_set(err, RL_EBMS_FEATURE_NOT_SUPPORTED, "more than one EncryptedKey");
 	ek = rl_xml_child(u->security, RL_NS_XENC, "EncryptedKey");
@@ -636,7 +639,33 @@ int rl_as4_unpacker_feed(struct rl_as4_unpacker *u, const void *data, size_t len
 
 const char *rl_as4_unpacker_message_id(const struct rl_as4_unpacker *u)
 {
-	return u->um_parsed ? u->um.message_id : NULL;
+	return u->message_id;
+}
+
+/* The short name of an algorithm URI: its fragment ("rsa-sha256", "sha256"), "exc-c14n" for C14N. */
+static void append_algorithm(struct rl_buf *b, xmlNodePtr method)
+{
+	char *uri = rl_xml_attr(method, NULL, "Algorithm");
+	const char *hash = uri ? strrchr(uri, '#') : NULL;
+
+	if (b->len)
+		rl_buf_puts(b, " ");
+	if (uri && strcmp(uri, RL_DS_EXC_C14N) == 0)
+		rl_buf_puts(b, "exc-c14n");
+	else
+		rl_buf_puts(b, hash && hash[1] ? hash + 1 : uri ? uri : "?");
+	free(uri);
+}
+
+/* "rsa-sha256 sha256 exc-c14n" from the verified signature's SignedInfo. */
+static void signature_algorithms(struct rl_as4_unpacker *u, struct rl_buf *b)
+{
+	xmlNodePtr si = rl_xml_child(rl_xml_child(u->security, RL_NS_DS, "Signature"), RL_NS_DS, "SignedInfo");
+	xmlNodePtr ref = rl_xml_child(si, RL_NS_DS, "Reference");
+
+	append_algorithm(b, rl_xml_child(si, RL_NS_DS, "SignatureMethod"));
+	append_algorithm(b, rl_xml_child(ref, RL_NS_DS, "DigestMethod"));
+	append_algorithm(b, rl_xml_child(si, RL_NS_DS, "CanonicalizationMethod"));
 }
 
 /* Requires the signature to cover eb:Messaging, the Body and every attachment. */
@@ -723,7 +752,8 @@ static int finish(struct rl_as4_unpacker *u, struct rl_as4_received *r, struct r
 		p->size = a->size;
 		rewind(p->fp);
 	}
-	rl_buf_printf(&alg, "%s%s%s", v.algorithms, u->att_count && u->have_key ? " aes128-gcm " : "",
+	signature_algorithms(u, &alg);
+	rl_buf_printf(&alg, "%s%s", u->att_count && u->have_key ? " aes128-gcm " : "",
 		      u->att_count && u->have_key ? u->key_algorithm : "");
 	r->algorithms = rl_buf_steal(&alg);
 	r->signer = v.signer;
@@ -777,6 +807,7 @@ void rl_as4_unpacker_free(struct rl_as4_unpacker *u)
 	if (u->um_parsed)
 		rl_user_message_free(&u->um);
 	rl_buf_free(&u->root);
+	free(u->message_id);
 	OPENSSL_cleanse(u->key, sizeof(u->key));
 	free(u);
 }
