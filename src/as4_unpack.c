@@ -40,6 +40,7 @@ struct as4_attachment {
 	struct rl_sink head;		/* where the part's content goes */
 	unsigned char sha[32];
 	unsigned long long size;
+	unsigned long long max_size;	/* max_payload, 0 = no limit */
 	int finished;
 };
 
@@ -412,6 +413,18 @@ static int gzip_guard_write(void *ctx, const unsigned char *data, size_t len, st
 	return 0;
 }
 
+/* The end of every chain: the spool file, bounded by max_payload while it is written. */
+static int spool_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
+{
+	struct as4_attachment *a = ctx;
+
+	a->size += len;
+	if (a->max_size && a->size > a->max_size)
+		return rl_err_set(err, a->compressed ? RL_EBMS_DECOMPRESSION_FAILURE : RL_EBMS_OTHER,
+				  "attachment %s: the payload is larger than %llu bytes", a->cid, a->max_size);
+	return rl_sink_file_write(a->out, data, len, err);
+}
+
 /* Builds the chain of an attachment: [GCM ->] SHA-256 tee -> [gunzip ->] spool. */
 static int attachment_start(struct rl_as4_unpacker *u, struct as4_attachment *a, struct rl_err *err)
 {
@@ -434,8 +447,9 @@ static int attachment_start(struct rl_as4_unpacker *u, struct as4_attachment *a,
 	a->out = rl_tmpfile(u->opts.tmp_dir, err);
 	if (a->out == NULL)
 		return -1;
-	out_sink.write = rl_sink_file_write;
-	out_sink.ctx = a->out;
+	a->max_size = u->opts.max_payload;
+	out_sink.write = spool_write;
+	out_sink.ctx = a;
 	s = out_sink;
 	if (c) {
 		a->gzip = rl_gzip_decompress_new(&out_sink, u->opts.max_payload, err);
@@ -480,9 +494,6 @@ static int attachment_end(struct rl_as4_unpacker *u, struct as4_attachment *a, s
 	}
 	if (fflush(a->out) != 0)
 		return rl_err_set(err, RL_ERR_IO, "cannot write the payload spool");
-	a->size = (unsigned long long)ftell(a->out);
-	if (u->opts.max_payload && a->size > u->opts.max_payload)
-		return rl_err_set(err, RL_EBMS_DECOMPRESSION_FAILURE, "payload larger than allowed");
 	/* An uncompressed XML attachment is digested after exclusive C14N (SwA content transform). */
 	if (!a->compressed && is_xml_type(a->digest_mime)) {
 		struct rl_buf text = RL_BUF_INIT;
