@@ -383,6 +383,8 @@ static int process_root(struct rl_as4_unpacker *u, struct rl_err *err)
 
 /* ---------------------------------------------------------------- attachment chains */
 
+/* The PartInfo of attachment cid: -1 when none, else 0 uncompressed, 1 gzip, 2 another compression;
+ * *mime_type receives its MimeType property. */
 static int compression_of(struct rl_as4_unpacker *u, const char *cid, const char **mime_type)
 {
 	*mime_type = NULL;
@@ -391,7 +393,9 @@ static int compression_of(struct rl_as4_unpacker *u, const char *cid, const char
 
 		if (p->href && strncmp(p->href, "cid:", 4) == 0 && strcmp(p->href + 4, cid) == 0) {
 			*mime_type = p->mime_type;
-			return p->compression_type != NULL;
+			if (p->compression_type == NULL)
+				return 0;
+			return strcmp(p->compression_type, "application/gzip") == 0 ? 1 : 2;
 		}
 	}
 	return -1;
@@ -435,6 +439,9 @@ static int attachment_start(struct rl_as4_unpacker *u, struct as4_attachment *a,
 	if (c < 0)
 		return rl_err_set(err, RL_EBMS_VALUE_INCONSISTENT, "attachment %s is not in the PayloadInfo",
 				  a->cid);
+	if (c == 2)
+		return rl_err_set(err, RL_EBMS_DECOMPRESSION_FAILURE,
+				  "attachment %s: only application/gzip compression is supported", a->cid);
 	a->compressed = c;
 	if (!a->encrypted && !u->opts.allow_unencrypted)
 		return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "attachment %s is not encrypted", a->cid);
@@ -444,6 +451,8 @@ static int attachment_start(struct rl_as4_unpacker *u, struct as4_attachment *a,
 		free(a->digest_mime);
 		a->digest_mime = a->media_type ? strdup(a->media_type) : NULL;
 	}
+	if (!c && a->digest_mime == NULL && part_mime)
+		a->digest_mime = strdup(part_mime);
 	a->out = rl_tmpfile(u->opts.tmp_dir, err);
 	if (a->out == NULL)
 		return -1;
