@@ -115,5 +115,10 @@ edit "$M" "$TMP/doctype.mime" \
 expect_refused EBMS:0009 "DOCTYPE with an entity in the SOAP part" -- unpack_b --payload-out "$TMP/no7.xml" \
 	"$TMP/doctype.mime"
 
+# A real phase4 message (to POP000306): its header is read, and it is not for us.
+expect_refused EBMS:0102 "phase4 message for another access point" -- unpack_b --payload-out "$TMP/no10.xml" \
+	"$SHARED/interop-corpus/as4/phase4/outbound/dump-raw.as4out"
+grep -q "POP000306" "$TMP/stderr" && ok "the refusal names the certificate" || not_ok "the refusal names the certificate"
+
 expect_exit 2 "usage: no message file" -- unpack_b --payload-out "$TMP/no8.xml"
 finish
