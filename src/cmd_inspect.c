@@ -15,17 +15,19 @@
 #include "relais/ebms.h"
 #include "relais/keys.h"
 #include "relais/mime.h"
+#include "relais/wss_encrypt.h"
 #include "relais/wss_sign.h"
 #include "relais/xml.h"
 #include "commands.h"
 
 static const char usage[] =
-	"usage: relais inspect [--trust CA.pem] MSG.mime\n"
+	"usage: relais inspect [--trust CA.pem] [--key KEY.pem,CERT.pem ...] MSG.mime\n"
 	"\n"
 	"Prints what a message or signal file holds: MIME parts, the ebMS header (parties, service, action,\n"
 	"properties, parts), the security header (tokens, key transport, encrypted parts) and what verifies\n"
 	"without the receiver's key: the SignatureValue, the eb:Messaging and Body digests, and the digests of\n"
 	"attachments that are not encrypted. With --trust, the signer's chain is checked at the message time.\n"
+	"Each --key (repeatable) is tried on the EncryptedKey elements: the key they name is unwrapped.\n"
 	"Exit status 1 when the file is malformed or its signature does not verify.\n";
 
 #define MAX_PARTS 64
@@ -161,6 +163,27 @@ static void print_signal(xmlNodePtr signal)
 	}
 }
 
+#define MAX_KEYS 8
+
+/* Unwraps each EncryptedKey with whichever of the given identities it names. */
+static void print_unwrapped(xmlNodePtr security, const struct rl_identity *const *ids, int n)
+{
+	for (xmlNodePtr ek = rl_xml_child(security, RL_NS_XENC, "EncryptedKey"); ek && n > 0;
+	     ek = rl_xml_next(ek, RL_NS_XENC, "EncryptedKey")) {
+		unsigned char key[RL_AES128_KEY_LEN];
+		char alg[64], cn[256];
+		struct rl_err err;
+		const struct rl_identity *owner = rl_wss_key_owner(ek, ids, n, &err);
+
+		if (owner && rl_wss_unwrap_key(ek, ids, n, 1, key, alg, sizeof(alg), &err) == 0)
+			printf("Unwrapped:       the EncryptedKey's 128-bit key with %s (%s)\n",
+			       rl_cert_cn(owner->cert, cn, sizeof(cn)), alg);
+		else
+			printf("Unwrapped:       no: %s\n", err.msg);
+		OPENSSL_cleanse(key, sizeof(key));
+	}
+}
+
 static void print_security(xmlNodePtr security)
 {
 	for (xmlNodePtr n = security ? security->children : NULL; n; n = n->next) {
@@ -220,6 +243,7 @@ static int run_inspect(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "trust", required_argument, NULL, 't' },
+		{ "key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct rl_mime_callbacks cb = { on_begin, on_data, on_end };
@@ -231,16 +255,36 @@ static int run_inspect(int argc, char **argv)
 	const char *trust_path = NULL, *soap_ns;
 	xmlDocPtr doc = NULL;
 	xmlNodePtr env, header, security, messaging;
-	int c, rc = RL_EXIT_REFUSED, ndigests = 0;
+	struct rl_identity keys[MAX_KEYS];
+	const struct rl_identity *key_list[MAX_KEYS];
+	int c, rc = RL_EXIT_REFUSED, ndigests = 0, nkeys = 0;
 
 	optind = 1;
+	memset(keys, 0, sizeof(keys));
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (c != 't')
-			return rl_cli_usage_error(&rl_cmd_inspect, "unknown option");
-		trust_path = optarg;
+		char *comma;
+
+		if (c == 't') {
+			trust_path = optarg;
+			continue;
+		}
+		if (c != 'k' || (comma = strchr(optarg, ',')) == NULL || nkeys == MAX_KEYS) {
+			rc = rl_cli_usage_error(&rl_cmd_inspect, "--key takes KEY.pem,CERT.pem (at most %d)", MAX_KEYS);
+			goto out_keys;
+		}
+		*comma = '\0';
+		if (rl_identity_load_pem(&keys[nkeys], optarg, comma + 1, NULL, &err) < 0) {
+			err.code = RL_ERR_USAGE;
+			rc = rl_cli_fail(&err);
+			goto out_keys;
+		}
+		key_list[nkeys] = &keys[nkeys];
+		nkeys++;
 	}
-	if (optind != argc - 1)
-		return rl_cli_usage_error(&rl_cmd_inspect, "give one message file");
+	if (optind != argc - 1) {
+		rc = rl_cli_usage_error(&rl_cmd_inspect, "give one message file");
+		goto out_keys;
+	}
 	memset(&in, 0, sizeof(in));
 	in.current = -1;
 	if (rl_mime_read_file(argv[optind], NULL, &cb, &in, &err) < 0) {
@@ -274,6 +318,7 @@ static int run_inspect(int argc, char **argv)
 	else
 		printf("ebMS:            no eb:Messaging header\n");
 	print_security(security);
+	print_unwrapped(security, key_list, nkeys);
 	if (security == NULL || rl_xml_child(security, RL_NS_DS, "Signature") == NULL) {
 		printf("Verified:        nothing (the message is not signed)\n");
 		rl_err_set(&err, RL_EBMS_POLICY_NONCOMPLIANCE, "the message is not signed");
@@ -348,6 +393,9 @@ out:
 		free(in.parts[i].type);
 		EVP_MD_CTX_free(in.parts[i].md);
 	}
+out_keys:
+	for (int i = 0; i < nkeys; i++)
+		rl_identity_free(&keys[i]);
 	return rc;
 }
 

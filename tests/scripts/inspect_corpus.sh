@@ -28,6 +28,24 @@ expect_refused EBMS:0103 "phase4 WrongSigningAlgorithm.xml" -- "$RELAIS" inspect
 expect_refused EBMS:0103 "phase4 WrongSigningDigestAlgorithm.xml" -- "$RELAIS" inspect "$C/phase4/testfiles/WrongSigningDigestAlgorithm.xml"
 expect_refused EBMS:0103 "unsigned phase4 UserMessage" -- "$RELAIS" inspect "$C/phase4/unsigned/UserMessageWithoutWSSE.xml"
 
+# Domibus key transport (keys/domibus/pem, see the MANIFEST): each EncryptedKey unwraps with the key its
+# KeyInfo names (BST, PKIPath BST, issuer+serial, subject key identifier; xmlenc11 rsa-oaep and rsa-oaep-mgf1p).
+# Their signatures were broken by reformatting after signing, so inspect refuses them (EBMS:0101).
+K="$SHARED/interop-corpus/keys/domibus/pem"
+for f in msh-test-incoming/bst_x509v3_incoming_message.xml msh-test-incoming/bst_X509PKIPathv1_incoming_message.xml \
+	msh-test-incoming/is_incoming_message.xml msh-test-incoming/ski_incoming_message.xml \
+	msh-test-dataset/MSHAS4Request.xml msh-test-dataset/SoapRequest.xml msh-test-dataset/SoapRequestBinaryToken.xml; do
+	expect_refused EBMS:0101 "Domibus $(basename "$f"): signature refused (reformatted)" -- "$RELAIS" inspect \
+		--key "$K/blue_gw.key,$K/blue_gw.crt" --key "$K/red_gw.key,$K/red_gw.crt" "$C/domibus/$f"
+	grep -q "^Unwrapped:       the EncryptedKey's 128-bit key with \(red\|blue\)_gw" "$TMP/stdout" \
+		&& ok "Domibus $(basename "$f"): EncryptedKey unwrapped" || not_ok "Domibus $(basename "$f"): EncryptedKey unwrapped"
+done
+# an EncryptedKey for somebody else is reported as such
+expect_exit 0 "phase4 message inspected with an unrelated key" -- "$RELAIS" inspect \
+	--key "$PKI/POP000002.key.pem,$PKI/POP000002.cert.pem" "$C/phase4/outbound/dump-raw.as4out"
+grep -q "^Unwrapped:       no: .*not for our certificate" "$TMP/stdout" && ok "foreign EncryptedKey reported" \
+	|| not_ok "foreign EncryptedKey reported"
+
 # our own unencrypted message: the attachment digest is checked too; the chain with --trust
 "$RELAIS" pack --key "$PKI/POP000001.key.pem" --cert "$PKI/POP000001.cert.pem" --no-encrypt --to-party POP000002 \
 	--payload "$SHARED/as4peer/samples/invoice-sbd.xml" -o "$TMP/plain.mime" >/dev/null
