@@ -509,22 +509,26 @@ fail:
 	return NULL;
 }
 
-int rl_rsa_oaep_encrypt(EVP_PKEY *pub, const EVP_MD *oaep_md, const EVP_MD *mgf1_md,
-			const unsigned char *label, size_t label_len, const unsigned char *in, size_t in_len,
-			struct rl_buf *out, struct rl_err *err)
+/* One RSA-OAEP operation (decrypt != 0: decryption), appending the result to out. */
+static int oaep_run(EVP_PKEY *pkey, int decrypt, const EVP_MD *oaep_md, const EVP_MD *mgf1_md,
+		    const unsigned char *label, size_t label_len, const unsigned char *in, size_t in_len,
+		    struct rl_buf *out, struct rl_err *err)
 {
-	EVP_PKEY_CTX *ctx = oaep_ctx(pub, 0, oaep_md, mgf1_md, label, label_len);
+	int (*op)(EVP_PKEY_CTX *, unsigned char *, size_t *, const unsigned char *, size_t) =
+		decrypt ? EVP_PKEY_decrypt : EVP_PKEY_encrypt;
+	int fail_code = decrypt ? RL_EBMS_FAILED_DECRYPTION : RL_ERR_CRYPTO;
+	EVP_PKEY_CTX *ctx = oaep_ctx(pkey, decrypt, oaep_md, mgf1_md, label, label_len);
 	size_t out_len = 0;
 
 	if (ctx == NULL)
-		return rl_err_set(err, RL_ERR_CRYPTO, "RSA-OAEP: cannot set up the key");
-	if (EVP_PKEY_encrypt(ctx, NULL, &out_len, in, in_len) != 1)
+		return rl_err_set(err, fail_code, "RSA-OAEP: cannot set up the key");
+	if (op(ctx, NULL, &out_len, in, in_len) != 1)
 		goto fail;
 	if (rl_buf_reserve(out, out_len) < 0) {
 		EVP_PKEY_CTX_free(ctx);
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	}
-	if (EVP_PKEY_encrypt(ctx, (unsigned char *)out->data + out->len, &out_len, in, in_len) != 1)
+	if (op(ctx, (unsigned char *)out->data + out->len, &out_len, in, in_len) != 1)
 		goto fail;
 	out->len += out_len;
 	out->data[out->len] = '\0';
@@ -532,33 +536,21 @@ int rl_rsa_oaep_encrypt(EVP_PKEY *pub, const EVP_MD *oaep_md, const EVP_MD *mgf1
 	return 0;
 fail:
 	EVP_PKEY_CTX_free(ctx);
-	return rl_err_set(err, RL_ERR_CRYPTO, "RSA-OAEP: encryption failed");
+	return rl_err_set(err, fail_code, "RSA-OAEP: %s failed", decrypt ? "decryption" : "encryption");
+}
+
+int rl_rsa_oaep_encrypt(EVP_PKEY *pub, const EVP_MD *oaep_md, const EVP_MD *mgf1_md,
+			const unsigned char *label, size_t label_len, const unsigned char *in, size_t in_len,
+			struct rl_buf *out, struct rl_err *err)
+{
+	return oaep_run(pub, 0, oaep_md, mgf1_md, label, label_len, in, in_len, out, err);
 }
 
 int rl_rsa_oaep_decrypt(EVP_PKEY *priv, const EVP_MD *oaep_md, const EVP_MD *mgf1_md,
 			const unsigned char *label, size_t label_len, const unsigned char *in, size_t in_len,
 			struct rl_buf *out, struct rl_err *err)
 {
-	EVP_PKEY_CTX *ctx = oaep_ctx(priv, 1, oaep_md, mgf1_md, label, label_len);
-	size_t out_len = 0;
-
-	if (ctx == NULL)
-		return rl_err_set(err, RL_EBMS_FAILED_DECRYPTION, "RSA-OAEP: cannot set up the key");
-	if (EVP_PKEY_decrypt(ctx, NULL, &out_len, in, in_len) != 1)
-		goto fail;
-	if (rl_buf_reserve(out, out_len) < 0) {
-		EVP_PKEY_CTX_free(ctx);
-		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	}
-	if (EVP_PKEY_decrypt(ctx, (unsigned char *)out->data + out->len, &out_len, in, in_len) != 1)
-		goto fail;
-	out->len += out_len;
-	out->data[out->len] = '\0';
-	EVP_PKEY_CTX_free(ctx);
-	return 0;
-fail:
-	EVP_PKEY_CTX_free(ctx);
-	return rl_err_set(err, RL_EBMS_FAILED_DECRYPTION, "RSA-OAEP: decryption failed");
+	return oaep_run(priv, 1, oaep_md, mgf1_md, label, label_len, in, in_len, out, err);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
