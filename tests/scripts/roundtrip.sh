@@ -46,6 +46,16 @@ expect_refused EBMS:0102 "message for another receiver" -- "$RELAIS" unpack $A $
 	--payload-out "$TMP/x.xml"
 expect_refused EBMS:0101 "untrusted sender" -- "$RELAIS" unpack $B --trust "$PKI/other-ca-chain.pem" \
 	"$TMP/m-1024.mime" --payload-out "$TMP/x.xml"
+# a changed Body, weak algorithms
+sed 's|wsu:Id="body-\([^"]*\)"/>|wsu:Id="body-\1"><injected/></S12:Body>|' "$TMP/m-1024.mime" > "$TMP/body.mime"
+expect_refused EBMS:0101 "content added to the signed Body" -- "$RELAIS" unpack $B $TRUST "$TMP/body.mime" \
+	--payload-out "$TMP/x.xml"
+sed 's|http://www.w3.org/2009/xmlenc11#rsa-oaep|http://www.w3.org/2001/04/xmlenc#rsa-1_5|' "$TMP/m-1024.mime" > "$TMP/rsa15.mime"
+expect_refused EBMS:0103 "RSA 1.5 key transport" -- "$RELAIS" unpack $B $TRUST "$TMP/rsa15.mime" --payload-out "$TMP/x.xml"
+sed 's|http://www.w3.org/2001/04/xmldsig-more#rsa-sha256|http://www.w3.org/2000/09/xmldsig#rsa-sha1|' "$TMP/m-1024.mime" > "$TMP/sha1.mime"
+expect_refused EBMS:0103 "RSA-SHA1 signature" -- "$RELAIS" unpack $B $TRUST "$TMP/sha1.mime" --payload-out "$TMP/x.xml"
+sed '0,/xmlenc#sha256/s|http://www.w3.org/2001/04/xmlenc#sha256|http://www.w3.org/2000/09/xmldsig#sha1|' "$TMP/m-1024.mime" > "$TMP/sha1d.mime"
+expect_refused EBMS:0103 "SHA-1 digest" -- "$RELAIS" unpack $B $TRUST "$TMP/sha1d.mime" --payload-out "$TMP/x.xml"
 [ ! -e "$TMP/x.xml" ] && ok "no payload written on refusal" || not_ok "no payload written on refusal"
 
 # interop of receipts with the independent peer
