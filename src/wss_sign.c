@@ -434,8 +434,8 @@ int rl_wss_verify(xmlNodePtr security, const struct rl_wss_verify_opts *opts, st
 			   "key");
 		goto done;
 	}
-	snprintf(out->algorithms, sizeof(out->algorithms), "%s %s exc-c14n", strrchr(salg, '#') + 1,
-		 out->node_count ? "digests ok" : "");
+	snprintf(out->algorithms, sizeof(out->algorithms), "%s exc-c14n",
+		 strrchr(salg, '#') ? strrchr(salg, '#') + 1 : salg);
 	rc = 0;
 done:
 	free(c14n_alg);

@@ -57,7 +57,7 @@ struct rl_wss_verified {
 	int cid_count;
 	struct rl_buf references;	/* the ds:Reference elements, serialised (for a receipt's NRI) */
 	int unchecked;			/* cid: references not checked (report_missing_attachments) */
-	char algorithms[160];		/* "rsa-sha256 sha256 exc-c14n" */
+	char algorithms[160];		/* "rsa-sha256 exc-c14n" */
 };
 void rl_wss_verified_free(struct rl_wss_verified *v);
 
