@@ -34,14 +34,6 @@ void rl_as4_sent_free(struct rl_as4_sent *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int is_xml_media_type(const char *t)
-{
-	size_t n = strlen(t);
-
-	return strcmp(t, "application/xml") == 0 || strcmp(t, "text/xml") == 0 ||
-	       (n > 4 && strcmp(t + n - 4, "+xml") == 0);
-}
-
 /* The header values: options first, then the payload's SBDH. Strings point into opts or sbdh. */
 static int fill_user_message(const struct rl_as4_pack_opts *o, const struct rl_sbdh *h, int has_sbdh,
 			     struct rl_user_message *um, const char *part_cid, struct rl_err *err)
@@ -284,7 +276,7 @@ int rl_as4_pack(const struct rl_as4_pack_opts *o, const struct rl_sink *out, int
 		goto done;
 	if (spool_payload(o, spool, key, digest, err) < 0)
 		goto done;
-	if (o->no_compress && is_xml_media_type(payload_type) && xml_payload_digest(o->payload_path, digest, err) < 0)
+	if (o->no_compress && rl_mime_is_xml_type(payload_type) && xml_payload_digest(o->payload_path, digest, err) < 0)
 		goto done;
 	part_type = o->no_compress ? payload_type : "application/gzip";
 	if (!o->no_encrypt) {

@@ -75,18 +75,6 @@ static int attr_is(xmlNodePtr node, const char *name, const char *value)
 	return same;
 }
 
-static int is_xml_type(const char *t)
-{
-	size_t n;
-
-	if (t == NULL)
-		return 0;
-	if (strncmp(t, "text/xml", 8) == 0 || strncmp(t, "application/xml", 15) == 0)
-		return 1;
-	n = strcspn(t, ";");
-	return n >= 4 && strncmp(t + n - 4, "+xml", 4) == 0;
-}
-
 static struct as4_attachment *find_attachment(struct rl_as4_unpacker *u, const char *cid)
 {
 	for (int i = 0; i < u->att_count; i++)
@@ -336,7 +324,7 @@ static int attachment_end(struct rl_as4_unpacker *u, struct as4_attachment *a, s
 	if (fflush(a->out) != 0)
 		return rl_err_set(err, RL_ERR_IO, "cannot write the payload spool");
 	/* An uncompressed XML attachment is digested after exclusive C14N (SwA content transform). */
-	if (!a->compressed && is_xml_type(a->digest_mime)) {
+	if (!a->compressed && rl_mime_is_xml_type(a->digest_mime)) {
 		struct rl_buf text = RL_BUF_INIT;
 		xmlChar *c14n = NULL;
 		xmlDocPtr doc;

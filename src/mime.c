@@ -1102,3 +1102,15 @@ void rl_mime_writer_free(struct rl_mime_writer *w)
 	free(w->root_content_id);
 	free(w);
 }
+
+int rl_mime_is_xml_type(const char *t)
+{
+	size_t n;
+
+	if (t == NULL)
+		return 0;
+	if (strncasecmp(t, "text/xml", 8) == 0 || strncasecmp(t, "application/xml", 15) == 0)
+		return 1;
+	n = strcspn(t, "; \t");
+	return n >= 4 && strncasecmp(t + n - 4, "+xml", 4) == 0;
+}

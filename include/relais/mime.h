@@ -85,6 +85,9 @@ int rl_mime_read_file(const char *path, const struct rl_mime_limits *limits,
 char *rl_mime_header_param(const char *header_value, const char *name);
 /* The media type (type/subtype, lower-cased, malloc'd) of a Content-Type value. */
 char *rl_mime_media_type(const char *header_value);
+/* 1 for text/xml, application/xml and any type/...+xml: the types whose content the SwA
+ * Attachment-Content-Signature-Transform canonicalises as XML before digesting. */
+int rl_mime_is_xml_type(const char *content_type);
 
 /*
  * Writer: emits a multipart/related body to a sink. Every part is written "binary" with CRLF line ends
