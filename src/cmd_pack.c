@@ -94,11 +94,8 @@ static int run_pack(int argc, char **argv)
 		return rl_cli_usage_error(&rl_cmd_pack, "--payload and -o are required");
 	if (to_cert == NULL && !o.no_encrypt)
 		return rl_cli_usage_error(&rl_cmd_pack, "--to-cert is required (or --no-encrypt)");
-	if ((keystore ? rl_identity_load_p12(&id, keystore, password ? password : "", &err)
-		      : rl_identity_load_pem(&id, key, cert, password, &err)) < 0) {
-		err.code = RL_ERR_USAGE;
+	if (rl_cli_load_identity(key, cert, keystore, password, &id, &err) < 0)
 		return rl_cli_fail(&err);
-	}
 	if (to_cert && (peer = rl_cert_load_pem(to_cert, &err)) == NULL) {
 		rl_identity_free(&id);
 		err.code = RL_ERR_USAGE;

@@ -140,11 +140,8 @@ static int run_unpack(int argc, char **argv)
 		if (o.at == (time_t)-1)
 			return rl_cli_usage_error(&rl_cmd_unpack, "--at: '%s' is not an xs:dateTime", at);
 	}
-	if ((keystore ? rl_identity_load_p12(&id, keystore, password ? password : "", &err)
-		      : rl_identity_load_pem(&id, key, cert, password, &err)) < 0) {
-		err.code = RL_ERR_USAGE;
+	if (rl_cli_load_identity(key, cert, keystore, password, &id, &err) < 0)
 		return rl_cli_fail(&err);
-	}
 	trust = rl_trust_load(trust_path, &err);
 	if (trust == NULL) {
 		rl_identity_free(&id);

@@ -58,6 +58,17 @@ int rl_cli_print_usage(const struct rl_command *cmd)
 	return RL_EXIT_OK;
 }
 
+int rl_cli_load_identity(const char *key, const char *cert, const char *keystore, const char *password,
+			 struct rl_identity *id, struct rl_err *err)
+{
+	int rc = keystore ? rl_identity_load_p12(id, keystore, password ? password : "", err)
+			  : rl_identity_load_pem(id, key, cert, password, err);
+
+	if (rc < 0)
+		err->code = RL_ERR_USAGE;
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const struct rl_command *cmd;

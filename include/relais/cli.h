@@ -9,6 +9,7 @@
 #define RELAIS_CLI_H
 
 #include "relais/err.h"
+#include "relais/keys.h"
 
 #define RL_EXIT_OK 0
 #define RL_EXIT_REFUSED 1
@@ -28,6 +29,12 @@ int rl_cli_usage_error(const struct rl_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Prints the command's usage to stdout; returns RL_EXIT_OK. */
 int rl_cli_print_usage(const struct rl_command *cmd);
+
+/* Our identity from the options of the key-using commands: --keystore (PKCS#12, --password) when given,
+ * else --key and --cert (PEM, --password for an encrypted key). A file that cannot be loaded is a usage
+ * error (RL_ERR_USAGE). */
+int rl_cli_load_identity(const char *key, const char *cert, const char *keystore, const char *password,
+			 struct rl_identity *id, struct rl_err *err);
 
 /* Process-wide initialisation (libxml2, xmlsec, OpenSSL); idempotent. Returns 0 or -1. */
 int rl_init(struct rl_err *err);
