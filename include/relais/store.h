@@ -1,0 +1,221 @@
+/*
+ * store.h - the durable store: PostgreSQL through libpq.
+ *
+ * What lives there: messages in both directions with their state history, payloads (PostgreSQL large
+ * objects, streamed in and out in chunks, never whole in memory), receipts and error signals as received
+ * or sent, the raw signed SOAP envelopes kept for non-repudiation, backend deliveries, and a per-destination
+ * circuit breaker. Several relais instances may share one database: duplicates are stopped by unique
+ * constraints and queue rows are taken with FOR UPDATE SKIP LOCKED.
+ *
+ * One struct rl_store is one connection: not thread-safe, one per thread. Every call reconnects once when
+ * the connection was lost (database restarted) before failing with RL_ERR_DB. Strings returned inside the
+ * structs below are owned by the struct and released by its _free function.
+ *
+ * Outbound states:  queued -> sending -> delivered
+ *                                     -> retry (next_attempt_at) -> sending ...
+ *                                     -> failed (after retry.max_attempts, or a peer's final error)
+ * Inbound states:   received (committed, receipt sent) -> delivered (every backend delivery done)
+ *                                                      -> failed (a delivery gave up)
+ */
+#ifndef RELAIS_STORE_H
+#define RELAIS_STORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+#include "relais/buf.h"
+#include "relais/err.h"
+#include "relais/stream.h"
+
+struct rl_store;
+
+/* Connects (conninfo: a libpq URL or key=value string). Does not migrate. */
+int rl_store_open(const char *conninfo, struct rl_store **out, struct rl_err *err);
+void rl_store_close(struct rl_store *s);
+
+/* Applies the missing schema migrations in order, each in its own transaction, serialised between
+ * instances by an advisory lock. *applied = how many were applied (may be NULL). */
+int rl_store_migrate(struct rl_store *s, int *applied, struct rl_err *err);
+/* The schema version of the database (0 = empty) and the one this program wants. */
+int rl_store_schema_version(struct rl_store *s, int *version, struct rl_err *err);
+int rl_store_schema_target(void);
+
+/* ---------------------------------------------------------------- the embedded cluster */
+
+/* database.url = auto: a private PostgreSQL cluster in STATE_DIR/pgdata, listening only on a unix socket
+ * in STATE_DIR/pgsock (or a short directory under /tmp when that path would be too long for a socket, the
+ * choice recorded in STATE_DIR/pgsock.path). initdb on first start, pg_ctl start, database "relais".
+ * rl_pgcluster_stop() stops it (pg_ctl stop -m fast) unless it was already running when started. */
+struct rl_pgcluster;
+int rl_pgcluster_start(const char *state_dir, const char *pg_bindir, struct rl_pgcluster **out,
+		       struct rl_err *err);
+const char *rl_pgcluster_conninfo(const struct rl_pgcluster *c);
+void rl_pgcluster_stop(struct rl_pgcluster *c);
+/* For clients of a running cluster (`relais send`, `status`): the conninfo of STATE_DIR's cluster, or
+ * RL_ERR_DB "the embedded database in DIR is not running (start relais serve)". Caller frees. */
+char *rl_pgcluster_client_conninfo(const char *state_dir, struct rl_err *err);
+
+/* ---------------------------------------------------------------- messages */
+
+enum rl_direction { RL_DIR_IN = 0, RL_DIR_OUT = 1 };
+
+/* One message row (either direction). */
+struct rl_store_message {
+	int64_t id;
+	enum rl_direction direction;
+	char *message_id;
+	char *state;
+	char *conversation_id;
+	char *from_party, *to_party;
+	char *service, *service_type, *action;
+	char *original_sender, *final_recipient;
+	char *dest_url;			/* outbound: where it goes */
+	char *dest_cert_pem;		/* outbound: the receiver's certificate */
+	char *payload_mime_type;
+	uint64_t payload_size;
+	int attempts;
+	time_t created_at, updated_at, next_attempt_at;
+	char *last_error;		/* "EBMS:0101 FailedAuthentication: ..." or NULL */
+	char *receipt_message_id;	/* the receipt's (outbound: received; inbound: sent) */
+};
+void rl_store_message_free(struct rl_store_message *m);
+
+/* ---------------------------------------------------------------- inbound */
+
+struct rl_store_inbound {
+	const char *message_id, *conversation_id;
+	const char *from_party, *to_party;
+	const char *service, *service_type, *action;
+	const char *original_sender, *final_recipient;
+	FILE *payload;			/* read from its current position to EOF, streamed into a large object */
+	const char *payload_mime_type;
+	const char *payload_content_id;
+	const char *envelope;		/* the signed SOAP envelope as received */
+	size_t envelope_len;
+	const char *signer_cert_pem;
+	const char *receipt;		/* the signed receipt we answer with */
+	size_t receipt_len;
+	const char *receipt_message_id;
+	int deliver_inbox;		/* create a pending inbox delivery */
+	int deliver_webhook;		/* create a pending webhook delivery */
+};
+
+/* The stored receipt of an inbound message already received with this MessageId: returns 1 and fills
+ * receipt (the exact bytes answered the first time), 0 when there is none. */
+int rl_store_inbound_find_receipt(struct rl_store *s, const char *message_id, struct rl_buf *receipt,
+				  struct rl_err *err);
+
+/* Commits a received message in one transaction: message row (state received), payload, envelope,
+ * receipt, state history, pending deliveries; then NOTIFY relais_delivery. Returns 0 and *id, or 1 when
+ * a message with this MessageId was committed first (a duplicate, possibly by another instance): then
+ * nothing is written and `existing_receipt` holds the stored receipt. */
+int rl_store_inbound_commit(struct rl_store *s, const struct rl_store_inbound *in, int64_t *id,
+			    struct rl_buf *existing_receipt, struct rl_err *err);
+
+/* ---------------------------------------------------------------- backend deliveries */
+
+enum rl_delivery_channel { RL_DELIVERY_INBOX = 0, RL_DELIVERY_WEBHOOK = 1 };
+
+struct rl_store_delivery {
+	int64_t id;			/* the delivery row */
+	int64_t message;		/* the inbound message row */
+	enum rl_delivery_channel channel;
+	char *message_id;
+	char *payload_mime_type;
+	int attempts;			/* including this one */
+};
+void rl_store_delivery_free(struct rl_store_delivery *d);
+
+/* Takes one due delivery (pending, next_attempt_at <= now, or one whose lease of lease_seconds ran out):
+ * returns 1 and fills d, 0 when none is due. */
+int rl_store_delivery_claim(struct rl_store *s, const char *worker, int lease_seconds,
+			    struct rl_store_delivery *d, struct rl_err *err);
+/* Marks it done; when it was the message's last pending delivery the message becomes delivered. */
+int rl_store_delivery_done(struct rl_store *s, const struct rl_store_delivery *d, struct rl_err *err);
+/* Records a failed attempt: retried after delay_seconds, or failed for good when final is set. */
+int rl_store_delivery_failed(struct rl_store *s, const struct rl_store_delivery *d, const char *error,
+			     int delay_seconds, int final, struct rl_err *err);
+
+/* Streams the payload of a message (either direction) into out, in chunks. */
+int rl_store_payload_read(struct rl_store *s, int64_t message, const struct rl_sink *out,
+			  struct rl_err *err);
+
+/* ---------------------------------------------------------------- outbound */
+
+struct rl_store_submission {
+	const char *message_id;		/* NULL = a fresh <uuid>@relais */
+	const char *conversation_id;	/* NULL = pack chooses */
+	const char *from_party, *to_party;	/* NULL = from the payload's SBDH / certificates at pack time */
+	const char *service, *service_type, *action;
+	const char *original_sender, *final_recipient;
+	const char *dest_url;		/* NULL = resolved by the sender (routing table, later SMP) */
+	const char *dest_cert_pem;
+	FILE *payload;			/* streamed into a large object */
+	const char *payload_mime_type;	/* NULL = application/xml */
+	const char *source;		/* "cli", "api", "outbox:<file name>" */
+};
+
+/* Queues a message (state queued) and NOTIFYs relais_outbound. Returns 0 with the row id and the
+ * MessageId (caller frees). A MessageId already queued is RL_EBMS_VALUE_INCONSISTENT. */
+int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submission *sub, int64_t *id,
+			     char **message_id, struct rl_err *err);
+
+/* Takes one due outbound message (queued, or retry with next_attempt_at <= now, or sending with an
+ * expired lease), skipping destinations whose circuit is open, with FOR UPDATE SKIP LOCKED; sets it to
+ * sending with a lease of lease_seconds and attempts + 1. Returns 1 and fills m, 0 when none is due. */
+int rl_store_outbound_claim(struct rl_store *s, const char *worker, int lease_seconds,
+			    struct rl_store_message *m, struct rl_err *err);
+/* A verified receipt came back: stores it and the envelope we sent, state delivered, closes the circuit. */
+int rl_store_outbound_delivered(struct rl_store *s, int64_t id, const char *receipt, size_t receipt_len,
+				const char *receipt_message_id, const char *sent_envelope,
+				size_t sent_envelope_len, struct rl_err *err);
+/* An attempt failed: state retry with next_attempt_at = now + delay_seconds, or failed when final.
+ * signal (may be NULL) is an error signal as received. transport_failure counts toward the destination's
+ * circuit breaker. */
+int rl_store_outbound_failed(struct rl_store *s, int64_t id, const char *error, const char *signal,
+			     size_t signal_len, int delay_seconds, int final, int transport_failure,
+			     struct rl_err *err);
+/* Fills in where it goes once resolved (routing table, discovery) so retries reuse it. */
+int rl_store_outbound_set_destination(struct rl_store *s, int64_t id, const char *dest_url,
+				      const char *dest_cert_pem, struct rl_err *err);
+
+/* The circuit breaker: after `threshold` consecutive transport failures toward a destination URL, it is
+ * skipped by claim for open_seconds. */
+int rl_store_circuit_configure(struct rl_store *s, int threshold, int open_seconds, struct rl_err *err);
+
+/* ---------------------------------------------------------------- queries */
+
+/* By row id (id > 0) or by MessageId and direction. Returns 1 found, 0 not found. */
+int rl_store_message_get(struct rl_store *s, int64_t id, const char *message_id, enum rl_direction dir,
+			 struct rl_store_message *m, struct rl_err *err);
+/* The state history: one "timestamp state detail" line per change, oldest first, into out. */
+int rl_store_message_history(struct rl_store *s, int64_t id, struct rl_buf *out, struct rl_err *err);
+/* Newest first; state NULL = any; dir < 0 = both. Calls fn for each; fn returning non-zero stops. */
+int rl_store_message_list(struct rl_store *s, const char *state, int dir, int limit,
+			  int (*fn)(void *ctx, const struct rl_store_message *m), void *ctx,
+			  struct rl_err *err);
+/* The stored receipt (or error signal) of a message, as received/sent. Returns 1 found, 0 none. */
+int rl_store_message_receipt(struct rl_store *s, int64_t id, struct rl_buf *out, struct rl_err *err);
+/* The stored signed envelope (inbound: received; outbound: sent). Returns 1 found, 0 none. */
+int rl_store_message_envelope(struct rl_store *s, int64_t id, struct rl_buf *out, struct rl_err *err);
+
+struct rl_store_stats {
+	long long out_queued, out_sending, out_retry, out_delivered, out_failed;
+	long long in_received, in_delivered, in_failed;
+	long long deliveries_pending;
+	long long circuits_open;
+	char *last_error;		/* the newest last_error of any message, or NULL */
+	char *last_error_message_id;
+	time_t last_error_at;
+};
+void rl_store_stats_free(struct rl_store_stats *st);
+int rl_store_stats(struct rl_store *s, struct rl_store_stats *st, struct rl_err *err);
+
+/* ---------------------------------------------------------------- wake-ups */
+
+/* LISTEN on a channel ("relais_outbound", "relais_delivery", "relais_state"). */
+int rl_store_listen(struct rl_store *s, const char *channel, struct rl_err *err);
+/* Waits up to timeout_ms for a notification on a listened channel: 1 notified, 0 timed out. */
+int rl_store_wait(struct rl_store *s, int timeout_ms, struct rl_err *err);
+
+#endif
