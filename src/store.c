@@ -38,6 +38,15 @@
 	"extract(epoch FROM m.next_attempt_at)::bigint AS next_attempt_epoch, " \
 	"m.last_error, m.receipt_message_id"
 
+/*
+ * Added to the output of the claims: the transaction of a claim that took a row commits without waiting
+ * for its WAL flush (SET LOCAL synchronous_commit = off, for that transaction only). A claim lost in a
+ * crash only means the row is taken again, which a lease expiry does anyway; the next synchronous
+ * commit (delivered, done, failed) flushes it. Every other write waits for its flush, and so do the
+ * commits that answer a peer (inbound) or a submitter.
+ */
+#define ASYNC_COMMIT "set_config('synchronous_commit', 'off', true) AS async_commit"
+
 enum statement {
 	ST_FIND_RECEIPT,
 	ST_LO_FROM_BYTEA,
@@ -102,7 +111,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		" RETURNING " MESSAGE_COLUMNS "),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, 'sending', 'attempt ' || attempts || ' by ' || $1::text FROM c)"
-		" SELECT * FROM c",
+		" SELECT *, " ASYNC_COMMIT " FROM c",
 	[ST_OUTBOUND_DELIVERED] =
 		"WITH m AS (UPDATE messages SET state = 'delivered', receipt = $2, receipt_message_id = $3::text,"
 		"  envelope = $4, lease_owner = NULL, lease_until = NULL, last_error = NULL, last_error_at = NULL,"
@@ -139,7 +148,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		" WHERE id = (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= now()"
 		"  ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
 		" RETURNING id, message, channel, attempts)"
-		" SELECT d.id, d.message, d.channel, d.attempts, m.message_id, m.payload_mime_type"
+		" SELECT d.id, d.message, d.channel, d.attempts, m.message_id, m.payload_mime_type, " ASYNC_COMMIT
 		" FROM d JOIN messages m ON m.id = d.message",
 	/* The pending count on the message row is decremented under its row lock, so two deliveries of one
 	 * message finishing at once still make it delivered exactly once. */
