@@ -276,7 +276,7 @@ static int check_bytes_len(size_t len, const char *what, struct rl_err *err)
 	return 0;
 }
 
-/* The first line of a libpq message, without "ERROR:  " noise at the end of lines. */
+/* RL_ERR_DB with the first line of a libpq message. */
 static int db_error(struct rl_err *err, const char *context, const char *msg)
 {
 	size_t n;
@@ -287,9 +287,13 @@ static int db_error(struct rl_err *err, const char *context, const char *msg)
 	return rl_err_set(err, RL_ERR_DB, "%s: %.*s", context, (int)n, msg);
 }
 
+/* The server's own message when there is one ("duplicate key value ..."), else libpq's. */
 static int result_error(struct rl_store *s, PGresult *r, struct rl_err *err)
 {
-	const char *msg = r ? PQresultErrorMessage(r) : NULL;
+	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (msg == NULL || *msg == '\0')
+		msg = r ? PQresultErrorMessage(r) : NULL;
 
 	if (msg == NULL || *msg == '\0')
 		msg = PQerrorMessage(s->conn);
