@@ -61,11 +61,6 @@ static const char *const migrations[] = {
 	"  detail text"
 	");"
 	"CREATE INDEX message_events_message ON message_events (message, id);"
-	/* Every state change is an event; waiting clients are woken by it. */
-	"CREATE FUNCTION relais_notify_state() RETURNS trigger LANGUAGE plpgsql AS $$"
-	"BEGIN PERFORM pg_notify('relais_state', NEW.message::text); RETURN NULL; END $$;"
-	"CREATE TRIGGER message_events_notify AFTER INSERT ON message_events"
-	"  FOR EACH ROW EXECUTE FUNCTION relais_notify_state();"
 	""
 	"CREATE TABLE deliveries ("
 	"  id bigserial PRIMARY KEY,"
