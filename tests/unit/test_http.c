@@ -44,7 +44,13 @@ static const char *pki(const char *name)
 }
 
 /* For threads other than the test's own, where cmocka's assertions must not be used. */
-#define MUST(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); abort(); } } while (0)
+#define MUST(cond) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			abort(); \
+		} \
+	} while (0)
 
 static double now_s(void)
 {
