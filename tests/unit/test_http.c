@@ -473,6 +473,19 @@ static void test_too_large(void **state)
 	assert_int_equal(app_state.last_how, RL_HTTP_BODY_TOO_LARGE);
 	assert_int_equal(app_state.chunks, 0);
 
+	/* The same without waiting for 100 Continue: the body is already on its way. */
+	{
+		const char *no_expect[] = { "Expect:", NULL };
+
+		app_reset();
+		rewind(fp);
+		if (rl_http_post_file(c, url(s, "http", "127.0.0.1", "/digest"), "text/plain", fp, 4 * MIB,
+				      no_expect, 4096, &res, &err) < 0)
+			fail_msg("no expect: %s", err.msg);
+		assert_int_equal(res.status, 413);
+		assert_int_equal(app_state.chunks, 0);
+	}
+
 	/* Chunked: stopped as soon as the size passes max_body; the connection is closed. */
 	app_reset();
 	rewind(fp);
