@@ -81,6 +81,12 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	  "DNS zone of the SML (participant.sml.test.tech.peppol.org for the test network)." },
 	{ RL_CFG_DISCOVERY_DNS, "discovery", "dns", RL_CFG_HOSTPORT, "", 0, 0,
 	  "DNS server (host:port) for SML lookups; empty = the system resolver." },
+	{ RL_CFG_DISCOVERY_TIMEOUT, "discovery", "timeout", RL_CFG_DURATION, "10s", 1, 300,
+	  "Time allowed for each DNS attempt and for each HTTP request to an SMP." },
+	{ RL_CFG_DISCOVERY_CACHE_TTL, "discovery", "cache_ttl", RL_CFG_DURATION, "1h", 0, DAY,
+	  "How long a found endpoint is remembered (per process); 0 = not cached." },
+	{ RL_CFG_DISCOVERY_NEGATIVE_TTL, "discovery", "negative_ttl", RL_CFG_DURATION, "5m", 0, DAY,
+	  "How long \"participant or document type not found\" is remembered; 0 = not cached." },
 };
 
 struct config_problem {
