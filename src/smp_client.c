@@ -226,23 +226,30 @@ int rl_smp_read_metadata(const struct rl_smp_client *c, const char *data, size_t
 	doc = rl_xml_parse(data, len, RL_ERR_BAD_RESPONSE, "SMP ServiceMetadata", err);
 	if (!doc)
 		return -1;
-	/* Parse first, so that a response that is no SMP document is reported as such. */
-	if (rl_smp_parse_metadata(doc, out, err) < 0)
+	/* A document that is no SMP response at all is reported as such; otherwise nothing is read from
+	 * it before its signature is found good. */
+	if (!rl_smp_is_metadata(doc)) {
+		xmlNodePtr root = xmlDocGetRootElement(doc);
+
+		rl_err_set(err, RL_ERR_BAD_RESPONSE, "not an SMP ServiceMetadata document (root element %s)",
+			   root ? (const char *)root->name : "missing");
 		goto out;
+	}
 	if (!c->anchors) {
 		rl_err_set(err, RL_ERR_CONFIG, "no SMP trust anchors configured (trust.smp_anchors)");
-		goto fail;
+		goto out;
 	}
 	if (rl_smp_verify(doc, c->anchors, c->at, sig, err) < 0) {
 		rl_explain(c, "signature: refused: %s", err->msg);
-		goto fail;
+		goto out;
 	}
 	rl_explain(c, "signature: valid (%s), signer %s, chains to the SMP anchors", sig->algorithms,
 		   rl_cert_cn(sig->signer, cn, sizeof(cn)));
+	if (rl_smp_parse_metadata(doc, out, err) < 0) {
+		rl_smp_signature_free(sig);
+		goto out;
+	}
 	rc = 0;
-	goto out;
-fail:
-	rl_smp_metadata_free(out);
 out:
 	if (sig == &local)
 		rl_smp_signature_free(&local);

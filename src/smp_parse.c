@@ -328,6 +328,17 @@ static int parse_metadata2(xmlNodePtr sm, struct rl_smp_metadata *out, struct rl
 	return 0;
 }
 
+int rl_smp_is_metadata(xmlDocPtr doc)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+
+	return rl_xml_is(root, RL_NS_SMP2_SM, "ServiceMetadata") ||
+	       rl_xml_is(root, RL_NS_SMP_PEPPOL, "SignedServiceMetadata") ||
+	       rl_xml_is(root, RL_NS_SMP_PEPPOL, "ServiceMetadata") ||
+	       rl_xml_is(root, RL_NS_SMP_BDXR1, "SignedServiceMetadata") ||
+	       rl_xml_is(root, RL_NS_SMP_BDXR1, "ServiceMetadata");
+}
+
 int rl_smp_parse_metadata(xmlDocPtr doc, struct rl_smp_metadata *out, struct rl_err *err)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc), sm = NULL;

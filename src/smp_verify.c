@@ -255,7 +255,9 @@ int rl_smp_verify(xmlDocPtr doc, const struct rl_trust *anchors, time_t at, stru
 		return -1;
 	if (xmlsec_verify(sig, signer, err) < 0)
 		goto fail;
-	if (rl_trust_verify(anchors, signer, others, at, err) < 0) {
+	/* Only the bundle's intermediates build the chain: a CA certificate slipped into KeyInfo (an AP CA
+	 * under the same root) must not make another kind of certificate acceptable as an SMP signer. */
+	if (rl_trust_verify(anchors, signer, NULL, at, err) < 0) {
 		rl_err_prefix(err, "SMP signer");
 		goto fail;
 	}

@@ -8,7 +8,9 @@
  * Signature check (rl_smp_verify): the document must carry exactly one ds:Signature as a child of its
  * document element, with exactly one ds:Reference whose URI is "" (the whole document), so the element
  * that is read afterwards is the element that was signed (no wrapping). The signer certificate comes
- * from ds:KeyInfo/ds:X509Data and must chain to the SMP trust anchors at the given time. RSA with
+ * from ds:KeyInfo/ds:X509Data and must chain to the SMP trust anchors at the given time, through the
+ * intermediates of the anchors bundle only (other certificates in KeyInfo are not used: an AP CA there
+ * must not make an AP certificate under the same root pass as an SMP signer). RSA with
  * SHA-1/SHA-256/SHA-384/SHA-512, inclusive or exclusive C14N (1.0, with or without comments) are
  * accepted; other transforms (XPath, XSLT...) are refused.
  *
@@ -94,6 +96,8 @@ void rl_smp_metadata_free(struct rl_smp_metadata *m);
 void rl_smp_service_group_free(struct rl_smp_service_group *g);
 void rl_smp_signature_free(struct rl_smp_signature *s);
 
+/* 1 when the document element is a (Signed)ServiceMetadata of one of the flavours. */
+int rl_smp_is_metadata(xmlDocPtr doc);
 /* Reads a SignedServiceMetadata (Peppol/BDXR 1.0) or ServiceMetadata (all flavours). The signature is
  * not checked here: call rl_smp_verify on the same document first. */
 int rl_smp_parse_metadata(xmlDocPtr doc, struct rl_smp_metadata *out, struct rl_err *err);
