@@ -40,6 +40,8 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	  "PEM bundle of the CA certificates that peer access point certificates must chain to." },
 	{ RL_CFG_TRUST_SMP_ANCHORS, "trust", "smp_anchors", RL_CFG_FILE, "", 0, 0,
 	  "PEM bundle of the CA certificates that SMP signing certificates must chain to." },
+	{ RL_CFG_TRUST_TLS_ANCHORS, "trust", "tls_anchors", RL_CFG_FILE, "", 0, 0,
+	  "PEM bundle of the CA certificates for the HTTPS server certificates of peers; empty = the system's CAs." },
 	{ RL_CFG_SERVER_LISTEN, "server", "listen", RL_CFG_HOSTPORT, "127.0.0.1:8443", 0, 0,
 	  "Address and port the AS4 endpoint listens on." },
 	{ RL_CFG_SERVER_TLS, "server", "tls", RL_CFG_BOOL, "on", 0, 0,

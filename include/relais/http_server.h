@@ -75,13 +75,17 @@ struct rl_http_handler {
 	/* The headers of a request arrived: returns the request's context, or NULL for an answer 500
 	 * (then neither finish nor cleanup is called for it). */
 	void *(*begin)(void *app, const struct rl_http_request *req);
-	/* Body bytes, dechunked, as they arrive (len > 0). Returns 0, or -1 to stop reading (then
-	 * finish(REFUSED)). May be NULL: the body is then read and dropped. */
+	/* Body bytes, dechunked, as they arrive (len > 0). Returns 0, or -1 to stop taking them (then
+	 * finish(REFUSED) at once). May be NULL: the body is then read and dropped. */
 	int (*body)(void *ctx, const void *data, size_t len);
 	/* The body ended (how: see the enum; at once for requests without a body): fill resp. Called once
-	 * per begun request, unless the connection was lost before the body ended. For a too-large body
-	 * it is called before reading it when Content-Length says so, else as soon as the size passes
-	 * max_body; the answer reaches the client in both cases, and the connection is closed after it. */
+	 * per begun request, unless the connection was lost before the body ended.
+	 * - Too large, Content-Length known: called before any of the body is read; the answer is sent
+	 *   and the connection closed after it.
+	 * - Too large, chunked: called as soon as the size passes max_body; the connection is then closed
+	 *   without the answer (libmicrohttpd cannot answer in the middle of a request body).
+	 * - Refused: the rest of the body is read and dropped (as long as the whole stays within
+	 *   max_body and request_timeout, else the connection is closed), then the answer is sent. */
 	void (*finish)(void *ctx, enum rl_http_body_end how, struct rl_http_response *resp);
 	/* Always called last for a begun request, also when the client vanished or timed out: frees ctx.
 	 * completed = 1 when the whole response was sent. */
