@@ -1,5 +1,5 @@
 /*
- * smp_client.c - HTTP requests to an SMP (libcurl) and the checks on what comes back: signature, the
+ * smp_client.c - HTTP requests to an SMP (http_client.h) and the checks on what comes back: signature, the
  * identifiers echoed, one redirect at most. See include/relais/smp_client.h.
  */
 #include "config.h"
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <curl/curl.h>
+#include "relais/http_client.h"
 #include "relais/smp_client.h"
 #include "relais/xml.h"
 
@@ -24,16 +25,6 @@ void rl_explain(const struct rl_smp_client *c, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	c->explain(c->explain_arg, line);
-}
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct rl_buf *body = arg;
-	size_t n = size * nmemb;
-
-	if (body->len + n > RL_SMP_RESPONSE_MAX || rl_buf_append(body, data, n) < 0)
-		return 0;
-	return n;
 }
 
 /* Adds "host:port:addr" to *resolve when c->dns is set and host is a name. */
@@ -82,56 +73,43 @@ out:
 int rl_smp_http_get(const struct rl_smp_client *c, const char *url, struct rl_buf *body, long *status,
 		    struct rl_err *err)
 {
-	static int curl_ready;
-	struct curl_slist *resolve = NULL, *headers = NULL;
-	char curl_error[CURL_ERROR_SIZE] = "";
-	CURL *curl;
-	CURLcode res;
+	static const char *const accept[] = { "Accept: application/xml, text/xml", NULL };
+	struct rl_http_result res = RL_HTTP_RESULT_INIT;
+	struct curl_slist *resolve = NULL;
+	const char *resolve_list[2] = { NULL, NULL };
+	/* SMP 1.0 is plain http by specification: its answers are trusted for their signature. */
+	struct rl_http_client_opts o = {
+		.insecure_plain_http_ok = 1,
+		.connect_timeout = c->timeout > 0 ? c->timeout : 30,
+		.timeout = c->timeout > 0 ? c->timeout : 30,
+		.resolve = resolve_list,
+	};
+	struct rl_http_client *http;
+	int rc;
 
 	*status = 0;
 	rl_buf_reset(body);
-	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
-		return rl_err_set(err, RL_ERR_BAD_RESPONSE, "SMP URL \"%.300s\" is not http or https", url);
-	if (!curl_ready) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		curl_ready = 1;
-	}
 	if (resolve_through_dns(c, url, &resolve, err) < 0)
 		return -1;
-	curl = curl_easy_init();
-	headers = curl_slist_append(NULL, "Accept: application/xml, text/xml");
-	if (!curl || !headers) {
-		curl_easy_cleanup(curl);
-		curl_slist_free_all(resolve);
-		curl_slist_free_all(headers);
-		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)(c->timeout > 0 ? c->timeout : 30));
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)(c->timeout > 0 ? c->timeout : 30));
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "relais/" PACKAGE_VERSION);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
-	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
 	if (resolve)
-		curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
-	res = curl_easy_perform(curl);
-	if (res == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(curl);
+		resolve_list[0] = resolve->data;
+	http = rl_http_client_new(&o, err);
 	curl_slist_free_all(resolve);
-	curl_slist_free_all(headers);
-	if (res == CURLE_WRITE_ERROR && body->len + 1 > RL_SMP_RESPONSE_MAX / 2)
-		return rl_err_set(err, RL_ERR_BAD_RESPONSE, "SMP response from %.300s is larger than %u bytes", url,
-				  RL_SMP_RESPONSE_MAX);
-	if (res != CURLE_OK)
-		return rl_err_set(err, RL_ERR_NETWORK, "GET %.300s failed: %s", url,
-				  curl_error[0] ? curl_error : curl_easy_strerror(res));
+	if (!http)
+		return -1;
+	rc = rl_http_get(http, url, accept, RL_SMP_RESPONSE_MAX, &res, err);
+	rl_http_client_free(http);
+	if (rc < 0) {
+		if (err->code == RL_ERR_USAGE)
+			err->code = RL_ERR_BAD_RESPONSE;
+		rl_http_result_free(&res);
+		return -1;
+	}
+	*status = res.status;
+	rl_buf_free(body);
+	*body = res.body;
+	res.body = (struct rl_buf)RL_BUF_INIT;
+	rl_http_result_free(&res);
 	return 0;
 }
 
