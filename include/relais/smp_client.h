@@ -3,9 +3,9 @@
  *
  * URLs are {smp}/{participant URI, percent-encoded} and {smp}/{participant}/services/{doctype}, asked
  * with the HTTP client of http_client.h (plain http allowed: SMP 1.0 answers are trusted for their
- * signature, not their transport). A host
- * name is resolved through the given DNS resolver when there is one (so the SMP of a private SML is
- * reached), else by libcurl. Responses are bounded in size and time; HTTP redirects are not followed.
+ * signature, not their transport). A host name is resolved through the given DNS resolver when there is
+ * one (so the SMP of a private SML is reached), else by libcurl. Responses are bounded in size and time;
+ * HTTP redirects are not followed.
  * A ServiceMetadata must carry a valid signature from a certificate chaining to the SMP anchors and must
  * name exactly the participant and document type asked for. An SMP Redirect is followed once: the
  * target's signer must match the Redirect's CertificateUID (1.0) or Certificate (2.0).
