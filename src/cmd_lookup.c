@@ -6,6 +6,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "relais/cli.h"
+#include "relais/cli_config.h"
 #include "relais/config.h"
 #include "relais/discovery.h"
 #include "relais/keys.h"
@@ -268,49 +269,12 @@ static int lookup_endpoint(const struct lookup_opts *o, struct rl_discovery *d, 
 	return status;
 }
 
-/* Reads the configuration (defaults, -c FILE, --set...) and applies the command-line overrides. */
-static struct rl_config *load_config(int argc, char **argv, const struct lookup_opts *o, int *status)
-{
-	struct rl_config *cfg;
-	struct rl_err err;
-	char line[1024];
-
-	*status = RL_EXIT_USAGE;
-	if (!(cfg = rl_config_new(&err))) {
-		*status = rl_cli_fail(&err);
-		return NULL;
-	}
-	if (o->config_path && rl_config_load_file(cfg, o->config_path, &err) < 0)
-		goto fail;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--set") == 0 && rl_config_set(cfg, argv[++i], &err) < 0)
-			goto fail;
-	if (o->zone) {
-		snprintf(line, sizeof(line), "discovery.sml_zone=%s", o->zone);
-		if (rl_config_set(cfg, line, &err) < 0)
-			goto fail;
-	}
-	if (o->dns) {
-		snprintf(line, sizeof(line), "discovery.dns=%s", o->dns);
-		if (rl_config_set(cfg, line, &err) < 0)
-			goto fail;
-	}
-	if (rl_config_validate(cfg, RL_CFG_MODE_CHECK) > 0) {
-		for (size_t i = 0; i < rl_config_problem_count(cfg); i++)
-			fprintf(stderr, "%s\n", rl_config_problem_format(cfg, i, line, sizeof(line)));
-		rl_config_free(cfg);
-		return NULL;
-	}
-	return cfg;
-fail:
-	*status = rl_cli_fail(&err);
-	rl_config_free(cfg);
-	return NULL;
-}
-
 static int run_lookup(int argc, char **argv)
 {
 	struct lookup_opts o = { 0 };
+	char zone_set[300], dns_set[300];
+	const char *extra[3] = { NULL, NULL, NULL };
+	int nextra = 0;
 	struct rl_config *cfg;
 	struct rl_discovery *d;
 	struct rl_err err;
@@ -357,7 +321,11 @@ static int run_lookup(int argc, char **argv)
 	}
 	if (!o.participant && !o.smp_file)
 		return rl_cli_usage_error(&rl_cmd_lookup, "a PARTICIPANT is required");
-	if (!(cfg = load_config(argc, argv, &o, &status)))
+	if (o.zone && snprintf(zone_set, sizeof(zone_set), "discovery.sml_zone=%s", o.zone) > 0)
+		extra[nextra++] = zone_set;
+	if (o.dns && snprintf(dns_set, sizeof(dns_set), "discovery.dns=%s", o.dns) > 0)
+		extra[nextra++] = dns_set;
+	if ((status = rl_cli_config_load(&rl_cmd_lookup, o.config_path, argc, argv, extra, &cfg)) != RL_EXIT_OK)
 		return status;
 	if (rl_init(&err) < 0) {
 		rl_config_free(cfg);

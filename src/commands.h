@@ -14,6 +14,8 @@ extern const struct rl_command rl_cmd_unpack;
 extern const struct rl_command rl_cmd_verify_receipt;
 extern const struct rl_command rl_cmd_db;
 extern const struct rl_command rl_cmd_lookup;
+extern const struct rl_command rl_cmd_smp;
+extern const struct rl_command rl_cmd_participant;
 
 #define RL_COMMAND_LIST \
 	&rl_cmd_unpack, \
@@ -22,6 +24,8 @@ extern const struct rl_command rl_cmd_lookup;
 	&rl_cmd_check_config, \
 	&rl_cmd_verify_receipt, \
 	&rl_cmd_db, \
-	&rl_cmd_lookup,
+	&rl_cmd_lookup, \
+	&rl_cmd_smp, \
+	&rl_cmd_participant,
 
 #endif

@@ -99,6 +99,22 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	  "How long a found endpoint is remembered (per process); 0 = not cached." },
 	{ RL_CFG_DISCOVERY_NEGATIVE_TTL, "discovery", "negative_ttl", RL_CFG_DURATION, "5m", 0, DAY,
 	  "How long \"participant or document type not found\" is remembered; 0 = not cached." },
+	{ RL_CFG_SMP_LISTEN, "smp", "listen", RL_CFG_HOSTPORT, "0.0.0.0:8081", 0, 0,
+	  "Address and port relais smp serves the SMP REST interface on (the SML CNAME route needs port 80)." },
+	{ RL_CFG_SMP_KEY, "smp", "key", RL_CFG_FILE, "", 0, 0,
+	  "PEM private key that signs the SMP's answers (an SMP certificate's key)." },
+	{ RL_CFG_SMP_CERT, "smp", "cert", RL_CFG_FILE, "", 0, 0,
+	  "PEM SMP certificate (issued by the SMP CA) for smp.key." },
+	{ RL_CFG_SMP_KEYSTORE, "smp", "keystore", RL_CFG_FILE, "", 0, 0,
+	  "PKCS#12 keystore with the SMP key and certificate, instead of smp.key and smp.cert." },
+	{ RL_CFG_SMP_PASSWORD, "smp", "password", RL_CFG_STRING, "", 0, 0,
+	  "Password of smp.keystore (or of an encrypted smp.key)." },
+	{ RL_CFG_SMP_ENDPOINT_URL, "smp", "endpoint_url", RL_CFG_URL, "", 0, 0,
+	  "The AS4 endpoint URL the SMP publishes for every hosted participant." },
+	{ RL_CFG_SMP_ENDPOINT_CERT, "smp", "endpoint_cert", RL_CFG_FILE, "", 0, 0,
+	  "PEM certificate published with the endpoint; empty = identity.cert." },
+	{ RL_CFG_SMP_BASE_URL, "smp", "base_url", RL_CFG_URL, "", 0, 0,
+	  "Base URL of the ServiceGroup references; empty = http:// and the Host header of the request." },
 };
 
 struct config_problem {
