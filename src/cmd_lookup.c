@@ -12,6 +12,7 @@
 #include "relais/keys.h"
 #include "relais/smp.h"
 #include "relais/smp_client.h"
+#include "relais/store.h"
 #include "commands.h"
 
 /* Exit statuses of lookup, one per failure kind (documented in relais(1)). */
@@ -25,8 +26,8 @@ const struct rl_command rl_cmd_lookup = {
 	.name = "lookup",
 	.summary = "find a participant's AS4 endpoint through the SML and its SMP",
 	.usage =
-		"usage: relais lookup [--explain] [--json] [--sml-zone ZONE] [--dns HOST:PORT] [-c FILE]\n"
-		"                     [--set section.key=value ...] [--process PROCESS] [--at TIME]\n"
+		"usage: relais lookup [--explain] [--json] [--cache] [--sml-zone ZONE] [--dns HOST:PORT]\n"
+		"                     [-c FILE] [--set section.key=value ...] [--process PROCESS] [--at TIME]\n"
 		"                     PARTICIPANT [DOCTYPE]\n"
 		"       relais lookup [--explain] [--json] [--process PROCESS] [--at TIME] [-c FILE]\n"
 		"                     [--set ...] --smp-file FILE\n"
@@ -47,6 +48,8 @@ const struct rl_command rl_cmd_lookup = {
 		"  --process PROCESS  the process the endpoint must serve (default: any)\n"
 		"  --at TIME          check signatures and certificates at this xs:dateTime, not now\n"
 		"  --smp-file FILE    read and verify this ServiceMetadata response instead of asking\n"
+		"  --cache            use (and fill) the discovery cache shared through the database\n"
+		"                     (database.url): a remembered answer comes without asking again\n"
 		"  -c, --config FILE  configuration file (relais.conf(5)); --set overrides one key\n"
 		"\n"
 		"Exit status: 0 found; 1 refused (SMP signature or certificate not trusted, no usable\n"
@@ -57,7 +60,7 @@ const struct rl_command rl_cmd_lookup = {
 };
 
 struct lookup_opts {
-	int explain, json;
+	int explain, json, cache;
 	const char *zone, *dns, *process, *smp_file, *config_path, *participant, *doctype;
 	time_t at;
 };
@@ -257,16 +260,33 @@ static int lookup_endpoint(const struct lookup_opts *o, struct rl_discovery *d, 
 	struct rl_err err;
 	int status;
 
-	if (rl_discovery_resolve_full(d, o->participant, o->doctype, o->process, &ep, &m, &err) < 0) {
+	memset(&m, 0, sizeof(m));
+	if ((o->cache ? rl_discovery_resolve(d, o->participant, o->doctype, o->process, &ep, &err)
+		      : rl_discovery_resolve_full(d, o->participant, o->doctype, o->process, &ep, &m, &err)) < 0) {
 		if (o->explain)
 			fprintf(xout, "  failed: %s\n", err.msg);
 		return exit_status(&err);
 	}
-	explain_metadata(o, xout, &m);
+	if (!o->cache)
+		explain_metadata(o, xout, &m);
 	status = print_endpoint(o, o->participant, o->doctype, &ep) < 0 ? RL_EXIT_REFUSED : RL_EXIT_OK;
 	rl_endpoint_free(&ep);
 	rl_smp_metadata_free(&m);
 	return status;
+}
+
+/* --cache: the database of database.url (for auto, the running embedded cluster of state.dir). */
+static int use_shared_cache(struct rl_discovery *d, const struct rl_config *cfg, struct rl_err *err)
+{
+	const char *url = rl_config_str(cfg, RL_CFG_DATABASE_URL);
+	char *auto_url = NULL;
+	int rc;
+
+	if (strcmp(url, "auto") == 0 && !(url = auto_url = rl_pgcluster_client_conninfo(rl_config_str(cfg, RL_CFG_STATE_DIR), err)))
+		return -1;
+	rc = rl_discovery_use_database(d, url, err);
+	free(auto_url);
+	return rc;
 }
 
 static int run_lookup(int argc, char **argv)
@@ -295,6 +315,8 @@ static int run_lookup(int argc, char **argv)
 			o.explain = 1;
 		else if (strcmp(a, "--json") == 0)
 			o.json = 1;
+		else if (strcmp(a, "--cache") == 0)
+			o.cache = 1;
 		else if (strcmp(a, "--sml-zone") == 0)
 			o.zone = argv[++i];
 		else if (strcmp(a, "--dns") == 0)
@@ -339,12 +361,17 @@ static int run_lookup(int argc, char **argv)
 	rl_discovery_set_time(d, o.at);
 	if (o.explain)
 		rl_discovery_set_explain(d, explain_line, xout);
+	if (o.cache && use_shared_cache(d, cfg, &err) < 0) {
+		status = rl_cli_fail(&err);
+		goto done;
+	}
 	if (o.smp_file)
 		status = lookup_file(&o, d, cfg, xout);
 	else if (!o.doctype)
 		status = lookup_service_group(&o, d);
 	else
 		status = lookup_endpoint(&o, d, xout);
+done:
 	rl_discovery_free(d);
 	rl_config_free(cfg);
 	return status;

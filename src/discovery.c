@@ -10,6 +10,7 @@
 #include "relais/discovery.h"
 #include "relais/dns.h"
 #include "relais/sml.h"
+#include "relais/smp_cache.h"
 
 #define CACHE_MAX 4096
 
@@ -34,6 +35,7 @@ struct rl_discovery {
 	pthread_mutex_t lock;
 	struct cache_entry *cache;
 	size_t cache_count;
+	struct rl_smp_cache_db *shared;	/* the database's cache, or NULL */
 };
 
 static const char *const preferred_profiles[] = { RL_TRANSPORT_PEPPOL_AS4_V2, RL_TRANSPORT_CEF_AS4 };
@@ -134,6 +136,7 @@ void rl_discovery_free(struct rl_discovery *d)
 		rl_endpoint_free(&d->cache[i].ep);
 	}
 	free(d->cache);
+	rl_smp_cache_db_close(d->shared);
 	free(d->zone);
 	free(d->dns_server);
 	rl_trust_free(d->smp_anchors);
@@ -146,6 +149,17 @@ void rl_discovery_set_explain(struct rl_discovery *d, rl_explain_fn fn, void *ar
 {
 	d->explain = fn;
 	d->explain_arg = arg;
+}
+
+int rl_discovery_use_database(struct rl_discovery *d, const char *conninfo, struct rl_err *err)
+{
+	struct rl_smp_cache_db *db = rl_smp_cache_db_open(conninfo, err);
+
+	if (!db)
+		return -1;
+	rl_smp_cache_db_close(d->shared);
+	d->shared = db;
+	return 0;
 }
 
 void rl_discovery_set_time(struct rl_discovery *d, time_t at)
@@ -515,6 +529,29 @@ int rl_discovery_resolve(struct rl_discovery *d, const char *participant, const 
 	}
 	pthread_mutex_unlock(&d->lock);
 
+	if (d->shared) {
+		struct rl_err not_found, db_err;
+		int shared = rl_smp_cache_db_get(d->shared, key.data, ep, &not_found, &db_err);
+
+		if (shared < 0)
+			rl_explain(&c, "cache: shared database not usable: %s", db_err.msg);
+		if (shared == RL_SMP_CACHE_FOUND || shared == RL_SMP_CACHE_NOT_FOUND) {
+			rl_explain(&c, "cache: %s from the shared database", shared == RL_SMP_CACHE_FOUND ? "endpoint" : "\"not found\"");
+			pthread_mutex_lock(&d->lock);
+			if (shared == RL_SMP_CACHE_FOUND && d->cache_ttl > 0)
+				cache_put(d, key.data, now + d->cache_ttl, ep, NULL, now);
+			else if (shared == RL_SMP_CACHE_NOT_FOUND && d->negative_ttl > 0)
+				cache_put(d, key.data, now + d->negative_ttl, NULL, &not_found, now);
+			pthread_mutex_unlock(&d->lock);
+			rl_buf_free(&key);
+			if (shared == RL_SMP_CACHE_NOT_FOUND) {
+				*err = not_found;
+				return -1;
+			}
+			return 0;
+		}
+	}
+
 	rc = rl_discovery_resolve_full(d, participant, doctype, process, ep, NULL, err);
 	pthread_mutex_lock(&d->lock);
 	if (rc == 0 && d->cache_ttl > 0)
@@ -522,6 +559,17 @@ int rl_discovery_resolve(struct rl_discovery *d, const char *participant, const 
 	else if (rc < 0 && err->code == RL_ERR_NOT_FOUND && d->negative_ttl > 0)
 		cache_put(d, key.data, now + d->negative_ttl, NULL, err, now);
 	pthread_mutex_unlock(&d->lock);
+	if (d->shared) {
+		struct rl_err db_err;
+		int put = 0;
+
+		if (rc == 0 && d->cache_ttl > 0)
+			put = rl_smp_cache_db_put(d->shared, key.data, d->cache_ttl, ep, NULL, &db_err);
+		else if (rc < 0 && err->code == RL_ERR_NOT_FOUND && d->negative_ttl > 0)
+			put = rl_smp_cache_db_put(d->shared, key.data, d->negative_ttl, NULL, err, &db_err);
+		if (put < 0)
+			rl_explain(&c, "cache: shared database not updated: %s", db_err.msg);
+	}
 	rl_buf_free(&key);
 	return rc;
 }

@@ -9,7 +9,8 @@
  * (then the CEF eDelivery AS4 profile), active now, with a certificate that chains to the AP anchors
  * when those are configured.
  *
- * Results are cached per process: found endpoints for cache_ttl, "not registered" for negative_ttl.
+ * Results are cached per process: found endpoints for cache_ttl, "not registered" for negative_ttl; with
+ * rl_discovery_use_database() also in the database (smp_cache.h), shared by the instances using it.
  * One struct rl_discovery may be used by several threads at once.
  *
  * Errors (what `relais lookup` turns into distinct exit statuses):
@@ -63,6 +64,9 @@ void rl_discovery_free(struct rl_discovery *d);
  * use d. */
 void rl_discovery_set_explain(struct rl_discovery *d, rl_explain_fn fn, void *arg);
 void rl_discovery_set_time(struct rl_discovery *d, time_t at);
+/* Shares the cache through the database (conninfo: libpq URL); RL_ERR_DB when it cannot be used. A
+ * database that fails later only costs the shared cache, never a lookup. Same threading note. */
+int rl_discovery_use_database(struct rl_discovery *d, const char *conninfo, struct rl_err *err);
 
 /* The SMP base URL of a participant ("iso6523-actorid-upis::0088:..." or "0088:..."), into smp_url. */
 int rl_discovery_smp_url(struct rl_discovery *d, const char *participant, struct rl_buf *smp_url,

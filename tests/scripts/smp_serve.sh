@@ -100,6 +100,21 @@ expect_refused EBMS:0101 "lookup at an SMP that signs with an access point key" 
 expect_exit 0 "participant add again" -- "$RELAIS" participant add $DB "$P" "$CREDITNOTE_DOCTYPE"
 expect_exit 0 "lookup of the document type added back" -- lookup "$P" "$CREDITNOTE_DOCTYPE"
 
+# the discovery cache shared through the database: an answer is remembered after the SMP changed
+expect_exit 0 "lookup --cache: asks and remembers" -- lookup --cache $DB --explain "$P" "$CREDITNOTE_DOCTYPE"
+grep -q 'cache:' "$TMP/stdout" && not_ok "first lookup --cache had nothing remembered" || ok "first lookup --cache asks the SMP"
+expect_exit 0 "participant remove (the SMP now answers 404)" -- "$RELAIS" participant remove $DB "$P" "$CREDITNOTE_DOCTYPE"
+expect_exit 3 "lookup without cache sees it gone" -- lookup "$P" "$CREDITNOTE_DOCTYPE"
+expect_exit 0 "lookup --cache: the remembered endpoint" -- lookup --cache $DB --explain "$P" "$CREDITNOTE_DOCTYPE"
+grep -q 'cache: endpoint from the shared database' "$TMP/stdout" && grep -q '^endpoint *https://ap.relais.test/as4$' "$TMP/stdout" &&
+	ok "lookup --cache: endpoint and certificate from smp_cache" || { not_ok "lookup --cache: from smp_cache"; cat "$TMP/stdout"; }
+expect_exit 3 "lookup --cache of a participant not hosted" -- lookup --cache $DB "$P_UNKNOWN" "$INVOICE_DOCTYPE"
+expect_exit 3 "... again: not found remembered" -- lookup --cache $DB --explain "$P_UNKNOWN" "$INVOICE_DOCTYPE"
+grep -q 'cache: "not found" from the shared database' "$TMP/stdout" && ok "negative answer from smp_cache" ||
+	not_ok "negative answer from smp_cache"
+expect_refused RELAIS:DB "lookup --cache on a database without the schema" -- \
+	lookup --cache --set "database.url=$url2" "$P" "$INVOICE_DOCTYPE"
+
 # xmlsec1, an independent implementation, verifies what relais smp signed
 if command -v xmlsec1 >/dev/null 2>&1 && command -v curl >/dev/null 2>&1; then
 	curl -s -o "$TMP/served.xml" "http://127.0.0.1:$SMP_PORT/$(pct "$SCHEME::$P")/services/$(pct "$INVOICE_DOCTYPE")"
