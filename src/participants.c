@@ -234,8 +234,11 @@ static int directory_services(void *arg, const struct rl_peppol_id *participant,
 	struct rl_err skip;
 
 	*out = NULL;
-	if (n <= 0)
+	if (n <= 0) {
+		if (n == 0)
+			rl_participant_rows_free(rows, 0);
 		return n;
+	}
 	*out = calloc((size_t)n, sizeof(**out));
 	if (!*out) {
 		rl_participant_rows_free(rows, n);
