@@ -67,6 +67,7 @@ user_opt=""
 "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --port="$DNS_PORT" \
 	--listen-address=127.0.0.1 --bind-interfaces --pid-file="$TMP/dnsmasq.pid" $user_opt \
 	--local=/$ZONE/ --local=/relais.test/ --log-facility="$TMP/dnsmasq.log" "$@" &
+DNSMASQ_PID=$!
 PIDS="$PIDS $!"
 busybox httpd -f -p "127.0.0.1:$HTTP_PORT" -h "$WWW" &
 PIDS="$PIDS $!"
@@ -162,6 +163,12 @@ expect_exit 4 "DNS server down" -- "$RELAIS" lookup --sml-zone "$ZONE" --dns "12
 	--set "trust.smp_anchors=$PKI/smp-ca-chain.pem" --set discovery.timeout=1s "$P_NAPTR" "$INVOICE_DOCTYPE"
 grep -q "^error: RELAIS:NETWORK Network: DNS server 127.0.0.1:$DEAD_PORT" "$TMP/stderr" && ok "DNS down: message" ||
 	not_ok "DNS down: message"
+# a DNS server that takes the query and never answers (stopped): timeout
+kill -STOP "$DNSMASQ_PID"
+expect_exit 4 "DNS server not answering" -- lookup --set discovery.timeout=1s "$P_NAPTR" "$INVOICE_DOCTYPE"
+kill -CONT "$DNSMASQ_PID"
+grep -q "^error: RELAIS:NETWORK Network: DNS server 127.0.0.1:$DNS_PORT did not answer the NAPTR query for .* in time" \
+	"$TMP/stderr" && ok "DNS timeout: message" || { not_ok "DNS timeout: message"; cat "$TMP/stderr"; }
 expect_exit 3 "document type the SMP does not publish (HTTP 404)" -- lookup "$P_NAPTR" "$CREDITNOTE_DOCTYPE"
 grep -q 'HTTP 404' "$TMP/stderr" && ok "404: message" || not_ok "404: message"
 expect_refused EBMS:0101 "unsigned SMP response" -- lookup "$P_UNSIGNED" "$INVOICE_DOCTYPE"
