@@ -444,7 +444,14 @@ int rl_discovery_resolve_full(struct rl_discovery *d, const char *participant, c
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	rl_explain(&c, "endpoint: %s %s", ep->transport_profile, ep->url);
+	{
+		char *subject = rl_cert_subject(ep->cert), *issuer = rl_cert_issuer(ep->cert);
+
+		rl_explain(&c, "endpoint: %s %s, certificate %s (issuer %s)", ep->transport_profile, ep->url,
+			   subject ? subject : "?", issuer ? issuer : "?");
+		free(subject);
+		free(issuer);
+	}
 	rc = 0;
 out:
 	if (rc < 0 || metadata == &local)

@@ -67,6 +67,11 @@ struct rl_dns *rl_dns_new(const char *server, int timeout_seconds, struct rl_err
 		sin.sin_addr = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
 		freeaddrinfo(ai);
 	}
+	/* glibc keeps IPv6 servers of resolv.conf apart (and prefers them): drop them, keep only ours. */
+	for (int i = 0; i < MAXNS; i++) {
+		free(dns->res._u._ext.nsaddrs[i]);
+		dns->res._u._ext.nsaddrs[i] = NULL;
+	}
 	dns->res.nsaddr_list[0] = sin;
 	dns->res.nscount = 1;
 	snprintf(dns->server, sizeof(dns->server), "%s:%u", host, port);
