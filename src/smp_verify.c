@@ -128,7 +128,8 @@ out:
 	return rc;
 }
 
-/* The certificates of ds:KeyInfo/ds:X509Data: the first is the signer, the others go into *others. */
+/* The certificates of ds:KeyInfo/ds:X509Data: the first (the signer, usually) is returned, the others go
+ * into *others. */
 static X509 *keyinfo_certs(xmlNodePtr sig, STACK_OF(X509) **others, struct rl_err *err)
 {
 	xmlNodePtr data = rl_xml_child(rl_xml_child(sig, RL_NS_DS, "KeyInfo"), RL_NS_DS, "X509Data"), c;
@@ -253,8 +254,20 @@ int rl_smp_verify(xmlDocPtr doc, const struct rl_trust *anchors, time_t at, stru
 	signer = keyinfo_certs(sig, &others, err);
 	if (!signer)
 		return -1;
-	if (xmlsec_verify(sig, signer, err) < 0)
-		goto fail;
+	if (xmlsec_verify(sig, signer, err) < 0) {
+		/* KeyInfo may list a CA certificate before the signer's: the signer is the one whose key
+		 * verifies. */
+		struct rl_err other_err;
+		int found = -1;
+
+		for (int i = 0; i < sk_X509_num(others) && found < 0; i++)
+			if (xmlsec_verify(sig, sk_X509_value(others, i), &other_err) == 0)
+				found = i;
+		if (found < 0)
+			goto fail;
+		X509_free(signer);
+		signer = sk_X509_delete(others, found);
+	}
 	/* Only the bundle's intermediates build the chain: a CA certificate slipped into KeyInfo (an AP CA
 	 * under the same root) must not make another kind of certificate acceptable as an SMP signer. */
 	if (rl_trust_verify(anchors, signer, NULL, at, err) < 0) {

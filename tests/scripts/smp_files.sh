@@ -52,6 +52,12 @@ sed "s#</X509Certificate>#</X509Certificate><X509Certificate>$(cat "$TMP/apca.b6
 	"$TMP/ap-signed.xml" >"$TMP/ap-signed-chain.xml"
 expect_refused EBMS:0101 "signed by an AP certificate with the AP CA in KeyInfo" -- \
 	lookup_file --smp-file "$TMP/ap-signed-chain.xml"
+# KeyInfo listing the SMP CA certificate before the signer's: the signer is still found
+openssl x509 -in "$PKI/smp-ca.cert.pem" -outform DER | base64 -w0 >"$TMP/smpca.b64"
+sed "s#<X509Certificate>#<X509Certificate>$(cat "$TMP/smpca.b64")</X509Certificate><X509Certificate>#" \
+	"$TMP/good.xml" >"$TMP/ca-first.xml"
+expect_exit 0 "KeyInfo with the CA certificate first" -- lookup_file --explain --smp-file "$TMP/ca-first.xml"
+grep -q 'signer SMP000001' "$TMP/stdout" && ok "CA first: signer SMP000001 found" || not_ok "CA first: signer SMP000001 found"
 # signed by a foreign CA's certificate
 sign_with "$PKI/POP000666.key.pem" "$PKI/POP000666.cert.pem" "$TMP/tmpl.xml" "$TMP/foreign.xml"
 expect_refused EBMS:0101 "signed by a foreign CA's certificate" -- lookup_file --smp-file "$TMP/foreign.xml"
