@@ -12,6 +12,7 @@
 #include "relais/keys.h"
 #include "relais/smp.h"
 #include "relais/smp_client.h"
+#include "relais/xml.h"
 #include "relais/store.h"
 #include "commands.h"
 
@@ -48,6 +49,7 @@ const struct rl_command rl_cmd_lookup = {
 		"  --process PROCESS  the process the endpoint must serve (default: any)\n"
 		"  --at TIME          check signatures and certificates at this xs:dateTime, not now\n"
 		"  --smp-file FILE    read and verify this ServiceMetadata response instead of asking\n"
+		"                     (a ServiceGroup file is listed)\n"
 		"  --cache            use (and fill) the discovery cache shared through the database\n"
 		"                     (database.url): a remembered answer comes without asking again\n"
 		"  -c, --config FILE  configuration file (relais.conf(5)); --set overrides one key\n"
@@ -176,6 +178,31 @@ static void explain_metadata(const struct lookup_opts *o, FILE *out, const struc
 		}
 }
 
+static void print_service_group(const struct lookup_opts *o, const struct rl_smp_service_group *g);
+
+/* A ServiceGroup file (no signature in SMP 1.0) is listed; returns -1 when the file is none. */
+static int file_service_group(const struct lookup_opts *o, const struct rl_buf *data, int *status)
+{
+	struct rl_smp_service_group g;
+	struct rl_err err;
+	xmlDocPtr doc = rl_xml_parse(data->data, data->len, RL_ERR_BAD_RESPONSE, "SMP response", &err);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+
+	if (!root || strcmp((const char *)root->name, "ServiceGroup") != 0) {
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	if (rl_smp_parse_service_group(doc, &g, &err) < 0) {
+		*status = exit_status(&err);
+	} else {
+		print_service_group(o, &g);
+		rl_smp_service_group_free(&g);
+		*status = RL_EXIT_OK;
+	}
+	xmlFreeDoc(doc);
+	return 0;
+}
+
 static int lookup_file(const struct lookup_opts *o, struct rl_discovery *d, const struct rl_config *cfg, FILE *xout)
 {
 	struct rl_smp_client c = { .at = o->at, .explain = o->explain ? explain_line : NULL, .explain_arg = xout };
@@ -201,6 +228,8 @@ static int lookup_file(const struct lookup_opts *o, struct rl_discovery *d, cons
 	if (rl_buf_read_file(&data, o->smp_file, RL_SMP_RESPONSE_MAX) < 0) {
 		rl_err_set(&err, RL_ERR_IO, "cannot read %s", o->smp_file);
 		status = exit_status(&err);
+	} else if (file_service_group(o, &data, &status) == 0) {
+		/* listed */
 	} else if (rl_smp_read_metadata(&c, data.data, data.len, &m, NULL, &err) < 0) {
 		status = exit_status(&err);
 	} else {
@@ -225,6 +254,25 @@ static int lookup_file(const struct lookup_opts *o, struct rl_discovery *d, cons
 	return status;
 }
 
+/* Prints a ServiceGroup's document types (plain or JSON). */
+static void print_service_group(const struct lookup_opts *o, const struct rl_smp_service_group *g)
+{
+	if (o->json) {
+		json_t *obj = json_object(), *list = json_array();
+
+		json_object_set_new(obj, "participant", json_sprintf("%s::%s", g->participant_scheme, g->participant_value));
+		json_object_set_new(obj, "smp_flavour", json_string(rl_smp_flavour_name(g->flavour)));
+		for (size_t i = 0; i < g->count; i++)
+			json_array_append_new(list, json_string(g->doctypes[i]));
+		json_object_set_new(obj, "document_types", list);
+		print_json(obj);
+	} else {
+		printf("participant  %s::%s\n", g->participant_scheme, g->participant_value);
+		for (size_t i = 0; i < g->count; i++)
+			printf("doctype      %s\n", g->doctypes[i]);
+	}
+}
+
 static int lookup_service_group(const struct lookup_opts *o, struct rl_discovery *d)
 {
 	struct rl_smp_service_group g;
@@ -235,20 +283,7 @@ static int lookup_service_group(const struct lookup_opts *o, struct rl_discovery
 			fprintf(o->json ? stderr : stdout, "  failed: %s\n", err.msg);
 		return exit_status(&err);
 	}
-	if (o->json) {
-		json_t *obj = json_object(), *list = json_array();
-
-		json_object_set_new(obj, "participant", json_sprintf("%s::%s", g.participant_scheme, g.participant_value));
-		json_object_set_new(obj, "smp_flavour", json_string(rl_smp_flavour_name(g.flavour)));
-		for (size_t i = 0; i < g.count; i++)
-			json_array_append_new(list, json_string(g.doctypes[i]));
-		json_object_set_new(obj, "document_types", list);
-		print_json(obj);
-	} else {
-		printf("participant  %s::%s\n", g.participant_scheme, g.participant_value);
-		for (size_t i = 0; i < g.count; i++)
-			printf("doctype      %s\n", g.doctypes[i]);
-	}
+	print_service_group(o, &g);
 	rl_smp_service_group_free(&g);
 	return RL_EXIT_OK;
 }

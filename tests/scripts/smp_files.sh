@@ -102,6 +102,14 @@ expect_refused EBMS:0003 "a process the SMP does not list" -- \
 	lookup_file --process cenbii-procid-ubl::urn:other --smp-file "$TMP/good.xml"
 expect_exit 0 "the process the SMP lists" -- lookup_file --process "$BILLING_PROCESS" --smp-file "$TMP/good.xml"
 
+# a ServiceGroup file is listed
+service_group_xml "$P" http://smp.example.org "$INVOICE_DOCTYPE" "$CREDITNOTE_DOCTYPE" >"$TMP/group.xml"
+expect_exit 0 "ServiceGroup file" -- lookup_file --smp-file "$TMP/group.xml"
+grep -qF "doctype      $INVOICE_DOCTYPE" "$TMP/stdout" && grep -qF "doctype      $CREDITNOTE_DOCTYPE" "$TMP/stdout" &&
+	ok "ServiceGroup file: both document types" || not_ok "ServiceGroup file: both document types"
+sed 's#/services/#/elsewhere/#' "$TMP/group.xml" >"$TMP/group-bad.xml"
+expect_exit 5 "ServiceGroup reference without a document type" -- lookup_file --smp-file "$TMP/group-bad.xml"
+
 # not an SMP document, not XML
 expect_exit 5 "a file that is not XML" -- lookup_file --smp-file \
 	"$top_srcdir/tests/scripts/smp_fixtures.sh"
@@ -145,6 +153,10 @@ if [ -d "${RELAIS_SHARED_DIR:-}/interop-corpus/smp" ]; then
 	grep -q 'signature: valid (rsa-sha256 sha256 c14n), signer SMP Mock Services' "$TMP/stdout" &&
 		grep -q 'OASIS BDXR SMP 1.0 ServiceMetadata' "$TMP/stdout" && ok "BDXR 1.0: signature valid, flavour read" ||
 		not_ok "BDXR 1.0: signature valid, flavour read"
+	expect_exit 0 "BDXR SMP 1.0 ServiceGroup (DomiSMP sample)" -- lookup_file --json --smp-file "$H/ServiceGroupPoland.xml"
+	grep -q '"participant": "ehealth-actorid-qns::urn:poland:ncpb:utest"' "$TMP/stdout" &&
+		grep -q '"smp_flavour": "OASIS BDXR SMP 1.0"' "$TMP/stdout" && ok "BDXR ServiceGroup read" ||
+		not_ok "BDXR ServiceGroup read"
 	for f in SignedServiceMetadata_invalid_default_signature.xml SignedServiceMetadata_withoutSignature.xml; do
 		expect_refused EBMS:0101 "$f refused" -- "$RELAIS" lookup \
 			--set "trust.smp_anchors=$SHARED/interop-corpus/keys/harmony-smp/pem/smp-mock-services.crt" \

@@ -225,6 +225,33 @@ static void test_smp2_metadata(void **state)
 	xmlFreeDoc(x);
 }
 
+static void test_smp2_service_group(void **state)
+{
+	static const char doc[] =
+		"<ServiceGroup xmlns=\"http://docs.oasis-open.org/bdxr/ns/SMP/2/ServiceGroup\""
+		" xmlns:cbc=\"http://docs.oasis-open.org/bdxr/ns/SMP/2/BasicComponents\""
+		" xmlns:cac=\"http://docs.oasis-open.org/bdxr/ns/SMP/2/AggregateComponents\">"
+		"<cbc:SMPVersionID>2.0</cbc:SMPVersionID>"
+		"<cbc:ParticipantID schemeID=\"iso6523-actorid-upis\">9915:abc</cbc:ParticipantID>"
+		"<cac:ServiceReference><cbc:ID schemeID=\"busdox-docid-qns\">urn:a::b##c::1</cbc:ID></cac:ServiceReference>"
+		"<cac:ServiceReference><cbc:ID schemeID=\"busdox-docid-qns\">urn:d::e##f::1</cbc:ID></cac:ServiceReference>"
+		"</ServiceGroup>";
+	struct rl_smp_service_group g;
+	struct rl_err err;
+	xmlDocPtr x = rl_xml_parse(doc, sizeof(doc) - 1, RL_ERR_BAD_RESPONSE, "test", &err);
+
+	(void)state;
+	assert_non_null(x);
+	assert_int_equal(rl_smp_parse_service_group(x, &g, &err), 0);
+	assert_int_equal(g.flavour, RL_SMP_BDXR2);
+	assert_string_equal(g.participant_value, "9915:abc");
+	assert_int_equal(g.count, 2);
+	assert_string_equal(g.doctypes[1], "busdox-docid-qns::urn:d::e##f::1");
+	assert_null(g.hrefs);
+	rl_smp_service_group_free(&g);
+	xmlFreeDoc(x);
+}
+
 static void test_bad_documents(void **state)
 {
 	static const char no_process_list[] =
@@ -275,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_wrapping_refused),
 		cmocka_unit_test(test_service_group_round_trip),
 		cmocka_unit_test(test_smp2_metadata),
+		cmocka_unit_test(test_smp2_service_group),
 		cmocka_unit_test(test_bad_documents),
 		cmocka_unit_test(test_cert_uid),
 	};
