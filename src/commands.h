@@ -16,6 +16,9 @@ extern const struct rl_command rl_cmd_db;
 extern const struct rl_command rl_cmd_serve;
 extern const struct rl_command rl_cmd_send;
 extern const struct rl_command rl_cmd_status;
+extern const struct rl_command rl_cmd_lookup;
+extern const struct rl_command rl_cmd_smp;
+extern const struct rl_command rl_cmd_participant;
 
 #define RL_COMMAND_LIST \
 	&rl_cmd_unpack, \
@@ -26,6 +29,9 @@ extern const struct rl_command rl_cmd_status;
 	&rl_cmd_db, \
 	&rl_cmd_serve, \
 	&rl_cmd_send, \
-	&rl_cmd_status,
+	&rl_cmd_status, \
+	&rl_cmd_lookup, \
+	&rl_cmd_smp, \
+	&rl_cmd_participant,
 
 #endif

@@ -83,6 +83,29 @@ static const char *const migrations[] = {
 	"  consecutive_failures integer NOT NULL DEFAULT 0,"
 	"  open_until timestamptz"
 	");",
+	/* 2: the participants this access point publishes in its SMP (relais participant, relais smp). */
+	"CREATE TABLE smp_participants ("
+	"  participant text NOT NULL,"		/* iso6523-actorid-upis::0088:..., canonical (lower case) */
+	"  doctype text NOT NULL,"		/* busdox-docid-qns::..., case kept */
+	"  process text NOT NULL,"		/* cenbii-procid-ubl::... */
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  PRIMARY KEY (participant, doctype)"
+	");",
+	/* 3: discovery results shared by the instances: found endpoints and "not found", until expires_at. */
+	"CREATE TABLE smp_cache ("
+	"  key text PRIMARY KEY,"		/* participant, doctype, process */
+	"  found boolean NOT NULL,"
+	"  endpoint_url text,"
+	"  transport_profile text,"
+	"  cert_pem text,"
+	"  smp_url text,"
+	"  process text,"
+	"  activation timestamptz,"
+	"  expiration timestamptz,"
+	"  error text,"				/* the not-found message */
+	"  expires_at timestamptz NOT NULL"
+	");"
+	"CREATE INDEX smp_cache_expires ON smp_cache (expires_at);",
 };
 
 int rl_store_schema_count(void)
