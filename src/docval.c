@@ -31,6 +31,25 @@
 
 /* ---- findings ---- */
 
+/* Findings print one per line: runs of white space become one space, and the ends are trimmed. */
+static void one_line(char *s)
+{
+	char *w = s;
+	int space = 1;
+
+	for (char *r = s; *r; r++) {
+		int is_space = *r == ' ' || *r == '\n' || *r == '\r' || *r == '\t';
+
+		if (is_space && space)
+			continue;
+		*w++ = is_space ? ' ' : *r;
+		space = is_space;
+	}
+	if (w > s && w[-1] == ' ')
+		w--;
+	*w = '\0';
+}
+
 int rl_findings_add(struct rl_findings *f, const char *rule, int severity, const char *location,
 		    const char *fmt, ...)
 {
@@ -50,6 +69,7 @@ int rl_findings_add(struct rl_findings *f, const char *rule, int severity, const
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	one_line(msg);
 	item = &f->items[f->count];
 	item->rule = strdup(rule);
 	item->location = strdup(location ? location : "");

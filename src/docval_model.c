@@ -220,6 +220,27 @@ static int add_coded(struct dv_model *m, const char *list, const char *rule, con
 	return c->value.text ? 0 : -1;
 }
 
+static int has_ancestor(xmlNodePtr n, const char *name)
+{
+	for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent)
+		if (is_named(p, name))
+			return 1;
+	return 0;
+}
+
+/* UBL BR-CL-10 also accepts the SEPA creditor identifier scheme for the seller and the payee. */
+static int ubl_party_id_scheme(struct dv_model *m, xmlNodePtr c)
+{
+	char *scheme = rl_xml_attr(c, NULL, "schemeID");
+	int sepa = scheme && strcmp(scheme, "SEPA") == 0 &&
+		   (has_ancestor(c, "AccountingSupplierParty") || has_ancestor(c, "PayeeParty"));
+
+	free(scheme);
+	if (sepa)
+		return 0;
+	return add_coded(m, "iso6523_icd", "BR-CL-10", "identifier scheme", c, "schemeID");
+}
+
 static int add_ident(struct dv_model *m, xmlNodePtr node)
 {
 	struct dv_ident *id;
@@ -242,13 +263,6 @@ static int parent_is(xmlNodePtr n, const char *name)
 	return n->parent && is_named(n->parent, name);
 }
 
-static int has_ancestor(xmlNodePtr n, const char *name)
-{
-	for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent)
-		if (is_named(p, name))
-			return 1;
-	return 0;
-}
 
 static int is_boolean_true(const char *s)
 {
@@ -298,8 +312,7 @@ static int ubl_walk(struct dv_model *m, xmlNodePtr node)
 		else if (strcmp(name, "DocumentCurrencyCode") == 0)
 			rc = add_coded(m, "iso4217", "BR-CL-04", "invoice currency code", c, NULL);
 		else if (strcmp(name, "ID") == 0 && parent_is(c, "PartyIdentification") && has_attr(c, "schemeID"))
-			rc = add_coded(m, "iso6523_icd", "BR-CL-10", "identifier scheme", c, "schemeID") < 0 ||
-					     add_ident(m, c) < 0 ? -1 : 0;
+			rc = ubl_party_id_scheme(m, c) < 0 || add_ident(m, c) < 0 ? -1 : 0;
 		else if (strcmp(name, "CompanyID") == 0 && parent_is(c, "PartyLegalEntity") && has_attr(c, "schemeID"))
 			rc = add_coded(m, "iso6523_icd", "BR-CL-11", "legal registration scheme", c, "schemeID") < 0 ||
 					     add_ident(m, c) < 0 ? -1 : 0;

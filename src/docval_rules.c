@@ -408,7 +408,13 @@ static void vat(struct run *r)
 				if (ok) {
 					product.units /= 100;
 					expect = dv_dec_round2(product);
-					ok = abs_tax.units - DV_DEC_SCALE < expect.units && abs_tax.units + DV_DEC_SCALE > expect.units;
+					/* UBL's test has strict bounds, CII's inclusive ones. */
+					if (m->syntax == RL_DOC_SYNTAX_CII)
+						ok = abs_tax.units - DV_DEC_SCALE <= expect.units &&
+						     abs_tax.units + DV_DEC_SCALE >= expect.units;
+					else
+						ok = abs_tax.units - DV_DEC_SCALE < expect.units &&
+						     abs_tax.units + DV_DEC_SCALE > expect.units;
 				}
 			}
 		}

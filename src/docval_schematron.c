@@ -277,6 +277,27 @@ out:
 	return rc;
 }
 
+/* SVRL locations without namespace tests: "/Invoice[1]/cac:InvoiceLine..." reads as "/Invoice[1]/InvoiceLine[1]/...". */
+static void short_location(char *loc)
+{
+	char *w = loc;
+
+	for (char *r = loc; *r;) {
+		if (strncmp(r, "*:", 2) == 0) {
+			r += 2;
+		} else if (strncmp(r, "[namespace-uri()='", 18) == 0) {
+			char *end = strstr(r + 18, "']");
+
+			if (end == NULL)
+				break;
+			r = end + 2;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+}
+
 static int svrl_findings(const struct rl_buf *svrl, struct rl_findings *out, struct rl_err *err)
 {
 	struct rl_err perr;
@@ -296,6 +317,8 @@ static int svrl_findings(const struct rl_buf *svrl, struct rl_findings *out, str
 		flag = rl_xml_attr(n, NULL, "flag");
 		location = rl_xml_attr(n, NULL, "location");
 		text = rl_xml_text(rl_xml_child(n, SVRL_NS, "text"));
+		if (location)
+			short_location(location);
 		severity = flag && (strcmp(flag, "warning") == 0 || strcmp(flag, "information") == 0) ? RL_SEV_WARNING
 											: RL_SEV_FATAL;
 		if (rl_findings_add(out, id ? id : "SCHEMATRON", severity, location ? location : "", "%s",
