@@ -374,6 +374,9 @@ static void vat(struct run *r)
 		ok = m->tax_totals_count == 1 && dec(&m->tax_inclusive, &incl) == 0 &&
 		     dec(&m->tax_exclusive, &excl) == 0 && dec(&m->tax_totals[0], &vat_total) == 0 &&
 		     dec_eq(incl, dv_dec_round2((struct dv_dec){ excl.units + vat_total.units }));
+		/* CII also accepts BT-112 = BT-109 whatever the VAT totals say. */
+		if (!ok && m->syntax == RL_DOC_SYNTAX_CII)
+			ok = dec(&m->tax_inclusive, &incl) == 0 && dec(&m->tax_exclusive, &excl) == 0 && dec_eq(incl, excl);
 		if (!ok)
 			report(r, "BR-CO-15", m->tax_inclusive.node ? m->tax_inclusive.node : m->totals,
 			       "Invoice total amount with VAT (BT-112) %s = Invoice total amount without VAT (BT-109) %s + Invoice total VAT amount (BT-110)%s.",
