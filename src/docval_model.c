@@ -285,6 +285,16 @@ static int in_list(const char *name, const char *const *list)
 	return 0;
 }
 
+/* 1 when the text of the element at path below node is "VAT" (any case, trimmed). */
+static int is_vat_at(xmlNodePtr node, const char *path)
+{
+	char *id = rl_xml_text(find(node, path));
+	int vat = id && strcasecmp(id, "VAT") == 0;
+
+	free(id);
+	return vat;
+}
+
 static int ubl_is_vat_scheme(xmlNodePtr party_tax_scheme)
 {
 	char *id = rl_xml_text(find(party_tax_scheme, "TaxScheme/ID"));
@@ -377,6 +387,10 @@ static int ubl_tax_total(struct dv_model *m, xmlNodePtr tt)
 		if (take(&v->taxable, st, "TaxableAmount") < 0 || take(&v->tax, st, "TaxAmount") < 0 ||
 		    take(&v->category, st, "TaxCategory/ID") < 0 || take(&v->rate, st, "TaxCategory/Percent") < 0)
 			return -1;
+		v->vat_scheme = is_vat_at(st, "TaxCategory/TaxScheme/ID");
+		v->exemption = find(st, "TaxCategory/TaxExemptionReason");
+		if (v->exemption == NULL)
+			v->exemption = find(st, "TaxCategory/TaxExemptionReasonCode");
 	}
 	return 0;
 }
@@ -393,7 +407,9 @@ static int ubl_allowance(struct dv_model *m, xmlNodePtr ac)
 	indicator = rl_xml_text(child(ac, "ChargeIndicator"));
 	a->charge = is_boolean_true(indicator);
 	free(indicator);
+	a->vat_scheme = is_vat_at(ac, "TaxCategory/TaxScheme/ID");
 	if (take(&a->amount, ac, "Amount") < 0 || take(&a->vat_category, ac, "TaxCategory/ID") < 0 ||
+	    take(&a->vat_rate, ac, "TaxCategory/Percent") < 0 ||
 	    take(&a->reason, ac, "AllowanceChargeReason") < 0 ||
 	    take(&a->reason_code, ac, "AllowanceChargeReasonCode") < 0)
 		return -1;
@@ -414,8 +430,11 @@ static int ubl_line(struct dv_model *m, xmlNodePtr ln)
 	if (take(&l->id, ln, "ID") < 0 || take_node(&l->quantity, qty) < 0 ||
 	    take_attr(&l->unit, qty, "unitCode") < 0 || take(&l->net, ln, "LineExtensionAmount") < 0 ||
 	    take(&l->item_name, ln, "Item/Name") < 0 || take(&l->net_price, ln, "Price/PriceAmount") < 0 ||
-	    take(&l->gross_price, ln, "Price/AllowanceCharge/BaseAmount") < 0)
+	    take(&l->gross_price, ln, "Price/AllowanceCharge/BaseAmount") < 0 ||
+	    take(&l->vat_category, ln, "Item/ClassifiedTaxCategory/ID") < 0 ||
+	    take(&l->vat_rate, ln, "Item/ClassifiedTaxCategory/Percent") < 0)
 		return -1;
+	l->vat_scheme = is_vat_at(ln, "Item/ClassifiedTaxCategory/TaxScheme/ID");
 	return 0;
 }
 
@@ -530,8 +549,11 @@ static int cii_line(struct dv_model *m, xmlNodePtr ln)
 	    take(&l->net, ln, "SpecifiedLineTradeSettlement/SpecifiedTradeSettlementLineMonetarySummation/LineTotalAmount") < 0 ||
 	    take(&l->item_name, ln, "SpecifiedTradeProduct/Name") < 0 ||
 	    take(&l->net_price, ln, "SpecifiedLineTradeAgreement/NetPriceProductTradePrice/ChargeAmount") < 0 ||
-	    take(&l->gross_price, ln, "SpecifiedLineTradeAgreement/GrossPriceProductTradePrice/ChargeAmount") < 0)
+	    take(&l->gross_price, ln, "SpecifiedLineTradeAgreement/GrossPriceProductTradePrice/ChargeAmount") < 0 ||
+	    take(&l->vat_category, ln, "SpecifiedLineTradeSettlement/ApplicableTradeTax/CategoryCode") < 0 ||
+	    take(&l->vat_rate, ln, "SpecifiedLineTradeSettlement/ApplicableTradeTax/RateApplicablePercent") < 0)
 		return -1;
+	l->vat_scheme = is_vat_at(ln, "SpecifiedLineTradeSettlement/ApplicableTradeTax/TypeCode");
 	return 0;
 }
 
@@ -572,6 +594,10 @@ static int cii_settlement(struct dv_model *m, xmlNodePtr stl)
 			if (take(&v->taxable, c, "BasisAmount") < 0 || take(&v->tax, c, "CalculatedAmount") < 0 ||
 			    take(&v->category, c, "CategoryCode") < 0 || take(&v->rate, c, "RateApplicablePercent") < 0)
 				return -1;
+			v->vat_scheme = 1;
+			v->exemption = child(c, "ExemptionReason");
+			if (v->exemption == NULL)
+				v->exemption = child(c, "ExemptionReasonCode");
 		} else if (is_named(c, "SpecifiedTradeAllowanceCharge")) {
 			struct dv_allowance *a;
 			char *indicator;
@@ -583,8 +609,10 @@ static int cii_settlement(struct dv_model *m, xmlNodePtr stl)
 			indicator = rl_xml_text(find(c, "ChargeIndicator/Indicator"));
 			a->charge = is_boolean_true(indicator);
 			free(indicator);
+			a->vat_scheme = is_vat_at(c, "CategoryTradeTax/TypeCode");
 			if (take(&a->amount, c, "ActualAmount") < 0 ||
 			    take(&a->vat_category, c, "CategoryTradeTax/CategoryCode") < 0 ||
+			    take(&a->vat_rate, c, "CategoryTradeTax/RateApplicablePercent") < 0 ||
 			    take(&a->reason, c, "Reason") < 0 || take(&a->reason_code, c, "ReasonCode") < 0)
 				return -1;
 		}
@@ -666,6 +694,7 @@ void dv_model_free(struct dv_model *m)
 	for (size_t i = 0; i < m->allowances_count; i++) {
 		text_free(&m->allowances[i].amount);
 		text_free(&m->allowances[i].vat_category);
+		text_free(&m->allowances[i].vat_rate);
 		text_free(&m->allowances[i].reason);
 		text_free(&m->allowances[i].reason_code);
 	}
@@ -685,6 +714,8 @@ void dv_model_free(struct dv_model *m)
 		text_free(&l->item_name);
 		text_free(&l->net_price);
 		text_free(&l->gross_price);
+		text_free(&l->vat_category);
+		text_free(&l->vat_rate);
 	}
 	for (size_t i = 0; i < m->coded_count; i++)
 		text_free(&m->coded[i].value);

@@ -48,8 +48,10 @@ struct dv_party {
 struct dv_allowance {
 	xmlNodePtr node;
 	int charge;		/* 1 charge, 0 allowance */
+	int vat_scheme;		/* 1 when the tax category's scheme (UBL) or type (CII) is VAT */
 	struct dv_text amount;
 	struct dv_text vat_category;
+	struct dv_text vat_rate;
 	struct dv_text reason;
 	struct dv_text reason_code;
 };
@@ -60,6 +62,8 @@ struct dv_vat {
 	struct dv_text tax;
 	struct dv_text category;
 	struct dv_text rate;
+	xmlNodePtr exemption;	/* exemption reason or reason code element, NULL when none */
+	int vat_scheme;		/* UBL: TaxScheme/ID is VAT; CII: always 1 */
 };
 
 struct dv_line {
@@ -71,6 +75,9 @@ struct dv_line {
 	struct dv_text item_name;
 	struct dv_text net_price;
 	struct dv_text gross_price;
+	int vat_scheme;		/* 1 when the item's tax category is a VAT one */
+	struct dv_text vat_category;	/* BT-151 */
+	struct dv_text vat_rate;	/* BT-152 */
 };
 
 /* A coded value to check against a code list (or, for "vat_prefix", its first two characters). */

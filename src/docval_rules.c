@@ -21,6 +21,9 @@ static const char *const rule_ids[] = {
 	"BR-CO-17", "BR-CO-18",
 	"BR-CL-01", "BR-CL-03", "BR-CL-04", "BR-CL-10", "BR-CL-11", "BR-CL-14", "BR-CL-17", "BR-CL-18",
 	"BR-CL-23", "BR-CL-25",
+	"BR-S-05", "BR-S-06", "BR-S-07", "BR-S-09", "BR-S-10",
+	"BR-Z-05", "BR-Z-06", "BR-Z-07", "BR-Z-09", "BR-Z-10",
+	"BR-E-05", "BR-E-06", "BR-E-07", "BR-E-09", "BR-E-10",
 	"PEPPOL-EN16931-R001", "PEPPOL-EN16931-R003", "PEPPOL-EN16931-R004", "PEPPOL-EN16931-R010",
 	"PEPPOL-EN16931-R020", "PEPPOL-COMMON-R040", "PEPPOL-COMMON-R041", "PEPPOL-COMMON-R043",
 	"RELAIS-FR-SIREN", "RELAIS-FR-SIRET",
@@ -429,6 +432,90 @@ static void vat(struct run *r)
 	}
 }
 
+/* ---- VAT categories: standard rated (S), zero rated (Z), exempt (E) ---- */
+
+static int is_category(const struct dv_text *t, const char *code)
+{
+	return t->text && strcmp(t->text, code) == 0;
+}
+
+/* The rate a category demands: S more than zero, Z and E zero. An absent rate fails both. */
+static int rate_fits(const char *code, const struct dv_text *rate)
+{
+	struct dv_dec d;
+
+	if (dec(rate, &d) < 0)
+		return 0;
+	return code[0] == 'S' ? d.units > 0 : d.units == 0;
+}
+
+static void vat_category(struct run *r, const char *code, const char *name)
+{
+	const struct dv_model *m = r->m;
+	char rule[16];
+	const char *demand = code[0] == 'S' ? "greater than zero" : "0 (zero)";
+
+	for (size_t i = 0; i < m->lines_count; i++) {
+		const struct dv_line *l = &m->lines[i];
+
+		if (l->vat_scheme && is_category(&l->vat_category, code) && !rate_fits(code, &l->vat_rate)) {
+			snprintf(rule, sizeof(rule), "BR-%s-05", code);
+			report(r, rule, l->vat_rate.node ? l->vat_rate.node : l->vat_category.node,
+			       "In an Invoice line (BG-25) where the Invoiced item VAT category code (BT-151) is \"%s\" the Invoiced item VAT rate (BT-152) shall be %s.",
+			       name, demand);
+		}
+	}
+	for (size_t i = 0; i < m->allowances_count; i++) {
+		const struct dv_allowance *a = &m->allowances[i];
+
+		if (a->vat_scheme && is_category(&a->vat_category, code) && !rate_fits(code, &a->vat_rate)) {
+			snprintf(rule, sizeof(rule), "BR-%s-%s", code, a->charge ? "07" : "06");
+			report(r, rule, a->vat_rate.node ? a->vat_rate.node : a->vat_category.node,
+			       "In a Document level %s where the VAT category code is \"%s\" the VAT rate shall be %s.",
+			       a->charge ? "charge (BG-21)" : "allowance (BG-20)", name, demand);
+		}
+	}
+	for (size_t i = 0; i < m->vat_count; i++) {
+		const struct dv_vat *v = &m->vat[i];
+		struct dv_dec tax, taxable, rate, product;
+		int ok;
+
+		if (!v->vat_scheme || !is_category(&v->category, code) ||
+		    (m->syntax == RL_DOC_SYNTAX_CII && v->node->parent != m->settlement))
+			continue;
+		if (code[0] == 'S') {
+			ok = dec(&v->tax, &tax) == 0 && dec(&v->taxable, &taxable) == 0 && dec(&v->rate, &rate) == 0;
+			if (ok) {
+				struct dv_dec abs_taxable = { taxable.units < 0 ? -taxable.units : taxable.units };
+				dv_int abs_tax = tax.units < 0 ? -tax.units : tax.units;
+
+				ok = dv_dec_mul(abs_taxable, rate, &product) == 0;
+				if (ok) {
+					product.units /= 100;
+					product = dv_dec_round2(product);
+					ok = abs_tax - DV_DEC_SCALE < product.units && abs_tax + DV_DEC_SCALE > product.units;
+				}
+			}
+		} else {
+			ok = dec(&v->tax, &tax) == 0 && tax.units == 0;
+		}
+		if (!ok) {
+			snprintf(rule, sizeof(rule), "BR-%s-09", code);
+			report(r, rule, v->tax.node ? v->tax.node : v->node,
+			       code[0] == 'S' ? "The VAT category tax amount (BT-117) where the VAT category code (BT-118) is \"%s\" shall equal the VAT category taxable amount (BT-116) multiplied by the VAT category rate (BT-119)."
+					      : "The VAT category tax amount (BT-117) where the VAT category code (BT-118) is \"%s\" shall equal 0 (zero).",
+			       name);
+		}
+		if ((code[0] == 'E') != (v->exemption != NULL)) {
+			snprintf(rule, sizeof(rule), "BR-%s-10", code);
+			report(r, rule, v->exemption ? v->exemption : v->node,
+			       code[0] == 'E' ? "A VAT breakdown (BG-23) with VAT category code (BT-118) \"%s\" shall have a VAT exemption reason code (BT-121) or a VAT exemption reason text (BT-120)."
+					      : "A VAT breakdown (BG-23) with VAT category code (BT-118) \"%s\" shall not have a VAT exemption reason code (BT-121) or VAT exemption reason text (BT-120).",
+			       name);
+		}
+	}
+}
+
 /* ---- code lists ---- */
 
 static void code_lists(struct run *r)
@@ -603,6 +690,9 @@ int rl_docval_rules(xmlDocPtr doc, unsigned flags, struct rl_findings *out, stru
 	allowances(&r);
 	totals(&r);
 	vat(&r);
+	vat_category(&r, "S", "Standard rated");
+	vat_category(&r, "Z", "Zero rated");
+	vat_category(&r, "E", "Exempt from VAT");
 	code_lists(&r);
 	identifiers(&r, is_peppol);
 	if (is_peppol)
