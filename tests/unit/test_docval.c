@@ -17,6 +17,7 @@
 #include "relais/buf.h"
 #include "relais/doc.h"
 #include "relais/docval.h"
+#include "relais/sbdh_wrap.h"
 #include "relais/xml.h"
 #include "../../src/docval_model.h"
 
@@ -106,6 +107,59 @@ static void test_detect_kinds(void **state)
 	assert_int_equal(info.syntax, RL_DOC_SYNTAX_UNKNOWN);
 	assert_string_equal(info.root_name, "TransactionStatisticsReport");
 	rl_doc_info_free(&info);
+}
+
+/* A Peppol invoice wrapped by the builder: detected as an SBD around a UBL invoice, read back by the
+ * SBDH reader, valid against the SBDH and UBL schemas. */
+static void test_detect_wrapped(void **state)
+{
+	const char *base = corpus_path("examples/ubl/peppol-bis3/examples/base-example.xml");
+	struct rl_sbdh_wrap_opts opts = { .instance_id = "test-1", .creation_time = "2026-11-23T10:00:00Z" };
+	struct rl_findings f = RL_FINDINGS_INIT;
+	struct rl_doc_info info;
+	struct rl_sbdh h, back;
+	struct rl_sink sink;
+	struct rl_err err;
+	char path[8192];
+	xmlDocPtr doc;
+	FILE *out;
+
+	if (!have_corpus())
+		skip();
+	assert_int_equal(rl_doc_detect_file(base, &info, &err), 0);
+	assert_int_equal(rl_sbdh_plan(&info, &opts, &h, &err), 0);
+	rl_doc_info_free(&info);
+	snprintf(path, sizeof(path), "%s/wrapped.xml", tmpdir);
+	out = fopen(path, "wb");
+	assert_non_null(out);
+	sink.write = rl_sink_file_write;
+	sink.ctx = out;
+	assert_int_equal(rl_sbdh_wrap_file(base, &h, &sink, &err), 0);
+	fclose(out);
+
+	assert_int_equal(rl_doc_detect_file(path, &info, &err), 0);
+	assert_int_equal(info.sbdh, 1);
+	assert_int_equal(info.syntax, RL_DOC_SYNTAX_UBL);
+	assert_int_equal(info.kind, RL_DOC_KIND_INVOICE);
+	assert_string_equal(info.customization, RL_PEPPOL_BIS3_CUSTOMIZATION);
+	rl_doc_info_free(&info);
+	assert_int_equal(rl_sbdh_read_file(path, &back, &err), 1);
+	assert_string_equal(back.sender, "0088:9482348239847239874");
+	assert_string_equal(back.receiver, "0002:FR23342");
+	assert_string_equal(back.country_c1, "GB");
+	assert_string_equal(back.instance_id, "test-1");
+	assert_string_equal(back.document_id, h.document_id);
+	assert_string_equal(back.process_id, RL_PEPPOL_BIS3_PROCESS);
+	rl_sbdh_free(&back);
+	rl_sbdh_free(&h);
+	doc = rl_docval_parse_file(path, RL_DOCVAL_MAX_SIZE, &err);
+	assert_non_null(doc);
+	assert_int_equal(rl_docval_xsd(doc, &f, &err), 0);
+	assert_int_equal(f.count, 0);
+	assert_int_equal(rl_docval_rules(doc, 0, &f, &err), 0);
+	assert_int_equal(rl_findings_fatal(&f), 0);
+	rl_findings_free(&f);
+	xmlFreeDoc(doc);
 }
 
 static void test_decimals(void **state)
@@ -330,6 +384,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_detect_kinds),
+		cmocka_unit_test(test_detect_wrapped),
 		cmocka_unit_test(test_decimals),
 		cmocka_unit_test(test_good_examples),
 		cmocka_unit_test(test_xsd_broken),
