@@ -3,8 +3,9 @@
  *
  * Reads requests on stdin, one per line: "<stylesheet path>\t<document path>". Compiles each XSLT 2.0
  * stylesheet once (Saxon-HE) and keeps it, runs it on the document and answers on stdout with
- * "OK <n>\n" followed by the n bytes of the SVRL report, or "ERR <message>\n" when the stylesheet could
- * not be compiled or the transform failed on that document. Documents are parsed with DOCTYPEs refused
+ * "OK <n>\n" followed by the n bytes of the SVRL report, "ERR <message>\n" when the transform failed on
+ * that document, or "FAIL <message>\n" when the request itself is unusable (a stylesheet that does not
+ * compile, a malformed request): the document could not be validated. Documents are parsed with DOCTYPEs refused
  * and no external entities. The worker ends at the end of its input.
  * Run: java -cp /usr/share/java/Saxon-HE.jar RelaisSchematron.java
  */
@@ -77,11 +78,19 @@ public final class RelaisSchematron {
 			int tab = line.indexOf('\t');
 			byte[] answer;
 			if (tab < 0) {
-				answer = "ERR request is not \"stylesheet<TAB>document\"\n".getBytes(StandardCharsets.UTF_8);
+				answer = "FAIL request is not \"stylesheet<TAB>document\"\n".getBytes(StandardCharsets.UTF_8);
 				out.write(answer);
 			} else {
+				String xslt = line.substring(0, tab);
 				try {
-					byte[] svrl = worker.run(line.substring(0, tab), line.substring(tab + 1));
+					worker.stylesheet(xslt);
+				} catch (Exception e) {
+					out.write(("FAIL " + xslt + ": " + oneLine(e) + "\n").getBytes(StandardCharsets.UTF_8));
+					out.flush();
+					continue;
+				}
+				try {
+					byte[] svrl = worker.run(xslt, line.substring(tab + 1));
 					out.write(("OK " + svrl.length + "\n").getBytes(StandardCharsets.UTF_8));
 					out.write(svrl);
 				} catch (Exception e) {

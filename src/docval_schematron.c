@@ -111,14 +111,15 @@ struct rl_schematron *rl_schematron_new(int timeout_seconds, struct rl_err *err)
 	return NULL;
 }
 
-static void stop_worker(struct rl_schematron *w)
+/* Ends the worker: politely (end of input, then SIGTERM) when it is healthy, SIGKILL when it is not. */
+static void stop_worker(struct rl_schematron *w, int healthy)
 {
 	if (w->fd >= 0) {
 		close(w->fd);
 		w->fd = -1;
 	}
 	if (w->pid > 0) {
-		kill(w->pid, SIGKILL);
+		kill(w->pid, healthy ? SIGTERM : SIGKILL);
 		while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		w->pid = 0;
@@ -130,7 +131,7 @@ void rl_schematron_free(struct rl_schematron *w)
 {
 	if (w == NULL)
 		return;
-	stop_worker(w);
+	stop_worker(w, 1);
 	rl_buf_free(&w->in);
 	free(w->java);
 	free(w->jar);
@@ -251,6 +252,12 @@ static int request(struct rl_schematron *w, const char *xslt, const char *docume
 			goto out;
 	header = (size_t)(nl - w->in.data) + 1;
 	*nl = '\0';
+	if (strncmp(w->in.data, "FAIL ", 5) == 0) {
+		rl_err_set(err, RL_ERR_CONFIG, "could not validate: %.400s", w->in.data + 5);
+		consume(&w->in, header);
+		rl_buf_free(&line);
+		return -1;	/* the worker itself is fine: keep it */
+	}
 	if (strncmp(w->in.data, "ERR ", 4) == 0) {
 		rc = rl_buf_puts(error_line, w->in.data + 4) < 0 ? rl_err_set(err, RL_ERR_NOMEM, "out of memory") : 1;
 		consume(&w->in, header);
@@ -273,7 +280,7 @@ static int request(struct rl_schematron *w, const char *xslt, const char *docume
 out:
 	rl_buf_free(&line);
 	if (rc < 0)
-		stop_worker(w);
+		stop_worker(w, 0);
 	return rc;
 }
 

@@ -251,6 +251,54 @@ static void test_silent_worker(void **state)
 	rl_schematron_free(silent);
 }
 
+/* A stylesheet that does not compile is a failure to validate, not a finding on the document. */
+static void test_broken_stylesheet(void **state)
+{
+	struct rl_findings f = RL_FINDINGS_INIT;
+	struct rl_schematron *w;
+	struct rl_err err;
+	char dir[8192], path[8192], saved[8192];
+	const char *srcdir = getenv("top_srcdir");
+	const char *doc_path = corpus_path("examples/cii/cen-en16931/CII_example2.xml");
+	xmlDocPtr doc;
+	FILE *fp;
+
+	snprintf(saved, sizeof(saved), "%s", rl_docval_schema_dir());
+	snprintf(dir, sizeof(dir), "%s/broken", tmpdir);
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/java", dir);
+	unlink(path);
+	snprintf(dir, sizeof(dir), "%s/java", srcdir ? srcdir : ".");
+	if (dir[0] != '/') {
+		char cwd[4096];
+
+		assert_non_null(getcwd(cwd, sizeof(cwd)));
+		snprintf(dir, sizeof(dir), "%s/%s/java", cwd, srcdir ? srcdir : ".");
+	}
+	assert_int_equal(symlink(dir, path), 0);
+	snprintf(dir, sizeof(dir), "%s/broken/schemas", tmpdir);
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/schematron", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/schematron/EN16931-CII-validation.xslt", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("<not-a-stylesheet/>\n", fp);
+	fclose(fp);
+	setenv("RELAIS_SCHEMA_DIR", dir, 1);
+	w = rl_schematron_new(120, &err);
+	setenv("RELAIS_SCHEMA_DIR", saved, 1);
+	assert_non_null(w);
+	doc = rl_docval_parse_file(doc_path, RL_DOCVAL_MAX_SIZE, &err);
+	assert_non_null(doc);
+	assert_int_equal(rl_schematron_validate(w, doc_path, doc, &f, &err), -1);
+	assert_int_equal(err.code, RL_ERR_CONFIG);
+	assert_int_equal(f.count, 0);
+	print_message("broken stylesheet: %s\n", err.msg);
+	xmlFreeDoc(doc);
+	rl_schematron_free(w);
+}
+
 static int setup(void **state)
 {
 	struct rl_err err;
@@ -276,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_agreement),
 		cmocka_unit_test(test_killed_worker),
 		cmocka_unit_test(test_silent_worker),
+		cmocka_unit_test(test_broken_stylesheet),
 	};
 	const char *shared = getenv("RELAIS_SHARED_DIR");
 	const char *srcdir = getenv("top_srcdir");
