@@ -21,9 +21,9 @@ static const char *const rule_ids[] = {
 	"BR-CO-17", "BR-CO-18",
 	"BR-CL-01", "BR-CL-03", "BR-CL-04", "BR-CL-10", "BR-CL-11", "BR-CL-14", "BR-CL-17", "BR-CL-18",
 	"BR-CL-23", "BR-CL-25",
-	"BR-S-05", "BR-S-06", "BR-S-07", "BR-S-09", "BR-S-10",
-	"BR-Z-05", "BR-Z-06", "BR-Z-07", "BR-Z-09", "BR-Z-10",
-	"BR-E-05", "BR-E-06", "BR-E-07", "BR-E-09", "BR-E-10",
+	"BR-S-05", "BR-S-06", "BR-S-07", "BR-S-08", "BR-S-09", "BR-S-10",
+	"BR-Z-05", "BR-Z-06", "BR-Z-07", "BR-Z-08", "BR-Z-09", "BR-Z-10",
+	"BR-E-05", "BR-E-06", "BR-E-07", "BR-E-08", "BR-E-09", "BR-E-10",
 	"PEPPOL-EN16931-R001", "PEPPOL-EN16931-R003", "PEPPOL-EN16931-R004", "PEPPOL-EN16931-R010",
 	"PEPPOL-EN16931-R020", "PEPPOL-COMMON-R040", "PEPPOL-COMMON-R041", "PEPPOL-COMMON-R043",
 	"RELAIS-FR-SIREN", "RELAIS-FR-SIRET",
@@ -449,6 +449,87 @@ static int rate_fits(const char *code, const struct dv_text *rate)
 	return code[0] == 'S' ? d.units > 0 : d.units == 0;
 }
 
+/* What one VAT category (and rate, when rate != NULL) is made of: line net amounts, document level
+ * charges and allowances. matched counts the lines and allowances/charges of that category and rate. */
+struct category_sums {
+	struct dv_dec lines, charges, allowances;
+	int matched;
+	int unusable;	/* an amount that is not a decimal */
+};
+
+static int rate_equals(const struct dv_text *t, const struct dv_dec *rate)
+{
+	struct dv_dec d;
+
+	return dec(t, &d) == 0 && d.units == rate->units;
+}
+
+static void add_amount(const struct dv_text *t, struct dv_dec *sum, int *unusable)
+{
+	struct dv_dec d;
+
+	if (t->text == NULL)
+		return;
+	if (dec(t, &d) < 0)
+		*unusable = 1;
+	else
+		sum->units += d.units;
+}
+
+static struct category_sums category_sums(const struct dv_model *m, const char *code, const struct dv_dec *rate)
+{
+	struct category_sums c = { { 0 }, { 0 }, { 0 }, 0, 0 };
+
+	for (size_t i = 0; i < m->lines_count; i++) {
+		const struct dv_line *l = &m->lines[i];
+
+		if (!is_category(&l->vat_category, code) || (rate && !rate_equals(&l->vat_rate, rate)))
+			continue;
+		c.matched++;
+		add_amount(&l->net, &c.lines, &c.unusable);
+	}
+	for (size_t i = 0; i < m->allowances_count; i++) {
+		const struct dv_allowance *a = &m->allowances[i];
+
+		if (!is_category(&a->vat_category, code) || (rate && !rate_equals(&a->vat_rate, rate)))
+			continue;
+		c.matched++;
+		add_amount(&a->amount, a->charge ? &c.charges : &c.allowances, &c.unusable);
+	}
+	return c;
+}
+
+/* BR-S-08, BR-Z-08, BR-E-08: the taxable amount of a VAT breakdown is what its category is made of.
+ * Follows each syntax's own test: UBL S within 1 of the exact sum, UBL Z/E exactly; CII S exactly equal
+ * to the sum of the rounded parts, CII Z/E within 1 of it. */
+static int category_taxable_ok(const struct dv_model *m, const struct dv_vat *v, const char *code)
+{
+	int cii = m->syntax == RL_DOC_SYNTAX_CII, standard = code[0] == 'S';
+	struct dv_dec taxable, rate, sum;
+	struct category_sums c;
+
+	if (standard) {
+		if (v->rate.text == NULL)
+			return 1;	/* "every $rate in ()" holds */
+		if (dec(&v->rate, &rate) < 0)
+			return 0;
+	}
+	c = category_sums(m, code, standard ? &rate : NULL);
+	if (c.unusable || dec(&v->taxable, &taxable) < 0)
+		return 0;
+	if (cii) {
+		sum.units = dv_dec_round2(c.lines).units + dv_dec_round2(c.charges).units -
+			    dv_dec_round2(c.allowances).units;
+		if (standard)
+			return taxable.units == sum.units;
+		return taxable.units - DV_DEC_SCALE < sum.units && taxable.units + DV_DEC_SCALE > sum.units;
+	}
+	sum.units = c.lines.units + c.charges.units - c.allowances.units;
+	if (standard)
+		return c.matched > 0 && taxable.units - DV_DEC_SCALE < sum.units && taxable.units + DV_DEC_SCALE > sum.units;
+	return m->lines_count > 0 && taxable.units == sum.units;
+}
+
 static void vat_category(struct run *r, const char *code, const char *name)
 {
 	const struct dv_model *m = r->m;
@@ -483,6 +564,12 @@ static void vat_category(struct run *r, const char *code, const char *name)
 		if (!v->vat_scheme || !is_category(&v->category, code) ||
 		    (m->syntax == RL_DOC_SYNTAX_CII && v->node->parent != m->settlement))
 			continue;
+		if (!category_taxable_ok(m, v, code)) {
+			snprintf(rule, sizeof(rule), "BR-%s-08", code);
+			report(r, rule, v->taxable.node ? v->taxable.node : v->node,
+			       "In a VAT breakdown (BG-23) where the VAT category code (BT-118) is \"%s\" the VAT category taxable amount (BT-116) %s shall equal the sum of Invoice line net amounts (BT-131) minus document level allowances (BT-92) plus document level charges (BT-99) of that category%s.",
+			       name, v->taxable.text ? v->taxable.text : "(absent)", code[0] == 'S' ? " and rate" : "");
+		}
 		if (code[0] == 'S') {
 			ok = dec(&v->tax, &tax) == 0 && dec(&v->taxable, &taxable) == 0 && dec(&v->rate, &rate) == 0;
 			if (ok) {
