@@ -195,6 +195,8 @@ static long prolog_length(const char *head, size_t n, struct rl_err *err)
 	size_t start = 0;
 	const char *end, *enc;
 
+	if ((n >= 2 && ((unsigned char)head[0] == 0xFE || (unsigned char)head[0] == 0xFF)) || memchr(head, '\0', n < 4 ? n : 4))
+		return rl_err_set(err, RL_EBMS_OTHER, "only UTF-8 documents can be wrapped (this one is UTF-16 or UTF-32)");
 	if (n >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0)
 		start = 3;
 	if (n - start < 5 || memcmp(head + start, "<?xml", 5) != 0 ||

@@ -35,9 +35,10 @@ int rl_sbdh_plan(const struct rl_doc_info *info, const struct rl_sbdh_wrap_opts 
 int rl_sbdh_wrap_file(const char *doc_path, const struct rl_sbdh *h, const struct rl_sink *out,
 		      struct rl_err *err);
 
-/* Reads the SBDH of the file at path (streaming) and checks it against the document inside: sender,
- * receiver, document type and process must be those the document implies (participants compared
- * case-insensitively). Fills h and info (caller frees both, also on failure). Returns 0, or -1 with
+/* Reads the SBDH of the file at path (streaming) and checks it against the document inside: sender and
+ * receiver must be the seller's and buyer's endpoints when the document has them (participants compared
+ * case-insensitively), document type and syntax version those of the document, the process its profile
+ * when it has one. Fills h and info (caller frees both, also on failure). Returns 0, or -1 with
  * RL_EBMS_OTHER naming the first mismatch; a bare document is refused too. */
 int rl_sbdh_check_file(const char *path, struct rl_sbdh *h, struct rl_doc_info *info, struct rl_err *err);
 

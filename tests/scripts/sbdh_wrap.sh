@@ -55,6 +55,9 @@ sed 's|billing:3.0::2.1<|billing:3.0::2.2<|' "$TMP/base-sbd.xml" > "$TMP/bad-doc
 expect_refused EBMS:0004 "a changed DOCUMENTID is refused" -- "$RELAIS" sbdh check "$TMP/bad-doctype.xml"
 expect_refused EBMS:0004 "a bare invoice is not an SBD" -- "$RELAIS" sbdh check "$BASE"
 expect_exit 1 "an SBD cannot be wrapped again" -- "$RELAIS" sbdh wrap "$TMP/base-sbd.xml" -o "$TMP/twice.xml"
+iconv -f UTF-8 -t UTF-16 "$BASE" > "$TMP/utf16.xml"
+expect_refused EBMS:0004 "a UTF-16 document is refused (the SBD is UTF-8)" -- "$RELAIS" sbdh wrap "$TMP/utf16.xml" -o "$TMP/u.xml"
+[ ! -e "$TMP/u.xml" ] && ok "nothing written for it" || not_ok "output left for a refused UTF-16 document"
 expect_exit 2 "--country must be ISO 3166 alpha-2" -- "$RELAIS" sbdh wrap "$BASE" -o "$TMP/x.xml" --country France
 expect_exit 2 "a malformed --receiver is a usage error" -- "$RELAIS" sbdh wrap "$BASE" -o "$TMP/x.xml" --receiver nonsense
 expect_exit 2 "no action" -- "$RELAIS" sbdh "$BASE"
