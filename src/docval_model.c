@@ -438,6 +438,28 @@ static int ubl_line(struct dv_model *m, xmlNodePtr ln)
 	return 0;
 }
 
+/* BR-CO-26 in UBL: a VAT CompanyID, a PartyIdentification/ID not in the SEPA scheme, or a legal CompanyID. */
+static int ubl_seller_identified(xmlNodePtr supplier)
+{
+	xmlNodePtr party = child(supplier, "Party");
+
+	if (find(party, "PartyLegalEntity/CompanyID"))
+		return 1;
+	for (xmlNodePtr c = party ? party->children : NULL; c; c = c->next) {
+		if (is_named(c, "PartyTaxScheme") && child(c, "CompanyID") && is_vat_at(c, "TaxScheme/ID"))
+			return 1;
+		if (is_named(c, "PartyIdentification") && child(c, "ID")) {
+			char *scheme = rl_xml_attr(child(c, "ID"), NULL, "schemeID");
+			int sepa = scheme && strcmp(scheme, "SEPA") == 0;
+
+			free(scheme);
+			if (!sepa)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 static int extract_ubl(xmlNodePtr root, struct dv_model *m)
 {
 	xmlNodePtr totals = child(root, "LegalMonetaryTotal");
@@ -451,6 +473,8 @@ static int extract_ubl(xmlNodePtr root, struct dv_model *m)
 	    ubl_party(&m->seller, child(root, "AccountingSupplierParty")) < 0 ||
 	    ubl_party(&m->buyer, child(root, "AccountingCustomerParty")) < 0)
 		return -1;
+	m->seller_context = child(root, "AccountingSupplierParty");
+	m->seller_identified = ubl_seller_identified(m->seller_context);
 	m->totals = totals;
 	if (take(&m->line_total, totals, "LineExtensionAmount") < 0 ||
 	    take(&m->allowance_total, totals, "AllowanceTotalAmount") < 0 ||
@@ -620,6 +644,23 @@ static int cii_settlement(struct dv_model *m, xmlNodePtr stl)
 	return 0;
 }
 
+/* BR-CO-26 in CII: ID, GlobalID, a legal organization ID or a VAT registration (schemeID VA). */
+static int cii_seller_identified(xmlNodePtr seller)
+{
+	if (child(seller, "ID") || child(seller, "GlobalID") || find(seller, "SpecifiedLegalOrganization/ID"))
+		return 1;
+	for (xmlNodePtr c = seller ? seller->children : NULL; c; c = c->next)
+		if (is_named(c, "SpecifiedTaxRegistration")) {
+			char *scheme = rl_xml_attr(child(c, "ID"), NULL, "schemeID");
+			int vat = scheme && strcmp(scheme, "VA") == 0;
+
+			free(scheme);
+			if (vat)
+				return 1;
+		}
+	return 0;
+}
+
 static int extract_cii(xmlNodePtr root, struct dv_model *m)
 {
 	xmlNodePtr ctx = child(root, "ExchangedDocumentContext");
@@ -637,6 +678,8 @@ static int extract_cii(xmlNodePtr root, struct dv_model *m)
 	    cii_party(&m->seller, child(agreement, "SellerTradeParty")) < 0 ||
 	    cii_party(&m->buyer, child(agreement, "BuyerTradeParty")) < 0 || cii_settlement(m, stl) < 0)
 		return -1;
+	m->seller_context = child(agreement, "SellerTradeParty");
+	m->seller_identified = cii_seller_identified(m->seller_context);
 	for (xmlNodePtr c = stt ? stt->children : NULL; c; c = c->next)
 		if (is_named(c, "IncludedSupplyChainTradeLineItem") && cii_line(m, c) < 0)
 			return -1;

@@ -103,6 +103,8 @@ struct dv_model {
 	struct dv_text customization, profile, id, issue_date, type_code, currency;
 	struct dv_text buyer_reference, order_reference;
 	struct dv_party seller, buyer;
+	xmlNodePtr seller_context;	/* UBL AccountingSupplierParty, CII SellerTradeParty (BR-CO-26) */
+	int seller_identified;	/* it has a seller identifier, legal registration or VAT identifier */
 	xmlNodePtr totals;	/* LegalMonetaryTotal / SpecifiedTradeSettlementHeaderMonetarySummation */
 	struct dv_text line_total, allowance_total, charge_total, tax_exclusive, tax_inclusive;
 	struct dv_text prepaid, rounding, payable;

@@ -18,7 +18,7 @@ static const char *const rule_ids[] = {
 	"BR-12", "BR-13", "BR-14", "BR-15", "BR-16", "BR-21", "BR-22", "BR-23", "BR-24", "BR-25", "BR-26",
 	"BR-27", "BR-28", "BR-31", "BR-32", "BR-33", "BR-36", "BR-37", "BR-38",
 	"BR-CO-09", "BR-CO-10", "BR-CO-11", "BR-CO-12", "BR-CO-13", "BR-CO-14", "BR-CO-15", "BR-CO-16",
-	"BR-CO-17", "BR-CO-18",
+	"BR-CO-04", "BR-CO-17", "BR-CO-18", "BR-CO-26",
 	"BR-CL-01", "BR-CL-03", "BR-CL-04", "BR-CL-10", "BR-CL-11", "BR-CL-14", "BR-CL-17", "BR-CL-18",
 	"BR-CL-23", "BR-CL-25",
 	"BR-S-05", "BR-S-06", "BR-S-07", "BR-S-08", "BR-S-09", "BR-S-10",
@@ -138,6 +138,9 @@ static void mandatory(struct run *r)
 		if (m->payable.text == NULL)
 			report(r, "BR-15", m->totals, "An Invoice shall have the Amount due for payment (BT-115).");
 	}
+	if (m->seller_context && !m->seller_identified)
+		report(r, "BR-CO-26", m->seller_context,
+		       "In order for the buyer to automatically identify a supplier, the Seller identifier (BT-29), the Seller legal registration identifier (BT-30) and/or the Seller VAT identifier (BT-31) shall be present.");
 	if (m->lines_count == 0)
 		report(r, "BR-16", NULL, "An Invoice shall have at least one Invoice line (BG-25).");
 	if (ubl ? m->tax_total_groups_count == 0 || m->vat_count == 0 : m->vat_count == 0)
@@ -158,6 +161,8 @@ static void lines(struct run *r)
 			report(r, "BR-23", l->node, "An Invoice line (BG-25) shall have an Invoiced quantity unit of measure code (BT-130).");
 		if (l->net.text == NULL)
 			report(r, "BR-24", l->node, "Each Invoice line (BG-25) shall have an Invoice line net amount (BT-131).");
+		if (!l->vat_scheme || l->vat_category.node == NULL)
+			report(r, "BR-CO-04", l->node, "Each Invoice line (BG-25) shall be categorized with an Invoiced item VAT category code (BT-151).");
 		if (blank(&l->item_name))
 			report(r, "BR-25", l->node, "Each Invoice line (BG-25) shall contain the Item name (BT-153).");
 		if (l->net_price.text == NULL)
