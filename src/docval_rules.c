@@ -24,6 +24,9 @@ static const char *const rule_ids[] = {
 	"BR-S-05", "BR-S-06", "BR-S-07", "BR-S-08", "BR-S-09", "BR-S-10",
 	"BR-Z-05", "BR-Z-06", "BR-Z-07", "BR-Z-08", "BR-Z-09", "BR-Z-10",
 	"BR-E-05", "BR-E-06", "BR-E-07", "BR-E-08", "BR-E-09", "BR-E-10",
+	"BR-AE-05", "BR-AE-06", "BR-AE-07", "BR-AE-08", "BR-AE-09", "BR-AE-10",
+	"BR-IC-05", "BR-IC-06", "BR-IC-07", "BR-IC-08", "BR-IC-09", "BR-IC-10",
+	"BR-G-05", "BR-G-06", "BR-G-07", "BR-G-08", "BR-G-09", "BR-G-10",
 	"PEPPOL-EN16931-R001", "PEPPOL-EN16931-R003", "PEPPOL-EN16931-R004", "PEPPOL-EN16931-R010",
 	"PEPPOL-EN16931-R020", "PEPPOL-COMMON-R040", "PEPPOL-COMMON-R041", "PEPPOL-COMMON-R043",
 	"RELAIS-FR-SIREN", "RELAIS-FR-SIRET",
@@ -437,7 +440,9 @@ static void vat(struct run *r)
 	}
 }
 
-/* ---- VAT categories: standard rated (S), zero rated (Z), exempt (E) ---- */
+/* ---- VAT categories: standard rated (S), zero rated (Z), exempt (E), reverse charge (AE),
+ * intra-community supply (K, rules BR-IC-*), export (G). Only S has a rate above zero and a tax amount;
+ * E, AE, K and G need an exemption reason, S and Z must not have one. ---- */
 
 static int is_category(const struct dv_text *t, const char *code)
 {
@@ -535,9 +540,10 @@ static int category_taxable_ok(const struct dv_model *m, const struct dv_vat *v,
 	return m->lines_count > 0 && taxable.units == sum.units;
 }
 
-static void vat_category(struct run *r, const char *code, const char *name)
+static void vat_category(struct run *r, const char *code, const char *prefix, const char *name)
 {
 	const struct dv_model *m = r->m;
+	int exempt = strcmp(code, "S") != 0 && strcmp(code, "Z") != 0;
 	char rule[16];
 	const char *demand = code[0] == 'S' ? "greater than zero" : "0 (zero)";
 
@@ -545,7 +551,7 @@ static void vat_category(struct run *r, const char *code, const char *name)
 		const struct dv_line *l = &m->lines[i];
 
 		if (l->vat_scheme && is_category(&l->vat_category, code) && !rate_fits(code, &l->vat_rate)) {
-			snprintf(rule, sizeof(rule), "BR-%s-05", code);
+			snprintf(rule, sizeof(rule), "BR-%s-05", prefix);
 			report(r, rule, l->vat_rate.node ? l->vat_rate.node : l->vat_category.node,
 			       "In an Invoice line (BG-25) where the Invoiced item VAT category code (BT-151) is \"%s\" the Invoiced item VAT rate (BT-152) shall be %s.",
 			       name, demand);
@@ -555,7 +561,7 @@ static void vat_category(struct run *r, const char *code, const char *name)
 		const struct dv_allowance *a = &m->allowances[i];
 
 		if (a->vat_scheme && is_category(&a->vat_category, code) && !rate_fits(code, &a->vat_rate)) {
-			snprintf(rule, sizeof(rule), "BR-%s-%s", code, a->charge ? "07" : "06");
+			snprintf(rule, sizeof(rule), "BR-%s-%s", prefix, a->charge ? "07" : "06");
 			report(r, rule, a->vat_rate.node ? a->vat_rate.node : a->vat_category.node,
 			       "In a Document level %s where the VAT category code is \"%s\" the VAT rate shall be %s.",
 			       a->charge ? "charge (BG-21)" : "allowance (BG-20)", name, demand);
@@ -570,7 +576,7 @@ static void vat_category(struct run *r, const char *code, const char *name)
 		    (m->syntax == RL_DOC_SYNTAX_CII && v->node->parent != m->settlement))
 			continue;
 		if (!category_taxable_ok(m, v, code)) {
-			snprintf(rule, sizeof(rule), "BR-%s-08", code);
+			snprintf(rule, sizeof(rule), "BR-%s-08", prefix);
 			report(r, rule, v->taxable.node ? v->taxable.node : v->node,
 			       "In a VAT breakdown (BG-23) where the VAT category code (BT-118) is \"%s\" the VAT category taxable amount (BT-116) %s shall equal the sum of Invoice line net amounts (BT-131) minus document level allowances (BT-92) plus document level charges (BT-99) of that category%s.",
 			       name, v->taxable.text ? v->taxable.text : "(absent)", code[0] == 'S' ? " and rate" : "");
@@ -592,16 +598,16 @@ static void vat_category(struct run *r, const char *code, const char *name)
 			ok = dec(&v->tax, &tax) == 0 && tax.units == 0;
 		}
 		if (!ok) {
-			snprintf(rule, sizeof(rule), "BR-%s-09", code);
+			snprintf(rule, sizeof(rule), "BR-%s-09", prefix);
 			report(r, rule, v->tax.node ? v->tax.node : v->node,
 			       code[0] == 'S' ? "The VAT category tax amount (BT-117) where the VAT category code (BT-118) is \"%s\" shall equal the VAT category taxable amount (BT-116) multiplied by the VAT category rate (BT-119)."
 					      : "The VAT category tax amount (BT-117) where the VAT category code (BT-118) is \"%s\" shall equal 0 (zero).",
 			       name);
 		}
-		if ((code[0] == 'E') != (v->exemption != NULL)) {
-			snprintf(rule, sizeof(rule), "BR-%s-10", code);
+		if (exempt != (v->exemption != NULL)) {
+			snprintf(rule, sizeof(rule), "BR-%s-10", prefix);
 			report(r, rule, v->exemption ? v->exemption : v->node,
-			       code[0] == 'E' ? "A VAT breakdown (BG-23) with VAT category code (BT-118) \"%s\" shall have a VAT exemption reason code (BT-121) or a VAT exemption reason text (BT-120)."
+			       exempt ? "A VAT breakdown (BG-23) with VAT category code (BT-118) \"%s\" shall have a VAT exemption reason code (BT-121) or a VAT exemption reason text (BT-120)."
 					      : "A VAT breakdown (BG-23) with VAT category code (BT-118) \"%s\" shall not have a VAT exemption reason code (BT-121) or VAT exemption reason text (BT-120).",
 			       name);
 		}
@@ -782,9 +788,12 @@ int rl_docval_rules(xmlDocPtr doc, unsigned flags, struct rl_findings *out, stru
 	allowances(&r);
 	totals(&r);
 	vat(&r);
-	vat_category(&r, "S", "Standard rated");
-	vat_category(&r, "Z", "Zero rated");
-	vat_category(&r, "E", "Exempt from VAT");
+	vat_category(&r, "S", "S", "Standard rated");
+	vat_category(&r, "Z", "Z", "Zero rated");
+	vat_category(&r, "E", "E", "Exempt from VAT");
+	vat_category(&r, "AE", "AE", "Reverse charge");
+	vat_category(&r, "K", "IC", "Intra-community supply");
+	vat_category(&r, "G", "G", "Export outside the EU");
 	code_lists(&r);
 	identifiers(&r, is_peppol);
 	if (is_peppol)
