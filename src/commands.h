@@ -19,6 +19,8 @@ extern const struct rl_command rl_cmd_status;
 extern const struct rl_command rl_cmd_lookup;
 extern const struct rl_command rl_cmd_smp;
 extern const struct rl_command rl_cmd_participant;
+extern const struct rl_command rl_cmd_sbdh;
+extern const struct rl_command rl_cmd_validate;
 
 #define RL_COMMAND_LIST \
 	&rl_cmd_unpack, \
@@ -32,6 +34,8 @@ extern const struct rl_command rl_cmd_participant;
 	&rl_cmd_status, \
 	&rl_cmd_lookup, \
 	&rl_cmd_smp, \
-	&rl_cmd_participant,
+	&rl_cmd_participant, \
+	&rl_cmd_sbdh, \
+	&rl_cmd_validate,
 
 #endif
