@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <unistd.h>
 #include "relais/daemon.h"
+#include "relais/discovery.h"
 #include "relais/log.h"
 
 /* ---------------------------------------------------------------- per-thread database connections */
@@ -400,7 +401,16 @@ int rl_daemon_run(struct rl_config *cfg, struct rl_err *err)
 	if (d.keyring == NULL)
 		goto out;
 	d.tls_anchors = dup_or_null(rl_config_str(cfg, RL_CFG_TRUST_TLS_ANCHORS));
-	if (open_database(&d, err) < 0 || start_http(&d, err) < 0 || start_threads(&d, err) < 0)
+	if (open_database(&d, err) < 0)
+		goto out;
+	if (rl_config_str(cfg, RL_CFG_TRUST_SMP_ANCHORS)[0]) {
+		d.discovery = rl_discovery_from_config(cfg, err);
+		if (d.discovery == NULL || rl_discovery_use_database(d.discovery, d.conninfo, err) < 0)
+			goto out;
+		rl_log_info(NULL, "discovery: SML zone %s, receivers without a route are looked up",
+			    rl_config_str(cfg, RL_CFG_DISCOVERY_SML_ZONE));
+	}
+	if (start_http(&d, err) < 0 || start_threads(&d, err) < 0)
 		goto out;
 
 	for (;;) {
@@ -428,6 +438,7 @@ out:
 	free(d.outbox_dir);
 	free(d.api_token);
 	free(d.tls_anchors);
+	rl_discovery_free(d.discovery);
 	pthread_mutex_destroy(&d.keyring_lock);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include "relais/as4.h"
 #include "relais/daemon.h"
+#include "relais/discovery.h"
 #include "relais/http_client.h"
 #include "relais/log.h"
 #include "relais/sbdh.h"
@@ -63,47 +64,105 @@ static char *read_small_file(const char *path, struct rl_err *err)
 	return rl_buf_steal(&b);
 }
 
-/* The receiver to route by: the SBDH receiver of the payload, else the submission's final recipient
- * or To party. Caller frees. */
-static char *receiver_of(const struct rl_store_message *m, const char *payload_path)
+/* Who and what a message is for: the SBDH receiver, document type and process of the payload, else the
+ * submission's final recipient or To party (then without document type). */
+struct addressee {
+	char *receiver;		/* "iso6523-actorid-upis::0088:..." or a party id */
+	char *doctype;		/* "busdox-docid-qns::...", or NULL */
+	char *process;		/* "cenbii-procid-ubl::...", or NULL */
+};
+
+static void addressee_free(struct addressee *a)
+{
+	free(a->receiver);
+	free(a->doctype);
+	free(a->process);
+}
+
+static char *scheme_value(const char *scheme, const char *value)
+{
+	char *out = NULL;
+
+	if (value == NULL)
+		return NULL;
+	if (scheme == NULL)
+		return strdup(value);
+	return asprintf(&out, "%s::%s", scheme, value) < 0 ? NULL : out;
+}
+
+static void addressee_of(const struct rl_store_message *m, const char *payload_path, struct addressee *a)
 {
 	struct rl_sbdh h = { 0 };
 	struct rl_err ignored;
-	char *receiver = NULL;
 
-	if (rl_sbdh_read_file(payload_path, &h, &ignored) == 1 && h.receiver != NULL) {
-		if (h.receiver_scheme && asprintf(&receiver, "%s::%s", h.receiver_scheme, h.receiver) < 0)
-			receiver = NULL;
-		else if (h.receiver_scheme == NULL)
-			receiver = strdup(h.receiver);
+	memset(a, 0, sizeof(*a));
+	if (rl_sbdh_read_file(payload_path, &h, &ignored) == 1) {
+		a->receiver = scheme_value(h.receiver_scheme, h.receiver);
+		a->doctype = scheme_value(h.document_id_scheme ? h.document_id_scheme : "busdox-docid-qns",
+					  h.document_id);
+		a->process = scheme_value(h.process_id_scheme ? h.process_id_scheme : "cenbii-procid-ubl",
+					  h.process_id);
 	}
 	rl_sbdh_free(&h);
-	if (receiver == NULL && m->final_recipient)
-		receiver = strdup(m->final_recipient);
-	if (receiver == NULL && m->to_party)
-		receiver = strdup(m->to_party);
-	return receiver;
+	if (a->receiver == NULL && m->final_recipient)
+		a->receiver = strdup(m->final_recipient);
+	if (a->receiver == NULL && m->to_party)
+		a->receiver = strdup(m->to_party);
 }
 
-/* Finds the destination: as submitted, else by the routing table (recorded so retries reuse it).
- * This is where SMP discovery slots in for receivers without a static route. */
-static int resolve_destination(const struct rl_keyring *keys, struct rl_store *st, const struct rl_store_message *m,
-			       const char *payload_path, struct destination *dst, struct rl_err *err)
+/* Through SML and SMP: the receiver's AS4 endpoint and certificate. */
+static int discover(struct rl_daemon *d, const struct addressee *a, struct destination *dst, struct rl_err *err)
+{
+	struct rl_endpoint ep = { 0 };
+	struct rl_buf pem = RL_BUF_INIT;
+
+	if (a->receiver == NULL || a->doctype == NULL)
+		return rl_err_set(err, RL_ERR_NOT_FOUND, "no route, and no SBDH receiver and document type to "
+				  "look up");
+	if (rl_discovery_resolve(d->discovery, a->receiver, a->doctype, a->process, &ep, err) < 0)
+		return rl_err_prefix(err, "discovery of %s", a->receiver);
+	if (rl_cert_to_pem(ep.cert, &pem) < 0 || (dst->url = strdup(ep.url)) == NULL) {
+		rl_endpoint_free(&ep);
+		rl_buf_free(&pem);
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	dst->cert_pem = rl_buf_steal(&pem);
+	rl_log_info(NULL, "discovered %s for %s: %s (%s)", a->doctype, a->receiver, ep.url,
+		    ep.transport_profile ? ep.transport_profile : "?");
+	rl_endpoint_free(&ep);
+	return 0;
+}
+
+/* Finds the destination: as submitted; else a static route for the receiver; else SML/SMP discovery
+ * (when configured); else the catch-all route. Recorded in the store so retries reuse it. */
+static int resolve_destination(struct rl_daemon *d, const struct rl_keyring *keys, struct rl_store *st,
+			       const struct rl_store_message *m, const char *payload_path, struct destination *dst,
+			       struct rl_err *err)
 {
 	if (m->dest_url == NULL || m->dest_cert_pem == NULL) {
-		char *receiver = receiver_of(m, payload_path);
-		const char *url, *cert_path;
-		int rc = rl_routes_find(keys->routes, receiver, &url, &cert_path, err);
+		struct addressee a;
+		const char *url = NULL, *cert_path = NULL;
+		int wildcard = 0, found;
 
-		free(receiver);
-		if (rc < 0)
-			return -1;
-		dst->url = strdup(m->dest_url ? m->dest_url : url);
-		dst->cert_pem = m->dest_cert_pem ? strdup(m->dest_cert_pem) : read_small_file(cert_path, err);
-		if (dst->url == NULL || dst->cert_pem == NULL) {
-			if (dst->url == NULL)
-				rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-			return -1;
+		addressee_of(m, payload_path, &a);
+		found = rl_routes_find(keys->routes, a.receiver, &url, &cert_path, &wildcard, err) == 0;
+		if ((!found || wildcard) && d->discovery) {
+			if (discover(d, &a, dst, err) < 0 && !found) {
+				addressee_free(&a);
+				return -1;
+			}
+		}
+		addressee_free(&a);
+		if (dst->url == NULL) {
+			if (!found)
+				return -1;
+			dst->url = strdup(url);
+			dst->cert_pem = read_small_file(cert_path, err);
+			if (dst->url == NULL || dst->cert_pem == NULL) {
+				if (dst->url == NULL)
+					rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+				return -1;
+			}
 		}
 		if (rl_store_outbound_set_destination(st, m->id, dst->url, dst->cert_pem, err) < 0)
 			return -1;
@@ -203,8 +262,10 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 		record_failure(d, st, m, &err, NULL, 0, 0, 0);
 		goto done;
 	}
-	if (resolve_destination(keys, st, m, payload_path, &dst, &err) < 0) {
-		record_failure(d, st, m, &err, NULL, 0, err.code != RL_ERR_DB && err.code != RL_ERR_NETWORK, 0);
+	if (resolve_destination(d, keys, st, m, payload_path, &dst, &err) < 0) {
+		/* Unreachable DNS/SMP or database: again later; no route, not registered, refused: final. */
+		record_failure(d, st, m, &err, NULL, 0, err.code != RL_ERR_DB && err.code != RL_ERR_NETWORK &&
+			       err.code != RL_ERR_BAD_RESPONSE, 0);
 		goto done;
 	}
 	po.sender = &keys->identity;
