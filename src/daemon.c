@@ -229,6 +229,35 @@ static void clean_spool(const char *dir)
 	closedir(dp);
 }
 
+/* Work held by instances of this host that are gone (killed) is made due again at once, instead of
+ * waiting for their leases to run out. Owners are "host:pid". */
+static void release_dead_leases(struct rl_daemon *d, struct rl_store *st)
+{
+	struct rl_buf owners = RL_BUF_INIT;
+	size_t host_len = strcspn(d->worker_id, ":");
+	struct rl_err err;
+	char *save = NULL;
+
+	if (rl_store_lease_owners(st, &owners, &err) < 0) {
+		rl_log_warn(NULL, "cannot list the leases: %s", err.msg);
+		return;
+	}
+	for (char *o = owners.data ? strtok_r(owners.data, "\n", &save) : NULL; o; o = strtok_r(NULL, "\n", &save)) {
+		long pid;
+
+		if (strncmp(o, d->worker_id, host_len + 1) != 0 || strcmp(o, d->worker_id) == 0)
+			continue;
+		pid = atol(o + host_len + 1);
+		if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (rl_store_leases_release(st, o, &err) < 0)
+			rl_log_warn(NULL, "cannot release the work of %s: %s", o, err.msg);
+		else
+			rl_log_info(NULL, "took over the unfinished work of %s (no longer running)", o);
+	}
+	rl_buf_free(&owners);
+}
+
 static int open_database(struct rl_daemon *d, struct rl_err *err)
 {
 	const char *url = rl_config_str(d->cfg, RL_CFG_DATABASE_URL);
@@ -249,6 +278,7 @@ static int open_database(struct rl_daemon *d, struct rl_err *err)
 		return -1;
 	if (applied > 0)
 		rl_log_info(NULL, "database schema: %d migration(s) applied", applied);
+	release_dead_leases(d, st);
 	return 0;
 }
 

@@ -242,6 +242,61 @@ static void record_failure(struct rl_daemon *d, struct rl_store *st, const struc
 		rl_log_warn(m->message_id, "attempt %d failed, next in %ds: %s", m->attempts, delay, text);
 }
 
+/* A resend of a message the receiver already had is answered with the receipt of the first copy (its
+ * duplicate detection), which acknowledges that attempt's digests, not this one's. Such a receipt is
+ * checked against each earlier attempt's envelope; the one it acknowledges is what gets stored. */
+struct earlier_attempt {
+	struct receipt_context {
+		const struct rl_keyring *keys;
+		X509 *receiver;
+		const struct rl_http_result *res;
+		struct rl_as4_signal_info *info;
+	} ref;
+	int current;
+	int attempt;
+	struct rl_as4_sent sent;	/* the attempt the receipt acknowledges */
+};
+
+static int try_attempt(void *ctx, int attempt, const char *envelope, size_t len)
+{
+	struct earlier_attempt *e = ctx;
+	struct rl_as4_sent candidate;
+	struct rl_as4_signal_info info = { 0 };
+	struct rl_err err;
+
+	if (attempt == e->current || rl_as4_sent_from_envelope(envelope, len, &candidate, &err) < 0)
+		return 0;
+	{
+		struct rl_as4_signal_check chk = { e->ref.keys->trust, e->ref.receiver, &candidate, 0 };
+
+		if (rl_as4_signal_check(e->ref.res->body.data, e->ref.res->body.len, e->ref.res->content_type, &chk,
+					&info, &err) < 0) {
+			rl_as4_signal_info_free(&info);
+			rl_as4_sent_free(&candidate);
+			return 0;
+		}
+	}
+	rl_as4_signal_info_free(e->ref.info);
+	*e->ref.info = info;
+	e->sent = candidate;
+	e->attempt = attempt;
+	return 1;
+}
+
+static int receipt_for_earlier_attempt(struct rl_store *st, const struct rl_store_message *m,
+				       const struct rl_keyring *keys, X509 *receiver, const struct rl_http_result *res,
+				       struct rl_as4_signal_info *info, struct earlier_attempt *e)
+{
+	struct rl_err err;
+
+	e->ref.keys = keys;
+	e->ref.receiver = receiver;
+	e->ref.res = res;
+	e->ref.info = info;
+	e->current = m->attempts;
+	return rl_store_outbound_attempts(st, m->id, try_attempt, e, &err) == 1 ? 0 : -1;
+}
+
 /* One attempt for one claimed message. */
 static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_client *http,
 		     const struct rl_store_message *m)
@@ -252,6 +307,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 	struct rl_as4_signal_info info = { 0 };
 	struct rl_http_result res = { 0 };
 	struct rl_as4_pack_opts po = { 0 };
+	struct earlier_attempt earlier = { 0 };
 	struct rl_err err;
 	char *payload_path = NULL;
 	FILE *packed = NULL;
@@ -296,6 +352,8 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 			goto done;
 		}
 	}
+	if (rl_store_outbound_attempt_record(st, m->id, m->attempts, sent.envelope.data, sent.envelope.len, &err) < 0)
+		rl_log_warn(m->message_id, "attempt %d not recorded: %s", m->attempts, err.msg);
 	size = ftell(packed);
 	rewind(packed);
 	if (rl_http_post_file(http, dst.url, sent.content_type, packed, (uint64_t)size, NULL, MAX_SIGNAL_SIZE,
@@ -319,15 +377,21 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 
 				rl_err_prefix(&err, "%s refused it", dst.url);
 				record_failure(d, st, m, &err, res.body.data, res.body.len, final, 0);
+			} else if (m->attempts > 1 && err.code == RL_EBMS_INVALID_RECEIPT &&
+				   receipt_for_earlier_attempt(st, m, keys, dst.cert, &res, &info, &earlier) == 0) {
+				rl_log_info(m->message_id, "the receiver already had attempt %d: its receipt was answered again",
+					    earlier.attempt);
 			} else {
 				rl_err_prefix(&err, "receipt from %s", dst.url);
 				record_failure(d, st, m, &err, res.body.data, res.body.len, 0, 0);
+				goto done;
 			}
-			goto done;
 		}
 	}
 	if (rl_store_outbound_delivered(st, m->id, res.body.data, res.body.len, info.message_id,
-					sent.envelope.data, sent.envelope.len, &err) < 0) {
+					earlier.sent.envelope.len ? earlier.sent.envelope.data : sent.envelope.data,
+					earlier.sent.envelope.len ? earlier.sent.envelope.len : sent.envelope.len,
+					&err) < 0) {
 		/* The peer has it; the next attempt is answered by its duplicate detection with the same receipt. */
 		rl_log_error(m->message_id, "delivered but not recorded: %s", err.msg);
 		goto done;
@@ -344,6 +408,7 @@ done:
 	rl_http_result_free(&res);
 	rl_as4_signal_info_free(&info);
 	rl_as4_sent_free(&sent);
+	rl_as4_sent_free(&earlier.sent);
 	destination_free(&dst);
 	rl_keyring_put(d, keys);
 }

@@ -14,6 +14,7 @@
  * Wake-ups are hints (one lost in a crash costs a listener its poll interval), the data is durable.
  */
 #include "config.h"
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -1187,6 +1188,80 @@ int rl_store_message_receipt(struct rl_store *s, int64_t id, struct rl_buf *out,
 int rl_store_message_envelope(struct rl_store *s, int64_t id, struct rl_buf *out, struct rl_err *err)
 {
 	return message_bytes(s, ST_ENVELOPE, id, out, err);
+}
+
+int rl_store_lease_owners(struct rl_store *s, struct rl_buf *out, struct rl_err *err)
+{
+	PGresult *r = run(s, -1, "SELECT lease_owner FROM messages WHERE state = 'sending' AND lease_owner IS NOT NULL"
+			  " UNION SELECT lease_owner FROM deliveries WHERE state = 'pending' AND lease_owner IS NOT NULL",
+			  NULL, 0, err);
+
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		if (rl_buf_printf(out, "%s\n", PQgetvalue(r, i, 0)) < 0) {
+			PQclear(r);
+			return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		}
+	PQclear(r);
+	return 0;
+}
+
+int rl_store_leases_release(struct rl_store *s, const char *owner, struct rl_err *err)
+{
+	struct params p = { 0 };
+
+	p_text(&p, owner);
+	if (run_command(s, -1, "UPDATE messages SET next_attempt_at = now(), lease_until = now()"
+			" WHERE lease_owner = $1 AND state = 'sending'", &p, err) < 0)
+		return -1;
+	return run_command(s, -1, "UPDATE deliveries SET next_attempt_at = now(), lease_until = now()"
+			   " WHERE lease_owner = $1 AND state = 'pending'", &p, err);
+}
+
+int rl_store_outbound_attempt_record(struct rl_store *s, int64_t id, int attempt, const char *envelope,
+				     size_t len, struct rl_err *err)
+{
+	struct params p = { 0 };
+
+	if (check_bytes_len(len, "an envelope", err) < 0)
+		return -1;
+	p_int(&p, id);
+	p_int(&p, attempt);
+	p_bytes(&p, envelope, len);
+	if (tx_begin(s, err) < 0)
+		return -1;
+	if (run_command(s, -1, "SET LOCAL synchronous_commit = off", NULL, err) < 0 ||
+	    run_command(s, -1, "INSERT INTO sent_attempts (message, attempt, envelope) VALUES ($1, $2, $3)"
+			" ON CONFLICT (message, attempt) DO UPDATE SET envelope = EXCLUDED.envelope, at = now()",
+			&p, err) < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	return tx_commit(s, err);
+}
+
+int rl_store_outbound_attempts(struct rl_store *s, int64_t id,
+			       int (*fn)(void *ctx, int attempt, const char *envelope, size_t len), void *ctx,
+			       struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int rc = 0;
+
+	p_int(&p, id);
+	r = run(s, -1, "SELECT attempt, envelope FROM sent_attempts WHERE message = $1 ORDER BY attempt DESC", &p, 1,
+		err);
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		uint32_t attempt_be;
+
+		memcpy(&attempt_be, PQgetvalue(r, i, 0), sizeof(attempt_be));
+		rc = fn(ctx, (int)ntohl(attempt_be), PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
+	}
+	PQclear(r);
+	return rc;
 }
 
 void rl_store_stats_free(struct rl_store_stats *st)

@@ -106,6 +106,15 @@ static const char *const migrations[] = {
 	"  expires_at timestamptz NOT NULL"
 	");"
 	"CREATE INDEX smp_cache_expires ON smp_cache (expires_at);",
+	/* 4: the signed envelope of every sending attempt, so that a receipt for an earlier attempt (the
+	 * receiver's duplicate detection answers a resend with its first receipt) can still be verified. */
+	"CREATE TABLE sent_attempts ("
+	"  message bigint NOT NULL REFERENCES messages (id),"
+	"  attempt integer NOT NULL,"
+	"  envelope bytea NOT NULL,"
+	"  at timestamptz NOT NULL DEFAULT now(),"
+	"  PRIMARY KEY (message, attempt)"
+	");",
 };
 
 int rl_store_schema_count(void)

@@ -184,11 +184,27 @@ int rl_store_outbound_failed(struct rl_store *s, int64_t id, const char *error, 
 int rl_store_outbound_set_destination(struct rl_store *s, int64_t id, const char *dest_url,
 				      const char *dest_cert_pem, struct rl_err *err);
 
+/* Records the signed envelope of attempt `attempt` before it is POSTed (without waiting for the disk:
+ * losing it in a crash only costs a retry). */
+int rl_store_outbound_attempt_record(struct rl_store *s, int64_t id, int attempt, const char *envelope,
+				     size_t len, struct rl_err *err);
+/* Calls fn for each recorded attempt's envelope, newest first; fn returning non-zero stops (and is
+ * returned). */
+int rl_store_outbound_attempts(struct rl_store *s, int64_t id,
+			       int (*fn)(void *ctx, int attempt, const char *envelope, size_t len), void *ctx,
+			       struct rl_err *err);
+
 /* The circuit breaker: after `threshold` consecutive transport failures toward a destination URL, it is
  * skipped by claim for open_seconds (then one message is let through: a receipt closes the circuit, a
  * further transport failure opens it again). Applies to the failures this connection records; the
  * default is 5 failures and 300 seconds. */
 int rl_store_circuit_configure(struct rl_store *s, int threshold, int open_seconds, struct rl_err *err);
+
+/* Work taken by an instance that stopped without finishing it (killed) waits for its lease to run out.
+ * At start-up an instance lists the lease owners (worker ids, one per line into out) and releases those
+ * it knows to be gone: their sending messages and deliveries become due at once. */
+int rl_store_lease_owners(struct rl_store *s, struct rl_buf *out, struct rl_err *err);
+int rl_store_leases_release(struct rl_store *s, const char *owner, struct rl_err *err);
 
 /* ---------------------------------------------------------------- queries */
 
