@@ -17,12 +17,12 @@ chmod 755 "$demo"
 step() { printf '\n== %s\n' "$*"; }
 
 step "A test PKI: access points POP000001 (A) and POP000002 (B), a TLS certificate for localhost"
-certs/make-test-pki.sh "$demo/pki"
+sh certs/make-test-pki.sh "$demo/pki"
 ls "$demo/pki" | grep -E '^(POP00000[12]|tls-server|ca-chain)' | sed 's/^/   /'
 
 # ap_conf NAME SEAT PORT
 ap_conf() {
-	mkdir -p "$demo/$1/inbox"
+	mkdir -p "$demo/$1/inbox" "$demo/$1/state"
 	cat > "$demo/$1/relais.conf" <<CONF
 [identity]
 key = $demo/pki/$2.key.pem
