@@ -21,7 +21,7 @@
 #include "relais/log.h"
 #include "relais/stream.h"
 
-#define DELIVERY_LEASE_SECONDS 300
+#define DELIVERY_LEASE_SECONDS 120
 #define IDLE_WAIT_MS 1000
 
 /* A MessageId as a file name: characters outside [A-Za-z0-9._@+=-] become '_', no leading dot. */
@@ -212,7 +212,13 @@ void *rl_delivery_thread(void *arg)
 			rc = rl_err_set(&err, RL_ERR_CONFIG, "the %s is no longer configured",
 					dl.channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
 		if (rc == 0) {
-			if (rl_store_delivery_done(st, &dl, &err) < 0)
+			int recorded;
+
+			/* The database may be restarting: try again for a while before leaving it to the lease. */
+			for (int i = 0; (recorded = rl_store_delivery_done(st, &dl, &err)) < 0 && err.code == RL_ERR_DB &&
+					i < 60 && !atomic_load(&d->stopping); i++)
+				usleep(500 * 1000);
+			if (recorded < 0)
 				rl_log_error(dl.message_id, "delivered but not recorded: %s", err.msg);
 			else
 				rl_log_info(dl.message_id, "delivered to the %s",
