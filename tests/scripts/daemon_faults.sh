@@ -58,6 +58,7 @@ wait_until 30 "the resent message is delivered again at A" -- sh -c "[ \"\$(\"$P
 [ "$(sql "$DB_A" "SELECT receipt_message_id FROM messages WHERE message_id='$MID' AND direction=1")" = "$RID" ] &&
 	ok "the duplicate got the same receipt ($RID)" || not_ok "the duplicate got another receipt"
 grep -q "\[$MID\].*duplicate" "$TMP/B/log" && ok "B logged the duplicate" || not_ok "B did not log the duplicate"
+wait_until 30 "every delivery of B is done again" -- sh -c "[ \"\$(\"$PG_BINDIR/psql\" -X -A -t -q -d '$DB_B' -c \"SELECT count(*) FROM deliveries WHERE state <> 'done'\")\" = 0 ]"
 [ "$(in_count)" = 305 ] && [ "$(count_files "$TMP/B/inbox")" = 305 ] && ok "the duplicate was not delivered again" ||
 	not_ok "after the duplicate: $(in_count) rows, $(count_files "$TMP/B/inbox") files"
 
