@@ -98,7 +98,11 @@ static void read_party(struct cii_reader *r, const struct en_party_role *role, x
 	if (n && role->contact) {
 		struct rl_en_node *c = rl_en_add_group(g, role->contact->group);
 
-		en_add_text(c, role->contact->name, n, "ram:PersonName");
+		/* The contact point is a person, or else a department. */
+		if (en_path(n, "ram:PersonName"))
+			en_add_text(c, role->contact->name, n, "ram:PersonName");
+		else
+			en_add_text(c, role->contact->name, n, "ram:DepartmentName");
 		en_add_text(c, role->contact->phone, n, "ram:TelephoneUniversalCommunication/ram:CompleteNumber");
 		en_add_text(c, role->contact->email, n, "ram:EmailURIUniversalCommunication/ram:URIID");
 		en_drop_if_empty(c);
@@ -205,15 +209,13 @@ static void read_delivery(struct cii_reader *r, xmlNodePtr d)
 	en_add_text(r->model, "BT-15", d, "ram:ReceivingAdviceReferencedDocument/ram:IssuerAssignedID");
 }
 
-static void read_payment_means(struct cii_reader *r, xmlNodePtr pm, const char *remittance,
-			       struct rl_en_node *direct_debit)
+static void read_payment_means(struct cii_reader *r, xmlNodePtr pm, struct rl_en_node *direct_debit)
 {
 	struct rl_en_node *g = rl_en_add_group(r->model, "BG-16"), *s;
 	xmlNodePtr n;
 
 	en_add_text(g, "BT-81", pm, "ram:TypeCode");
 	en_add_text(g, "BT-82", pm, "ram:Information");
-	rl_en_add(g, "BT-83", remittance);
 	n = en_path(pm, "ram:PayeePartyCreditorFinancialAccount");
 	if (n) {
 		s = rl_en_add_group(g, "BG-17");
@@ -239,9 +241,8 @@ static void read_payment_means(struct cii_reader *r, xmlNodePtr pm, const char *
 
 static void read_settlement(struct cii_reader *r, xmlNodePtr s)
 {
-	struct rl_en_node *dd, *g, *t;
+	struct rl_en_node *dd, *g;
 	xmlNodePtr n;
-	char *remittance;
 	const char *currency;
 
 	en_add_text(r->model, "BT-5", s, "ram:InvoiceCurrencyCode");
@@ -275,15 +276,9 @@ static void read_settlement(struct cii_reader *r, xmlNodePtr s)
 		if (rl_en_get(dd, "BT-89") == NULL)
 			en_add_text(dd, "BT-89", n, "ram:DirectDebitMandateID");
 	en_add_text(dd, "BT-90", s, "ram:CreditorReferenceID");
-	remittance = en_text(s, "ram:PaymentReference");
-	n = en_path(s, "ram:SpecifiedTradeSettlementPaymentMeans");
-	if (n == NULL && remittance && *remittance) {
-		g = rl_en_add_group(r->model, "BG-16");
-		rl_en_add(g, "BT-83", remittance);
-	}
-	for (; n; n = en_next(n))
-		read_payment_means(r, n, remittance, dd);
-	free(remittance);
+	en_add_text(r->model, "BT-83", s, "ram:PaymentReference");
+	for (n = en_path(s, "ram:SpecifiedTradeSettlementPaymentMeans"); n; n = en_next(n))
+		read_payment_means(r, n, dd);
 	en_drop_if_empty(dd);
 	for (n = en_path(s, "ram:SpecifiedTradeAllowanceCharge"); n; n = en_next(n))
 		read_allowance_charge(r, r->model, n, 0);
@@ -326,7 +321,6 @@ static void read_settlement(struct cii_reader *r, xmlNodePtr s)
 		add_date(r, g, "BT-26", n, "ram:FormattedIssueDateTime/qdt:DateTimeString");
 		en_drop_if_empty(g);
 	}
-	(void)t;
 }
 
 static void read_line(struct cii_reader *r, xmlNodePtr l)
@@ -457,6 +451,7 @@ struct rl_en_node *rl_cii_read(xmlDocPtr doc, struct rl_err *err)
 		for (n = en_path(tx, "ram:IncludedSupplyChainTradeLineItem"); n; n = en_next(n))
 			read_line(&r, n);
 	}
+	en_drop_zero_vat_total(r.model);
 	if (!r.failed && rl_en_add_failed()) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		r.failed = 1;

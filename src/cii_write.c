@@ -243,9 +243,6 @@ static void write_payment_means(struct cii_writer *c, const struct rl_en_node *d
 	const struct rl_en_node *g, *s, *with_mandate = mandate_means(c->m);
 
 	for (g = rl_en_get(c->m, "BG-16"); g; g = rl_en_next(g)) {
-		if (V(g, "BT-81") == NULL && rl_en_get(g, "BG-17") == NULL && rl_en_get(g, "BG-18") == NULL &&
-		    V(g, "BT-82") == NULL)
-			continue;	/* only a remittance information, written on its own */
 		xw_open(&c->w, "ram:SpecifiedTradeSettlementPaymentMeans", NULL);
 		xw_leaf(&c->w, "ram:TypeCode", V(g, "BT-81"), NULL);
 		xw_leaf(&c->w, "ram:Information", V(g, "BT-82"), NULL);
@@ -358,11 +355,9 @@ static void write_settlement(struct cii_writer *c)
 	xw_open(&c->w, "ram:ApplicableHeaderTradeSettlement", NULL);
 	xw_leaf(&c->w, "ram:CreditorReferenceID", SUB(dd, "BT-90"), NULL);
 	/* One remittance information for the invoice; a second, different one has no place. */
-	for (g = rl_en_get(c->m, "BG-16"); g; g = rl_en_next(g)) {
-		t = rl_en_get(g, "BT-83");
-		if (t && remittance == NULL)
-			remittance = t->value;
-		else if (t && strcmp(t->value, remittance) != 0)
+	if ((t = rl_en_get(c->m, "BT-83"))) {
+		remittance = t->value;
+		for (t = rl_en_next(t); t; t = rl_en_next(t))
 			lost(c, t, NULL);
 	}
 	xw_leaf(&c->w, "ram:PaymentReference", remittance, NULL);

@@ -449,6 +449,31 @@ static void put_number(struct rl_buf *out, const char *v)
 	rl_buf_append(out, p, (size_t)(end - p));
 }
 
+/* Text on one line: line breaks and backslashes escaped ("\\n", "\\\\"); with `collapse`, every run
+ * of white space becomes one space. */
+static void put_text(struct rl_buf *out, const char *v, int collapse)
+{
+	const char *p;
+
+	for (p = v; *p; p++) {
+		int space = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+
+		if (collapse && space) {
+			while (p[1] == ' ' || p[1] == '\t' || p[1] == '\n' || p[1] == '\r')
+				p++;
+			rl_buf_puts(out, " ");
+		} else if (*p == '\n') {
+			rl_buf_puts(out, "\\n");
+		} else if (*p == '\r') {
+			rl_buf_puts(out, "\\r");
+		} else if (*p == '\\') {
+			rl_buf_puts(out, "\\\\");
+		} else {
+			rl_buf_append(out, p, 1);
+		}
+	}
+}
+
 static void put_value(struct rl_buf *out, const struct rl_en_node *n, int flags)
 {
 	enum rl_en_type t = rl_en_type_of(n->id);
@@ -470,7 +495,7 @@ static void put_value(struct rl_buf *out, const struct rl_en_node *n, int flags)
 	    (t == RL_EN_AMOUNT || t == RL_EN_PRICE || t == RL_EN_QUANTITY || t == RL_EN_PERCENT))
 		put_number(out, n->value);
 	else
-		rl_buf_puts(out, n->value);
+		put_text(out, n->value, flags & RL_EN_DUMP_NUMBERS);
 }
 
 static int dump_node(const struct rl_en_node *node, const char *path, struct rl_buf *out, int flags)
@@ -493,7 +518,7 @@ static int dump_node(const struct rl_en_node *node, const char *path, struct rl_
 
 			for (s = node->first; s != c; s = s->next)
 				index += strcmp(s->id, c->id) == 0;
-			if (index > 1 || rl_en_next(c))
+			if (index > 1 || rl_en_next(c) || (flags & RL_EN_DUMP_INDEXED))
 				rl_buf_printf(&sub, "%s%s[%d]/", path, c->id, index);
 			else
 				rl_buf_printf(&sub, "%s%s/", path, c->id);

@@ -153,6 +153,19 @@ int en_date_to_102(const char *in, char out[9])
 	return 0;
 }
 
+void en_drop_zero_vat_total(struct rl_en_node *model)
+{
+	struct rl_en_node *totals = rl_en_get(model, "BG-22"), *g;
+	struct rl_en_node *tax = totals ? rl_en_get(totals, "BT-110") : NULL;
+
+	if (tax == NULL || strspn(tax->value, "0.") != strlen(tax->value) || rl_en_get(model, "BG-23") == NULL)
+		return;
+	for (g = rl_en_get(model, "BG-23"); g; g = rl_en_next(g))
+		if (rl_en_value(g, "BT-118") == NULL || strcmp(rl_en_value(g, "BT-118"), "O") != 0)
+			return;
+	rl_en_remove(tax);
+}
+
 /* ---- streaming writer ---- */
 
 #define XW_FLUSH_AT 32768

@@ -46,6 +46,10 @@ void en_add_attr(struct rl_en_node *term, const char *id, xmlNodePtr node, const
 /* Removes `group` when nothing was added to it. */
 void en_drop_if_empty(struct rl_en_node *group);
 
+/* A zero invoice total VAT amount (BT-110) when the VAT breakdown is all category O (not subject to
+ * VAT) is the same as none: UBL must write one there, CII may. Both readers remove it. */
+void en_drop_zero_vat_total(struct rl_en_node *model);
+
 /* Date conversion: "YYYY-MM-DD" <-> "YYYYMMDD" (CII format 102). -1 when the text is not such a date. */
 int en_date_from_102(const char *in, char out[11]);
 int en_date_to_102(const char *in, char out[9]);

@@ -215,7 +215,17 @@ static void read_payment_means(struct ubl_reader *r, xmlNodePtr pm)
 
 	en_add_text(g, "BT-81", pm, "cbc:PaymentMeansCode");
 	rl_en_add_owned(g, "BT-82", en_attr(pm, "cbc:PaymentMeansCode", "name"));
-	en_add_text(g, "BT-83", pm, "cbc:PaymentID");
+	/* BT-83 (remittance information) is one for the invoice; UBL repeats it per payment means. */
+	for (n = en_path(pm, "cbc:PaymentID"); n; n = en_next(n)) {
+		char *v = rl_xml_text(n);
+		struct rl_en_node *t;
+
+		for (t = rl_en_get(r->model, "BT-83"); t && v && strcmp(t->value, v) != 0; t = rl_en_next(t))
+			;
+		if (t == NULL)
+			rl_en_add(r->model, "BT-83", v);
+		free(v);
+	}
 	n = en_path(pm, "cac:PayeeFinancialAccount");
 	if (n) {
 		s = rl_en_add_group(g, "BG-17");
@@ -458,6 +468,7 @@ struct rl_en_node *rl_ubl_read(xmlDocPtr doc, struct rl_err *err)
 		read_allowance_charge(&r, r.model, n, 0);
 	read_totals(r.model, root);
 	read_vat_breakdown(r.model, root);
+	en_drop_zero_vat_total(r.model);
 	for (n = en_path(root, credit_note ? "cac:CreditNoteLine" : "cac:InvoiceLine"); n; n = en_next(n))
 		read_line(&r, n, credit_note);
 	en_drop_if_empty(r.direct_debit);

@@ -340,7 +340,7 @@ static void write_payment(struct ubl_writer *u)
 			xw_leaf(&u->w, "cbc:PaymentDueDate", V(u->m, "BT-9"), NULL);
 			due_date_written = 1;
 		}
-		xw_leaf(&u->w, "cbc:PaymentID", V(g, "BT-83"), NULL);
+		xw_leaf(&u->w, "cbc:PaymentID", V(u->m, "BT-83"), NULL);
 		if ((s = rl_en_get(g, "BG-18"))) {
 			xw_open(&u->w, "cac:CardAccount", NULL);
 			xw_leaf(&u->w, "cbc:PrimaryAccountNumberID", V(s, "BT-87"), NULL);
@@ -377,6 +377,10 @@ static void write_payment(struct ubl_writer *u)
 		if ((t = rl_en_get(dd, "BT-91")))
 			lost(u, t, NULL);
 	}
+	/* The remittance information goes with each payment means: without one, it has no place. */
+	for (t = rl_en_get(u->m, "BT-83"); t; t = rl_en_next(t))
+		if (with_mandate == NULL || t != rl_en_get(u->m, "BT-83"))
+			lost(u, t, NULL);
 	if (u->credit_note && !due_date_written && (t = rl_en_get(u->m, "BT-9")))
 		lost(u, t, NULL);
 	if ((t = rl_en_get(u->m, "BT-20"))) {
@@ -433,11 +437,27 @@ static void write_allowances_charges(struct ubl_writer *u, const struct rl_en_no
 	}
 }
 
+/* 1 when the VAT breakdown has only category O (not subject to VAT) groups. */
+static int only_not_subject_to_vat(const struct rl_en_node *m)
+{
+	const struct rl_en_node *g = rl_en_get(m, "BG-23");
+
+	if (g == NULL)
+		return 0;
+	for (; g; g = rl_en_next(g))
+		if (V(g, "BT-118") == NULL || strcmp(V(g, "BT-118"), "O") != 0)
+			return 0;
+	return 1;
+}
+
 static void write_taxes_and_totals(struct ubl_writer *u)
 {
 	const struct rl_en_node *totals = rl_en_get(u->m, "BG-22"), *g, *t;
 	const char *tax = SUB(totals, "BT-110");
 
+	/* UBL needs cac:TaxTotal/cbc:TaxAmount; an invoice not subject to VAT may lack BT-110. */
+	if (tax == NULL && only_not_subject_to_vat(u->m))
+		tax = "0";
 	if (tax) {
 		xw_open(&u->w, "cac:TaxTotal", NULL);
 		amount(u, "cbc:TaxAmount", tax);

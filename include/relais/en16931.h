@@ -100,10 +100,13 @@ const char *rl_syntax_name(enum rl_syntax s);
 
 /* Writes every term of the tree, one line each: "BG-25[2]/BG-31/BT-153 = value [BT-153-1 = x]".
  * A repeated group gets its position in brackets; a term's sub-terms follow it on its line. Attached
- * binaries are summarised by length. With RL_EN_DUMP_NUMBERS, amounts, prices, quantities and
- * percentages are written without insignificant zeros ("229.60" -> "229.6"), for comparing
- * documents made by different tools. */
+ * binaries are summarised by length; line breaks in values are written as \n. With
+ * RL_EN_DUMP_NUMBERS, amounts, prices, quantities and percentages are written without insignificant
+ * zeros ("229.60" -> "229.6") and runs of white space in text as one space, for comparing documents
+ * made by different tools. With RL_EN_DUMP_INDEXED every group gets its position, even a
+ * single one, so that dumps of documents with more or fewer groups line up. */
 #define RL_EN_DUMP_NUMBERS 1
+#define RL_EN_DUMP_INDEXED 2
 int rl_en_dump(const struct rl_en_node *root, struct rl_buf *out, int flags);
 
 /* Appends "ID: not representable in SYNTAX: value" (or `why` instead of the value when given). */
