@@ -260,8 +260,12 @@ static void read_settlement(struct cii_reader *r, xmlNodePtr s)
 	for (; n; n = en_next(n)) {
 		if (rl_en_get(r->model, "BT-7") == NULL)
 			add_date(r, r->model, "BT-7", n, "ram:TaxPointDate/udt:DateString");
-		if (rl_en_get(r->model, "BT-8") == NULL)
-			en_add_text(r->model, "BT-8", n, "ram:DueDateTypeCode");
+		if (rl_en_get(r->model, "BT-8") == NULL) {
+			char *code = en_text(n, "ram:DueDateTypeCode");
+
+			rl_en_add(r->model, "BT-8", en_tax_point_code_from_cii(code));
+			free(code);
+		}
 	}
 	read_party(r, &en_payee, en_path(s, "ram:PayeeTradeParty"));
 	n = en_path(s, "ram:BillingSpecifiedPeriod");

@@ -45,15 +45,20 @@ static void wrapped(struct cii_writer *c, const char *outer, const char *tag, co
 	xw_close(&c->w, outer);
 }
 
-/* An identifier with a scheme is a global one (ram:GlobalID), without a scheme a ram:ID. */
-static void identifiers(struct cii_writer *c, const struct rl_en_node *g, const char *id, const char *scheme)
+/* An identifier with a scheme is a global one (ram:GlobalID), without a scheme a ram:ID. Where the
+ * term is 0..1 (`one`), identifiers after the first are reported. */
+static void identifiers(struct cii_writer *c, const struct rl_en_node *g, const char *id, const char *scheme,
+			int one)
 {
-	const struct rl_en_node *t;
+	const struct rl_en_node *t, *first = rl_en_get(g, id);
 
-	for (t = rl_en_get(g, id); t; t = rl_en_next(t))
-		if (V(t, scheme) == NULL)
+	for (t = first; t; t = rl_en_next(t)) {
+		if (one && t != first)
+			lost(c, t, NULL);
+		else if (V(t, scheme) == NULL)
 			xw_leaf(&c->w, "ram:ID", t->value, NULL);
-	for (t = rl_en_get(g, id); t; t = rl_en_next(t))
+	}
+	for (t = first; t && !(one && t != first); t = rl_en_next(t))
 		if (V(t, scheme))
 			xw_leaf(&c->w, "ram:GlobalID", t->value, "schemeID", V(t, scheme), NULL);
 }
@@ -91,7 +96,7 @@ static void write_party(struct cii_writer *c, const char *tag, const struct en_p
 		return;
 	xw_open(&c->w, tag, NULL);
 	if (role->id)
-		identifiers(c, g, role->id, role->id_scheme);
+		identifiers(c, g, role->id, role->id_scheme, role->one_id);
 	xw_leaf(&c->w, "ram:Name", V(g, role->name), NULL);
 	if (role->legal_info)
 		xw_leaf(&c->w, "ram:Description", V(g, role->legal_info), NULL);
@@ -193,7 +198,7 @@ static void write_delivery(struct cii_writer *c)
 	xw_open(&c->w, "ram:ApplicableHeaderTradeDelivery", NULL);
 	if (g && (rl_en_get(g, "BT-71") || V(g, "BT-70") || rl_en_get(g, "BG-15"))) {
 		xw_open(&c->w, "ram:ShipToTradeParty", NULL);
-		identifiers(c, g, "BT-71", "BT-71-1");
+		identifiers(c, g, "BT-71", "BT-71-1", 1);
 		xw_leaf(&c->w, "ram:Name", V(g, "BT-70"), NULL);
 		write_address(c, &en_deliver_to_address, rl_en_get(g, "BG-15"));
 		xw_close(&c->w, "ram:ShipToTradeParty");
@@ -291,8 +296,11 @@ static void write_vat_breakdown(struct cii_writer *c)
 		xw_leaf(&c->w, "ram:BasisAmount", V(g, "BT-116"), NULL);
 		xw_leaf(&c->w, "ram:CategoryCode", V(g, "BT-118"), NULL);
 		xw_leaf(&c->w, "ram:ExemptionReasonCode", V(g, "BT-121"), NULL);
-		date(c, "ram:TaxPointDate", "udt:DateString", V(c->m, "BT-7"));
-		xw_leaf(&c->w, "ram:DueDateTypeCode", V(c->m, "BT-8"), NULL);
+		/* BT-7 and BT-8 are the invoice's: stated once, with the first VAT breakdown. */
+		if (g == rl_en_get(c->m, "BG-23")) {
+			date(c, "ram:TaxPointDate", "udt:DateString", V(c->m, "BT-7"));
+			xw_leaf(&c->w, "ram:DueDateTypeCode", en_tax_point_code_to_cii(V(c->m, "BT-8")), NULL);
+		}
 		xw_leaf(&c->w, "ram:RateApplicablePercent", V(g, "BT-119"), NULL);
 		xw_close(&c->w, "ram:ApplicableTradeTax");
 	}

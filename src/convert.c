@@ -72,13 +72,13 @@ static struct rl_en_node *read_pdf(const char *path, enum rl_syntax *syntax, str
 		goto out;
 	doc = rl_xml_parse(xml.data, xml.len, RL_EBMS_OTHER, name, err);
 	if (doc == NULL) {
-		rl_err_prefix(err, "%s: ", path);
+		rl_err_prefix(err, "%s", path);
 		goto out;
 	}
 	m = read_doc(doc, syntax, err);
 	xmlFreeDoc(doc);
 	if (m == NULL) {
-		rl_err_prefix(err, "%s (embedded %s): ", path, name);
+		rl_err_prefix(err, "%s (embedded %s)", path, name);
 		goto out;
 	}
 	copy = strdup(path);

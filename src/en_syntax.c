@@ -26,19 +26,19 @@ static const struct en_contact_role buyer_contact = { "BG-9", "BT-56", "BT-57", 
 
 const struct en_party_role en_seller = {
 	"BG-4", "BT-27", "BT-28", "BT-29", "BT-29-1", "BT-30", "BT-30-1",
-	"BT-31", "BT-32", "BT-33", "BT-34", "BT-34-1", 0, &seller_address, &seller_contact
+	"BT-31", "BT-32", "BT-33", "BT-34", "BT-34-1", 0, 0, &seller_address, &seller_contact
 };
 const struct en_party_role en_buyer = {
 	"BG-7", "BT-44", "BT-45", "BT-46", "BT-46-1", "BT-47", "BT-47-1",
-	"BT-48", NULL, NULL, "BT-49", "BT-49-1", 0, &buyer_address, &buyer_contact
+	"BT-48", NULL, NULL, "BT-49", "BT-49-1", 0, 1, &buyer_address, &buyer_contact
 };
 const struct en_party_role en_payee = {
 	"BG-10", "BT-59", NULL, "BT-60", "BT-60-1", "BT-61", "BT-61-1",
-	NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL
+	NULL, NULL, NULL, NULL, NULL, 1, 1, NULL, NULL
 };
 const struct en_party_role en_tax_representative = {
 	"BG-11", "BT-62", NULL, NULL, NULL, NULL, NULL,
-	"BT-63", NULL, NULL, NULL, NULL, 1, &tax_representative_address, NULL
+	"BT-63", NULL, NULL, NULL, NULL, 1, 1, &tax_representative_address, NULL
 };
 
 static const char *prefix_ns(const char *prefix, size_t len)
@@ -164,6 +164,28 @@ void en_drop_zero_vat_total(struct rl_en_node *model)
 		if (rl_en_value(g, "BT-118") == NULL || strcmp(rl_en_value(g, "BT-118"), "O") != 0)
 			return;
 	rl_en_remove(tax);
+}
+
+static const char *const tax_point_codes[][2] = { { "3", "5" }, { "35", "29" }, { "432", "72" } };
+
+const char *en_tax_point_code_to_cii(const char *code)
+{
+	size_t i;
+
+	for (i = 0; code && i < sizeof tax_point_codes / sizeof tax_point_codes[0]; i++)
+		if (strcmp(code, tax_point_codes[i][0]) == 0)
+			return tax_point_codes[i][1];
+	return code;
+}
+
+const char *en_tax_point_code_from_cii(const char *code)
+{
+	size_t i;
+
+	for (i = 0; code && i < sizeof tax_point_codes / sizeof tax_point_codes[0]; i++)
+		if (strcmp(code, tax_point_codes[i][1]) == 0)
+			return tax_point_codes[i][0];
+	return code;
 }
 
 /* ---- streaming writer ---- */

@@ -24,6 +24,7 @@ struct en_party_role {
 	const char *name, *trading_name, *id, *id_scheme, *legal_id, *legal_id_scheme;
 	const char *vat_id, *tax_reg_id, *legal_info, *endpoint, *endpoint_scheme;
 	int name_is_party_name;	/* payee, tax representative: UBL carries the name in cac:PartyName */
+	int one_id;		/* buyer, payee: one identifier (BT-46, BT-60 are 0..1) */
 	const struct en_address_role *address;
 	const struct en_contact_role *contact;
 };
@@ -45,6 +46,11 @@ struct rl_en_node *en_add_text(struct rl_en_node *group, const char *id, xmlNode
 void en_add_attr(struct rl_en_node *term, const char *id, xmlNodePtr node, const char *path, const char *attr);
 /* Removes `group` when nothing was added to it. */
 void en_drop_if_empty(struct rl_en_node *group);
+
+/* BT-8, the VAT point date code: EN 16931 and UBL use UNTDID 2005 (3, 35, 432), CII UNTDID 2475
+ * (5, 29, 72). Codes without a counterpart are returned as they are. */
+const char *en_tax_point_code_to_cii(const char *code);
+const char *en_tax_point_code_from_cii(const char *code);
 
 /* A zero invoice total VAT amount (BT-110) when the VAT breakdown is all category O (not subject to
  * VAT) is the same as none: UBL must write one there, CII may. Both readers remove it. */

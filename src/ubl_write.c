@@ -82,6 +82,10 @@ static void write_party_content(struct ubl_writer *u, const struct en_party_role
 	if (role->endpoint && (t = rl_en_get(g, role->endpoint)))
 		xw_leaf(&u->w, "cbc:EndpointID", t->value, "schemeID", SUB(t, role->endpoint_scheme), NULL);
 	for (t = role->id ? rl_en_get(g, role->id) : NULL; t; t = rl_en_next(t)) {
+		if (role->one_id && t != rl_en_get(g, role->id)) {
+			lost(u, t, NULL);	/* BT-46, BT-60: one identifier */
+			continue;
+		}
 		xw_open(&u->w, "cac:PartyIdentification", NULL);
 		xw_leaf(&u->w, "cbc:ID", t->value, "schemeID", SUB(t, role->id_scheme), NULL);
 		xw_close(&u->w, "cac:PartyIdentification");
@@ -383,11 +387,13 @@ static void write_payment(struct ubl_writer *u)
 			lost(u, t, NULL);
 	if (u->credit_note && !due_date_written && (t = rl_en_get(u->m, "BT-9")))
 		lost(u, t, NULL);
+	/* One payment terms note in UBL (UBL-SR-05); CII may have several descriptions. */
 	if ((t = rl_en_get(u->m, "BT-20"))) {
 		xw_open(&u->w, "cac:PaymentTerms", NULL);
-		for (; t; t = rl_en_next(t))
-			xw_leaf(&u->w, "cbc:Note", t->value, NULL);
+		xw_leaf(&u->w, "cbc:Note", t->value, NULL);
 		xw_close(&u->w, "cac:PaymentTerms");
+		for (t = rl_en_next(t); t; t = rl_en_next(t))
+			lost(u, t, NULL);
 	}
 }
 
