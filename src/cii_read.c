@@ -26,6 +26,7 @@ static void add_date(struct cii_reader *r, struct rl_en_node *group, const char 
 	if (r->failed || d == NULL)
 		return;
 	v = rl_xml_text(d);
+	en_mark_read(d);
 	format = rl_xml_attr(d, NULL, "format");
 	if (v && *v) {
 		if (format && strcmp(format, "102") != 0) {
@@ -339,7 +340,9 @@ static void read_line(struct cii_reader *r, xmlNodePtr l)
 	en_add_text(g, "BT-126", doc, "ram:LineID");
 	for (n = en_path(doc, "ram:IncludedNote"); n; n = en_next(n))
 		en_add_text(g, "BT-127", n, "ram:Content");
+	/* Line object identifiers: type 130 (the only referenced document a line has in EN 16931). */
 	for (n = en_path(set, "ram:AdditionalReferencedDocument"); n; n = en_next(n)) {
+		free(en_text(n, "ram:TypeCode"));
 		t = en_add_text(g, "BT-128", n, "ram:IssuerAssignedID");
 		if (t)
 			en_add_text(t, "BT-128-1", n, "ram:ReferenceTypeCode");

@@ -51,7 +51,7 @@ static int print_terms(const char *in_path)
 	struct rl_err err;
 	enum rl_syntax syntax;
 
-	m = rl_convert_read(in_path, &syntax, &err);
+	m = rl_convert_read(in_path, &syntax, NULL, &err);
 	if (m == NULL)
 		return rl_cli_fail(&err);
 	if (rl_en_dump(m, &dump, 0) < 0) {

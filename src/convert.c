@@ -37,15 +37,20 @@ int rl_en_detect(xmlDocPtr doc, enum rl_syntax *syntax, struct rl_err *err)
 			  root ? (const char *)root->name : "(none)");
 }
 
-static struct rl_en_node *read_doc(xmlDocPtr doc, enum rl_syntax *syntax, struct rl_err *err)
+static struct rl_en_node *read_doc(xmlDocPtr doc, enum rl_syntax *syntax, struct rl_buf *report,
+				   struct rl_err *err)
 {
+	struct rl_en_node *m;
 	enum rl_syntax s;
 
 	if (rl_en_detect(doc, &s, err) < 0)
 		return NULL;
 	if (syntax)
 		*syntax = s;
-	return s == RL_SYNTAX_UBL ? rl_ubl_read(doc, err) : rl_cii_read(doc, err);
+	m = s == RL_SYNTAX_UBL ? rl_ubl_read(doc, err) : rl_cii_read(doc, err);
+	if (m && report)
+		rl_en_report_unread(doc, report);
+	return m;
 }
 
 struct rl_en_node *rl_en_read_file(const char *path, enum rl_syntax *syntax, struct rl_err *err)
@@ -55,13 +60,14 @@ struct rl_en_node *rl_en_read_file(const char *path, enum rl_syntax *syntax, str
 
 	if (doc == NULL)
 		return NULL;
-	m = read_doc(doc, syntax, err);
+	m = read_doc(doc, syntax, NULL, err);
 	xmlFreeDoc(doc);
 	return m;
 }
 
 /* The model of the CII inside a Factur-X PDF, with the PDF added as a supporting document. */
-static struct rl_en_node *read_pdf(const char *path, enum rl_syntax *syntax, struct rl_err *err)
+static struct rl_en_node *read_pdf(const char *path, enum rl_syntax *syntax, struct rl_buf *report,
+				   struct rl_err *err)
 {
 	struct rl_buf xml = RL_BUF_INIT;
 	struct rl_en_node *m = NULL, *g, *bin;
@@ -75,7 +81,7 @@ static struct rl_en_node *read_pdf(const char *path, enum rl_syntax *syntax, str
 		rl_err_prefix(err, "%s", path);
 		goto out;
 	}
-	m = read_doc(doc, syntax, err);
+	m = read_doc(doc, syntax, report, err);
 	xmlFreeDoc(doc);
 	if (m == NULL) {
 		rl_err_prefix(err, "%s (embedded %s)", path, name);
@@ -104,11 +110,20 @@ out:
 	return m;
 }
 
-struct rl_en_node *rl_convert_read(const char *in_path, enum rl_syntax *syntax, struct rl_err *err)
+struct rl_en_node *rl_convert_read(const char *in_path, enum rl_syntax *syntax, struct rl_buf *report,
+				   struct rl_err *err)
 {
+	xmlDocPtr doc;
+	struct rl_en_node *m;
+
 	if (rl_is_pdf(in_path))
-		return read_pdf(in_path, syntax, err);
-	return rl_en_read_file(in_path, syntax, err);
+		return read_pdf(in_path, syntax, report, err);
+	doc = rl_xml_parse_file(in_path, RL_CONVERT_MAX_XML, RL_EBMS_OTHER, "invoice", err);
+	if (doc == NULL)
+		return NULL;
+	m = read_doc(doc, syntax, report, err);
+	xmlFreeDoc(doc);
+	return m;
 }
 
 int rl_convert_file(const char *in_path, enum rl_syntax to, const char *out_path, struct rl_buf *report,
@@ -119,7 +134,7 @@ int rl_convert_file(const char *in_path, enum rl_syntax to, const char *out_path
 	struct rl_sink sink;
 	int to_stdout = out_path == NULL || strcmp(out_path, "-") == 0, rc;
 
-	m = rl_convert_read(in_path, NULL, err);
+	m = rl_convert_read(in_path, NULL, report, err);
 	if (m == NULL)
 		return -1;
 	if (to_stdout) {

@@ -77,9 +77,21 @@ xmlNodePtr en_path(xmlNodePtr node, const char *path)
 	return node;
 }
 
+/* What marks an element whose value a reader took (libxml2 leaves _private to the application). */
+static char read_mark;
+
+void en_mark_read(xmlNodePtr node)
+{
+	if (node)
+		node->_private = &read_mark;
+}
+
 char *en_text(xmlNodePtr node, const char *path)
 {
-	return rl_xml_text(*path ? en_path(node, path) : node);
+	xmlNodePtr n = *path ? en_path(node, path) : node;
+
+	en_mark_read(n);
+	return rl_xml_text(n);
 }
 
 char *en_attr(xmlNodePtr node, const char *path, const char *attr)
@@ -186,6 +198,69 @@ const char *en_tax_point_code_from_cii(const char *code)
 		if (strcmp(code, tax_point_codes[i][1]) == 0)
 			return tax_point_codes[i][0];
 	return code;
+}
+
+/* Values the syntax binding implies, which carry no business term of their own. */
+static int implied_value(xmlNodePtr n, const char *value)
+{
+	const char *name = (const char *)n->name;
+	const char *parent = n->parent ? (const char *)n->parent->name : "";
+
+	if (strcmp(name, "UBLVersionID") == 0)
+		return 1;
+	if (strcmp(value, "VAT") == 0 && (strcmp(parent, "TaxScheme") == 0 || strcmp(name, "TypeCode") == 0))
+		return 1;
+	/* The charge indicator of a price discount (UBL) or of a gross price discount (CII). */
+	if (strcmp(value, "false") == 0 && (strcmp(name, "ChargeIndicator") == 0 || strcmp(name, "Indicator") == 0))
+		return 1;
+	return 0;
+}
+
+static void put_path(struct rl_buf *out, xmlNodePtr n)
+{
+	if (n->parent && n->parent->type == XML_ELEMENT_NODE && n->parent->parent &&
+	    n->parent->parent->type == XML_ELEMENT_NODE)
+		put_path(out, n->parent);
+	rl_buf_puts(out, "/");
+	if (n->ns && n->ns->prefix)
+		rl_buf_printf(out, "%s:", (const char *)n->ns->prefix);
+	rl_buf_puts(out, (const char *)n->name);
+}
+
+static void report_unread(xmlNodePtr n, struct rl_buf *report)
+{
+	xmlNodePtr c;
+	int has_text = 0;
+
+	for (c = n->children; c; c = c->next) {
+		if (c->type == XML_ELEMENT_NODE)
+			report_unread(c, report);
+		else if (c->type == XML_TEXT_NODE && c->content &&
+			 strspn((const char *)c->content, " \t\r\n") != strlen((const char *)c->content))
+			has_text = 1;
+	}
+	if (has_text && n->_private != &read_mark) {
+		char *v = rl_xml_text(n);
+
+		if (v && !implied_value(n, v)) {
+			rl_buf_puts(report, "(no business term): not carried: ");
+			put_path(report, n);
+			rl_buf_printf(report, " = %.200s%s\n", v, strlen(v) > 200 ? "..." : "");
+		}
+		free(v);
+	}
+}
+
+int rl_en_report_unread(xmlDocPtr doc, struct rl_buf *report)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc), c;
+
+	if (root == NULL || report == NULL)
+		return 0;
+	for (c = root->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			report_unread(c, report);
+	return 0;
 }
 
 /* ---- streaming writer ---- */

@@ -34,6 +34,8 @@ extern const struct en_address_role en_deliver_to_address;
 /* The first element reached from `node` by a path of prefixed names, "cac:Party/cbc:Name": prefixes
  * cac, cbc (UBL), rsm, ram, udt, qdt (CII). NULL when absent. */
 xmlNodePtr en_path(xmlNodePtr node, const char *path);
+/* Marks an element whose value a reader took (see rl_en_report_unread()). en_text() marks. */
+void en_mark_read(xmlNodePtr node);
 /* Trimmed text of en_path(); NULL when absent. Free with free(). */
 char *en_text(xmlNodePtr node, const char *path);
 /* Attribute (unqualified) of en_path(); NULL when absent. */

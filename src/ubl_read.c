@@ -128,6 +128,8 @@ static void read_note(struct rl_en_node *model, xmlNodePtr note)
 	struct rl_en_node *g;
 	const char *end;
 
+	en_mark_read(note);
+
 	if (text == NULL || *text == '\0') {
 		free(text);
 		return;
@@ -220,6 +222,7 @@ static void read_payment_means(struct ubl_reader *r, xmlNodePtr pm)
 		char *v = rl_xml_text(n);
 		struct rl_en_node *t;
 
+		en_mark_read(n);
 		for (t = rl_en_get(r->model, "BT-83"); t && v && strcmp(t->value, v) != 0; t = rl_en_next(t))
 			;
 		if (t == NULL)
@@ -269,7 +272,9 @@ static void read_line(struct ubl_reader *r, xmlNodePtr l, int credit_note)
 	en_add_text(g, "BT-126", l, "cbc:ID");
 	for (n = en_path(l, "cbc:Note"); n; n = en_next(n))
 		en_add_text(g, "BT-127", n, "");
+	/* Line object identifiers: document type 130 (the only document reference of a line in EN 16931). */
 	for (n = en_path(l, "cac:DocumentReference"); n; n = en_next(n)) {
+		free(en_text(n, "cbc:DocumentTypeCode"));
 		t = en_add_text(g, "BT-128", n, "cbc:ID");
 		en_add_attr(t, "BT-128-1", n, "cbc:ID", "schemeID");
 	}

@@ -118,6 +118,10 @@ int rl_en_report_lost(struct rl_buf *report, enum rl_syntax target, const struct
  * that is not a date) are RL_EBMS_VALUE_INCONSISTENT. */
 struct rl_en_node *rl_ubl_read(xmlDocPtr doc, struct rl_err *err);
 struct rl_en_node *rl_cii_read(xmlDocPtr doc, struct rl_err *err);
+/* After a reader has read `doc`: appends one line per element value that no business term took
+ * (content outside EN 16931, such as Factur-X EXTENDED data, or repeats the syntax allows and
+ * EN 16931 does not), "(no business term): not carried: /PATH = value". */
+int rl_en_report_unread(xmlDocPtr doc, struct rl_buf *report);
 /* Recognises the syntax of a parsed document: 0 with *syntax set, -1 when it is no invoice. */
 int rl_en_detect(xmlDocPtr doc, enum rl_syntax *syntax, struct rl_err *err);
 /* Parses a file (size-capped, safe parser) and reads it with the right reader. */

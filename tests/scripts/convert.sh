@@ -77,6 +77,17 @@ for name in invalid/invalidXMP invalid/invalidXMP-ParseError valid/zugferd_invoi
 		"$C/facturx/pdf/$name.pdf"
 	grep -q "ZUGFeRD 1.0" "$TMP/stderr" && ok "  ... says ZUGFeRD 1.0" || not_ok "  ... message"
 done
+# Two "invalid" samples hold a well-formed CII D16B EN 16931 invoice: XMLinvalidV2PDF.pdf breaks the
+# Factur-X EXTENDED schema with a bank name, which is no EN 16931 term: it is converted and the bank name
+# reported as not carried; invalidXRechnung.pdf lacks the seller contact the XRechnung CIUS requires
+# (BR-DE-2), which EN 16931 does not: conversion carries what there is (checking a CIUS is validation's).
+expect_exit 0 "XMLinvalidV2PDF.pdf converts" -- "$RELAIS" convert --to ubl -o "$TMP/fx-invalid.xml" \
+	"$C/facturx/pdf/invalid/XMLinvalidV2PDF.pdf"
+grep -q "^(no business term): not carried: .*/ram:PayeeSpecifiedCreditorFinancialInstitution/ram:Name = Commerzbank$" \
+	"$TMP/stderr" && ok "  ... reporting the bank name it cannot carry" || not_ok "  ... bank name reported"
+expect_exit 0 "invalidXRechnung.pdf converts (EN 16931 has no seller contact requirement)" -- \
+	"$RELAIS" convert --to ubl -o "$TMP/fx-invalid.xml" "$C/facturx/pdf/invalid/invalidXRechnung.pdf"
+rm -f "$TMP/fx-invalid.xml"
 # BASIC WL has no invoice lines: valid Factur-X, but a UBL invoice cannot be made of it (CII can).
 expect_refused EBMS:0003 "BASIC WL (no lines) into UBL" -- "$RELAIS" convert --to ubl -o "$TMP/x.xml" \
 	"$C/facturx/pdf/valid/validAvoir_FR_type380_BASICWL.pdf"
