@@ -260,7 +260,8 @@ const char *rl_syntax_name(enum rl_syntax s)
 	return s == RL_SYNTAX_UBL ? "UBL" : "CII";
 }
 
-static int alloc_failed;
+/* Per thread: conversions may run in several daemon threads at once. */
+static _Thread_local int alloc_failed;
 
 int rl_en_add_failed(void)
 {

@@ -78,7 +78,7 @@ struct rl_en_node *rl_en_add_group(struct rl_en_node *parent, const char *id);
 struct rl_en_node *rl_en_add(struct rl_en_node *parent, const char *id, const char *value);
 /* Same, taking ownership of a malloc'd value (freed when NULL/empty). */
 struct rl_en_node *rl_en_add_owned(struct rl_en_node *parent, const char *id, char *value);
-/* 1 once any allocation in any tree has failed since the last rl_en_add_reset(). */
+/* 1 once an allocation in this thread has failed since its last rl_en_add_reset(). */
 int rl_en_add_failed(void);
 void rl_en_add_reset(void);
 /* Removes a node from its parent and frees it. */
