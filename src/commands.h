@@ -13,6 +13,7 @@ extern const struct rl_command rl_cmd_check_config;
 extern const struct rl_command rl_cmd_unpack;
 extern const struct rl_command rl_cmd_verify_receipt;
 extern const struct rl_command rl_cmd_convert;
+extern const struct rl_command rl_cmd_db;
 
 #define RL_COMMAND_LIST \
 	&rl_cmd_unpack, \
@@ -20,6 +21,7 @@ extern const struct rl_command rl_cmd_convert;
 	&rl_cmd_inspect, \
 	&rl_cmd_check_config, \
 	&rl_cmd_verify_receipt, \
-	&rl_cmd_convert,
+	&rl_cmd_convert, \
+	&rl_cmd_db,
 
 #endif
