@@ -536,6 +536,81 @@ static void test_not_representable_reported(void **state)
 	rl_buf_free(&report);
 }
 
+static struct rl_en_node *read_string(const char *xml, struct rl_err *err)
+{
+	xmlDocPtr doc = rl_xml_parse(xml, strlen(xml), RL_EBMS_OTHER, "test", err);
+	enum rl_syntax s;
+	struct rl_en_node *m;
+
+	assert_non_null(doc);
+	assert_int_equal(rl_en_detect(doc, &s, err), 0);
+	m = s == RL_SYNTAX_UBL ? rl_ubl_read(doc, err) : rl_cii_read(doc, err);
+	xmlFreeDoc(doc);
+	return m;
+}
+
+/* Whether `needle` is inside the first <tag>...</tag> of xml. */
+static int inside(const char *xml, const char *tag, const char *needle)
+{
+	char open[128], close[128];
+	const char *start, *end, *at;
+
+	snprintf(open, sizeof open, "<%s>", tag);
+	snprintf(close, sizeof close, "</%s>", tag);
+	start = strstr(xml, open);
+	end = start ? strstr(start, close) : NULL;
+	at = start ? strstr(start, needle) : NULL;
+	return at && end && at < end;
+}
+
+/* The places where the bindings differ: BT-9 and BT-11 of a UBL CreditNote, the BT-8 code lists. */
+static void test_syntax_specific_bindings(void **state)
+{
+	struct rl_buf report = RL_BUF_INIT;
+	struct rl_err err;
+	struct rl_en_node *m = model_of("381", "102", "20240301", one_line, &err), *g, *back;
+	char *ubl, *cii;
+
+	(void)state;
+	assert_non_null(m);
+	rl_en_add(m, "BT-9", "2024-03-31");
+	rl_en_add(m, "BT-11", "PROJ-7");
+	rl_en_add(m, "BT-8", "432");
+	g = rl_en_add_group(m, "BG-16");
+	rl_en_add(g, "BT-81", "30");
+	g = rl_en_add_group(m, "BG-23");
+	rl_en_add(g, "BT-116", "100.10");
+	rl_en_add(g, "BT-117", "0");
+	rl_en_add(g, "BT-118", "E");
+	rl_en_add(rl_en_get(m, "BG-22"), "BT-110", "0");
+	ubl = write_to_string(m, RL_SYNTAX_UBL, &report, &err);
+	assert_non_null(ubl);
+	xsd_check("credit note bindings", ubl, strlen(ubl));
+	assert_true(inside(ubl, "cac:PaymentMeans", "<cbc:PaymentDueDate>2024-03-31</cbc:PaymentDueDate>"));
+	assert_true(inside(ubl, "cac:AdditionalDocumentReference", "<cbc:ID>PROJ-7</cbc:ID>"));
+	assert_true(inside(ubl, "cac:AdditionalDocumentReference", "<cbc:DocumentTypeCode>50</cbc:DocumentTypeCode>"));
+	assert_null(strstr(ubl, "ProjectReference"));
+	assert_true(inside(ubl, "cac:InvoicePeriod", "<cbc:DescriptionCode>432</cbc:DescriptionCode>"));
+	cii = write_to_string(m, RL_SYNTAX_CII, &report, &err);
+	assert_non_null(cii);
+	assert_non_null(strstr(cii, "<ram:DueDateTypeCode>72</ram:DueDateTypeCode>"));
+	assert_true(inside(cii, "ram:SpecifiedProcuringProject", "<ram:ID>PROJ-7</ram:ID>"));
+	assert_int_equal(report.len, 0);
+	/* Both read back to the business terms of the model. */
+	back = read_string(ubl, &err);
+	assert_non_null(back);
+	assert_int_equal(check_preserved("credit note via UBL", m, back, &report), 0);
+	rl_en_free(back);
+	back = read_string(cii, &err);
+	assert_non_null(back);
+	assert_int_equal(check_preserved("credit note via CII", m, back, &report), 0);
+	rl_en_free(back);
+	free(ubl);
+	free(cii);
+	rl_en_free(m);
+	rl_buf_free(&report);
+}
+
 static void test_not_an_invoice(void **state)
 {
 	static const char order[] = "<Order xmlns='urn:oasis:names:specification:ubl:schema:xsd:Order-2'/>";
@@ -577,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_bad_dates_refused),
 		cmocka_unit_test(test_no_line_refused_for_ubl),
 		cmocka_unit_test(test_not_representable_reported),
+		cmocka_unit_test(test_syntax_specific_bindings),
 		cmocka_unit_test(test_not_an_invoice),
 		cmocka_unit_test(test_corpus_pairs),
 	};
