@@ -213,16 +213,25 @@ static void write_delivery(struct cii_writer *c)
 	xw_close(&c->w, "ram:ApplicableHeaderTradeDelivery");
 }
 
-/* Whether an account identifier is an IBAN (two letters, two digits, then letters and digits). */
+/* Whether an account identifier is an IBAN: two letters, two digits, then letters and digits, 15 to
+ * 34 of them in all; spaces between groups are allowed. */
 static int looks_like_iban(const char *s)
 {
-	size_t i, n = strlen(s);
+	char c[35];
+	size_t i, n = 0;
 
-	if (n < 15 || n > 34 || !(s[0] >= 'A' && s[0] <= 'Z') || !(s[1] >= 'A' && s[1] <= 'Z') ||
-	    !(s[2] >= '0' && s[2] <= '9') || !(s[3] >= '0' && s[3] <= '9'))
+	for (i = 0; s[i]; i++) {
+		if (s[i] == ' ')
+			continue;
+		if (n == sizeof c - 1)
+			return 0;
+		c[n++] = s[i];
+	}
+	if (n < 15 || !(c[0] >= 'A' && c[0] <= 'Z') || !(c[1] >= 'A' && c[1] <= 'Z') ||
+	    !(c[2] >= '0' && c[2] <= '9') || !(c[3] >= '0' && c[3] <= '9'))
 		return 0;
 	for (i = 4; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+		if (!((c[i] >= 'A' && c[i] <= 'Z') || (c[i] >= '0' && c[i] <= '9')))
 			return 0;
 	return 1;
 }
