@@ -10,8 +10,9 @@
  *
  * Where a syntax spreads one EN 16931 group over several places, the model keeps it where both
  * syntaxes can find it: BG-16 (payment instructions) repeats at document level, one per payment means,
- * each holding BT-81..BT-83 and BG-17/BG-18; BG-19 (direct debit: BT-89..BT-91) and BG-14 (invoicing
- * period) sit at document level; BT-7, BT-8 and BT-20 too.
+ * each holding BT-81, BT-82 and BG-17/BG-18; BT-83 (remittance information, one per invoice), BG-19
+ * (direct debit: BT-89..BT-91), BG-14 (invoicing period), BT-7, BT-8 and BT-20 sit at document level.
+ * Code values are those of EN 16931 (BT-8 in UNTDID 2005: the CII writer and reader translate).
  *
  * Readers return the model of a parsed document; writers serialise a model, in the schema's element
  * order, into a sink. Whatever a writer cannot express in its syntax is appended to `report` as one
