@@ -125,7 +125,7 @@ static void read_party(struct cii_reader *r, const struct en_party_role *role, x
 	en_drop_if_empty(g);
 }
 
-static void read_allowance_charge(struct cii_reader *r, struct rl_en_node *parent, xmlNodePtr ac, int line)
+static void read_allowance_charge(struct rl_en_node *parent, xmlNodePtr ac, int line)
 {
 	static const char *const doc_ids[2][8] = {
 		{ "BG-20", "BT-92", "BT-93", "BT-94", "BT-97", "BT-98", "BT-95", "BT-96" },
@@ -150,7 +150,6 @@ static void read_allowance_charge(struct cii_reader *r, struct rl_en_node *paren
 		en_add_text(g, ids[6], ac, "ram:CategoryTradeTax/ram:CategoryCode");
 		en_add_text(g, ids[7], ac, "ram:CategoryTradeTax/ram:RateApplicablePercent");
 	}
-	(void)r;
 	en_drop_if_empty(g);
 }
 
@@ -286,7 +285,7 @@ static void read_settlement(struct cii_reader *r, xmlNodePtr s)
 		read_payment_means(r, n, dd);
 	en_drop_if_empty(dd);
 	for (n = en_path(s, "ram:SpecifiedTradeAllowanceCharge"); n; n = en_next(n))
-		read_allowance_charge(r, r->model, n, 0);
+		read_allowance_charge(r->model, n, 0);
 	n = en_path(s, "ram:SpecifiedTradeSettlementHeaderMonetarySummation");
 	if (n) {
 		xmlNodePtr tax;
@@ -360,7 +359,7 @@ static void read_line(struct cii_reader *r, xmlNodePtr l)
 		en_drop_if_empty(s);
 	}
 	for (n = en_path(set, "ram:SpecifiedTradeAllowanceCharge"); n; n = en_next(n))
-		read_allowance_charge(r, g, n, 1);
+		read_allowance_charge(g, n, 1);
 	if (agr) {
 		s = rl_en_add_group(g, "BG-29");
 		en_add_text(s, "BT-146", agr, "ram:NetPriceProductTradePrice/ram:ChargeAmount");
@@ -445,7 +444,6 @@ struct rl_en_node *rl_cii_read(xmlDocPtr doc, struct rl_err *err)
 	en_drop_if_empty(g);
 	tx = en_path(root, "rsm:SupplyChainTradeTransaction");
 	if (tx) {
-		/* Settlement first: it holds BT-5, which the totals and the agreement refer to. */
 		n = en_path(tx, "ram:ApplicableHeaderTradeAgreement");
 		if (n)
 			read_agreement(&r, n);

@@ -149,7 +149,7 @@ static void read_note(struct rl_en_node *model, xmlNodePtr note)
 	en_drop_if_empty(g);
 }
 
-static void read_allowance_charge(struct ubl_reader *r, struct rl_en_node *parent, xmlNodePtr ac, int line)
+static void read_allowance_charge(struct rl_en_node *parent, xmlNodePtr ac, int line)
 {
 	static const char *const doc_ids[2][7] = {
 		{ "BG-20", "BT-92", "BT-93", "BT-94", "BT-97", "BT-98", "BT-95" },
@@ -174,7 +174,6 @@ static void read_allowance_charge(struct ubl_reader *r, struct rl_en_node *paren
 		en_add_text(g, ids[6], ac, "cac:TaxCategory/cbc:ID");
 		en_add_text(g, charge ? "BT-103" : "BT-96", ac, "cac:TaxCategory/cbc:Percent");
 	}
-	(void)r;
 	en_drop_if_empty(g);
 }
 
@@ -291,7 +290,7 @@ static void read_line(struct ubl_reader *r, xmlNodePtr l, int credit_note)
 		en_drop_if_empty(s);
 	}
 	for (n = en_path(l, "cac:AllowanceCharge"); n; n = en_next(n))
-		read_allowance_charge(r, g, n, 1);
+		read_allowance_charge(g, n, 1);
 	price = en_path(l, "cac:Price");
 	if (price) {
 		s = rl_en_add_group(g, "BG-29");
@@ -470,7 +469,7 @@ struct rl_en_node *rl_ubl_read(xmlDocPtr doc, struct rl_err *err)
 	for (n = en_path(root, "cac:PaymentMeans"); n; n = en_next(n))
 		read_payment_means(&r, n);
 	for (n = en_path(root, "cac:AllowanceCharge"); n; n = en_next(n))
-		read_allowance_charge(&r, r.model, n, 0);
+		read_allowance_charge(r.model, n, 0);
 	read_totals(r.model, root);
 	read_vat_breakdown(r.model, root);
 	en_drop_zero_vat_total(r.model);
