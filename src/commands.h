@@ -12,6 +12,7 @@ extern const struct rl_command rl_cmd_inspect;
 extern const struct rl_command rl_cmd_check_config;
 extern const struct rl_command rl_cmd_unpack;
 extern const struct rl_command rl_cmd_verify_receipt;
+extern const struct rl_command rl_cmd_convert;
 extern const struct rl_command rl_cmd_db;
 extern const struct rl_command rl_cmd_serve;
 extern const struct rl_command rl_cmd_send;
@@ -28,6 +29,7 @@ extern const struct rl_command rl_cmd_validate;
 	&rl_cmd_inspect, \
 	&rl_cmd_check_config, \
 	&rl_cmd_verify_receipt, \
+	&rl_cmd_convert, \
 	&rl_cmd_db, \
 	&rl_cmd_serve, \
 	&rl_cmd_send, \

@@ -1,0 +1,469 @@
+/*
+ * cii_read.c - reads a UN/CEFACT CII D16B CrossIndustryInvoice (EN 16931 profile, and the EN 16931
+ * part of Factur-X/ZUGFeRD documents) into the EN 16931 model, following the CII syntax binding
+ * (EN 16931-3-3 as published in the mapping tables). See include/relais/en16931.h.
+ */
+#include "config.h"
+#include <stdlib.h>
+#include <string.h>
+#include "relais/en16931.h"
+#include "relais/xml.h"
+#include "en_syntax.h"
+
+struct cii_reader {
+	struct rl_en_node *model;
+	struct rl_err *err;
+	int failed;
+};
+
+/* A udt/qdt date: format 102 (YYYYMMDD) is the only one EN 16931 allows. */
+static void add_date(struct cii_reader *r, struct rl_en_node *group, const char *id, xmlNodePtr node,
+		     const char *path)
+{
+	xmlNodePtr d = node ? en_path(node, path) : NULL;
+	char *v, *format, iso[11];
+
+	if (r->failed || d == NULL)
+		return;
+	v = rl_xml_text(d);
+	en_mark_read(d);
+	format = rl_xml_attr(d, NULL, "format");
+	if (v && *v) {
+		if (format && strcmp(format, "102") != 0) {
+			rl_err_set(r->err, RL_EBMS_VALUE_INCONSISTENT, "%s (%s): date format '%.10s' is not 102",
+				   id, rl_en_name(id), format);
+			r->failed = 1;
+		} else if (en_date_from_102(v, iso) < 0) {
+			rl_err_set(r->err, RL_EBMS_VALUE_INCONSISTENT, "%s (%s): '%.40s' is not a date (YYYYMMDD)",
+				   id, rl_en_name(id), v);
+			r->failed = 1;
+		} else {
+			rl_en_add(group, id, iso);
+		}
+	}
+	free(v);
+	free(format);
+}
+
+static void read_address(struct rl_en_node *parent, const struct en_address_role *role, xmlNodePtr a)
+{
+	struct rl_en_node *g;
+
+	if (a == NULL || role == NULL)
+		return;
+	g = rl_en_add_group(parent, role->group);
+	en_add_text(g, role->line1, a, "ram:LineOne");
+	en_add_text(g, role->line2, a, "ram:LineTwo");
+	en_add_text(g, role->line3, a, "ram:LineThree");
+	en_add_text(g, role->city, a, "ram:CityName");
+	en_add_text(g, role->post_code, a, "ram:PostcodeCode");
+	en_add_text(g, role->subdivision, a, "ram:CountrySubDivisionName");
+	en_add_text(g, role->country, a, "ram:CountryID");
+	en_drop_if_empty(g);
+}
+
+/* Party identifiers: ram:ID (optionally with a scheme) and ram:GlobalID with its scheme. */
+static void read_ids(struct rl_en_node *g, const char *id, const char *scheme_id, xmlNodePtr p)
+{
+	xmlNodePtr n;
+
+	for (n = en_path(p, "ram:ID"); n; n = en_next(n))
+		en_add_attr(en_add_text(g, id, n, ""), scheme_id, n, "", "schemeID");
+	for (n = en_path(p, "ram:GlobalID"); n; n = en_next(n))
+		en_add_attr(en_add_text(g, id, n, ""), scheme_id, n, "", "schemeID");
+}
+
+static void read_party(struct cii_reader *r, const struct en_party_role *role, xmlNodePtr p)
+{
+	struct rl_en_node *g, *t;
+	xmlNodePtr n;
+
+	if (p == NULL)
+		return;
+	g = rl_en_add_group(r->model, role->group);
+	if (role->id)
+		read_ids(g, role->id, role->id_scheme, p);
+	en_add_text(g, role->name, p, "ram:Name");
+	if (role->legal_info)
+		en_add_text(g, role->legal_info, p, "ram:Description");
+	n = en_path(p, "ram:SpecifiedLegalOrganization");
+	if (n) {
+		if (role->legal_id) {
+			t = en_add_text(g, role->legal_id, n, "ram:ID");
+			en_add_attr(t, role->legal_id_scheme, n, "ram:ID", "schemeID");
+		}
+		if (role->trading_name)
+			en_add_text(g, role->trading_name, n, "ram:TradingBusinessName");
+	}
+	n = en_path(p, "ram:DefinedTradeContact");
+	if (n && role->contact) {
+		struct rl_en_node *c = rl_en_add_group(g, role->contact->group);
+
+		/* The contact point is a person, or else a department. */
+		if (en_path(n, "ram:PersonName"))
+			en_add_text(c, role->contact->name, n, "ram:PersonName");
+		else
+			en_add_text(c, role->contact->name, n, "ram:DepartmentName");
+		en_add_text(c, role->contact->phone, n, "ram:TelephoneUniversalCommunication/ram:CompleteNumber");
+		en_add_text(c, role->contact->email, n, "ram:EmailURIUniversalCommunication/ram:URIID");
+		en_drop_if_empty(c);
+	}
+	read_address(g, role->address, en_path(p, "ram:PostalTradeAddress"));
+	if (role->endpoint) {
+		t = en_add_text(g, role->endpoint, p, "ram:URIUniversalCommunication/ram:URIID");
+		en_add_attr(t, role->endpoint_scheme, p, "ram:URIUniversalCommunication/ram:URIID", "schemeID");
+	}
+	for (n = en_path(p, "ram:SpecifiedTaxRegistration"); n; n = en_next(n)) {
+		char *scheme = en_attr(n, "ram:ID", "schemeID");
+
+		if (scheme && strcmp(scheme, "VA") == 0)
+			en_add_text(g, role->vat_id, n, "ram:ID");
+		else if (scheme && strcmp(scheme, "FC") == 0 && role->tax_reg_id)
+			en_add_text(g, role->tax_reg_id, n, "ram:ID");
+		free(scheme);
+	}
+	en_drop_if_empty(g);
+}
+
+static void read_allowance_charge(struct rl_en_node *parent, xmlNodePtr ac, int line)
+{
+	static const char *const doc_ids[2][8] = {
+		{ "BG-20", "BT-92", "BT-93", "BT-94", "BT-97", "BT-98", "BT-95", "BT-96" },
+		{ "BG-21", "BT-99", "BT-100", "BT-101", "BT-104", "BT-105", "BT-102", "BT-103" },
+	};
+	static const char *const line_ids[2][6] = {
+		{ "BG-27", "BT-136", "BT-137", "BT-138", "BT-139", "BT-140" },
+		{ "BG-28", "BT-141", "BT-142", "BT-143", "BT-144", "BT-145" },
+	};
+	char *indicator = en_text(ac, "ram:ChargeIndicator/udt:Indicator");
+	int charge = indicator && strcmp(indicator, "true") == 0;
+	const char *const *ids = line ? line_ids[charge] : doc_ids[charge];
+	struct rl_en_node *g = rl_en_add_group(parent, ids[0]);
+
+	free(indicator);
+	en_add_text(g, ids[1], ac, "ram:ActualAmount");
+	en_add_text(g, ids[2], ac, "ram:BasisAmount");
+	en_add_text(g, ids[3], ac, "ram:CalculationPercent");
+	en_add_text(g, ids[4], ac, "ram:Reason");
+	en_add_text(g, ids[5], ac, "ram:ReasonCode");
+	if (!line) {
+		en_add_text(g, ids[6], ac, "ram:CategoryTradeTax/ram:CategoryCode");
+		en_add_text(g, ids[7], ac, "ram:CategoryTradeTax/ram:RateApplicablePercent");
+	}
+	en_drop_if_empty(g);
+}
+
+static void read_agreement(struct cii_reader *r, xmlNodePtr a)
+{
+	xmlNodePtr n;
+
+	en_add_text(r->model, "BT-10", a, "ram:BuyerReference");
+	read_party(r, &en_seller, en_path(a, "ram:SellerTradeParty"));
+	read_party(r, &en_buyer, en_path(a, "ram:BuyerTradeParty"));
+	read_party(r, &en_tax_representative, en_path(a, "ram:SellerTaxRepresentativeTradeParty"));
+	en_add_text(r->model, "BT-14", a, "ram:SellerOrderReferencedDocument/ram:IssuerAssignedID");
+	en_add_text(r->model, "BT-13", a, "ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID");
+	en_add_text(r->model, "BT-12", a, "ram:ContractReferencedDocument/ram:IssuerAssignedID");
+	for (n = en_path(a, "ram:AdditionalReferencedDocument"); n; n = en_next(n)) {
+		char *code = en_text(n, "ram:TypeCode");
+
+		if (code && strcmp(code, "50") == 0) {
+			en_add_text(r->model, "BT-17", n, "ram:IssuerAssignedID");
+		} else if (code && strcmp(code, "130") == 0) {
+			struct rl_en_node *t = en_add_text(r->model, "BT-18", n, "ram:IssuerAssignedID");
+
+			if (t)
+				en_add_text(t, "BT-18-1", n, "ram:ReferenceTypeCode");
+		} else {
+			struct rl_en_node *g = rl_en_add_group(r->model, "BG-24"), *t;
+			xmlNodePtr bin = en_path(n, "ram:AttachmentBinaryObject");
+
+			en_add_text(g, "BT-122", n, "ram:IssuerAssignedID");
+			en_add_text(g, "BT-123", n, "ram:Name");
+			en_add_text(g, "BT-124", n, "ram:URIID");
+			if (bin) {
+				t = en_add_text(g, "BT-125", bin, "");
+				en_add_attr(t, "BT-125-1", bin, "", "mimeCode");
+				en_add_attr(t, "BT-125-2", bin, "", "filename");
+			}
+			en_drop_if_empty(g);
+		}
+		free(code);
+	}
+	en_add_text(r->model, "BT-11", a, "ram:SpecifiedProcuringProject/ram:ID");
+}
+
+static void read_delivery(struct cii_reader *r, xmlNodePtr d)
+{
+	struct rl_en_node *g = rl_en_add_group(r->model, "BG-13");
+	xmlNodePtr ship = en_path(d, "ram:ShipToTradeParty");
+
+	if (ship) {
+		read_ids(g, "BT-71", "BT-71-1", ship);
+		en_add_text(g, "BT-70", ship, "ram:Name");
+		read_address(g, &en_deliver_to_address, en_path(ship, "ram:PostalTradeAddress"));
+	}
+	add_date(r, g, "BT-72", d, "ram:ActualDeliverySupplyChainEvent/ram:OccurrenceDateTime/udt:DateTimeString");
+	en_drop_if_empty(g);
+	en_add_text(r->model, "BT-16", d, "ram:DespatchAdviceReferencedDocument/ram:IssuerAssignedID");
+	en_add_text(r->model, "BT-15", d, "ram:ReceivingAdviceReferencedDocument/ram:IssuerAssignedID");
+}
+
+static void read_payment_means(struct cii_reader *r, xmlNodePtr pm, struct rl_en_node *direct_debit)
+{
+	struct rl_en_node *g = rl_en_add_group(r->model, "BG-16"), *s;
+	xmlNodePtr n;
+
+	en_add_text(g, "BT-81", pm, "ram:TypeCode");
+	en_add_text(g, "BT-82", pm, "ram:Information");
+	n = en_path(pm, "ram:PayeePartyCreditorFinancialAccount");
+	if (n) {
+		s = rl_en_add_group(g, "BG-17");
+		if (en_path(n, "ram:IBANID"))
+			en_add_text(s, "BT-84", n, "ram:IBANID");
+		else
+			en_add_text(s, "BT-84", n, "ram:ProprietaryID");
+		en_add_text(s, "BT-85", n, "ram:AccountName");
+		en_add_text(s, "BT-86", pm, "ram:PayeeSpecifiedCreditorFinancialInstitution/ram:BICID");
+		en_drop_if_empty(s);
+	}
+	n = en_path(pm, "ram:ApplicableTradeSettlementFinancialCard");
+	if (n) {
+		s = rl_en_add_group(g, "BG-18");
+		en_add_text(s, "BT-87", n, "ram:ID");
+		en_add_text(s, "BT-88", n, "ram:CardholderName");
+		en_drop_if_empty(s);
+	}
+	if (rl_en_get(direct_debit, "BT-91") == NULL)
+		en_add_text(direct_debit, "BT-91", pm, "ram:PayerPartyDebtorFinancialAccount/ram:IBANID");
+	en_drop_if_empty(g);
+}
+
+static void read_settlement(struct cii_reader *r, xmlNodePtr s)
+{
+	struct rl_en_node *dd, *g;
+	xmlNodePtr n;
+	const char *currency;
+
+	en_add_text(r->model, "BT-5", s, "ram:InvoiceCurrencyCode");
+	en_add_text(r->model, "BT-6", s, "ram:TaxCurrencyCode");
+	en_add_text(r->model, "BT-19", s, "ram:ReceivableSpecifiedTradeAccountingAccount/ram:ID");
+	for (n = en_path(s, "ram:SpecifiedTradePaymentTerms"); n; n = en_next(n)) {
+		xmlNodePtr d;
+
+		for (d = en_path(n, "ram:Description"); d; d = en_next(d))
+			en_add_text(r->model, "BT-20", d, "");
+		if (rl_en_get(r->model, "BT-9") == NULL)
+			add_date(r, r->model, "BT-9", n, "ram:DueDateDateTime/udt:DateTimeString");
+	}
+	n = en_path(s, "ram:ApplicableTradeTax");
+	for (; n; n = en_next(n)) {
+		if (rl_en_get(r->model, "BT-7") == NULL)
+			add_date(r, r->model, "BT-7", n, "ram:TaxPointDate/udt:DateString");
+		if (rl_en_get(r->model, "BT-8") == NULL) {
+			char *code = en_text(n, "ram:DueDateTypeCode");
+
+			rl_en_add(r->model, "BT-8", en_tax_point_code_from_cii(code));
+			free(code);
+		}
+	}
+	read_party(r, &en_payee, en_path(s, "ram:PayeeTradeParty"));
+	n = en_path(s, "ram:BillingSpecifiedPeriod");
+	if (n) {
+		g = rl_en_add_group(r->model, "BG-14");
+		add_date(r, g, "BT-73", n, "ram:StartDateTime/udt:DateTimeString");
+		add_date(r, g, "BT-74", n, "ram:EndDateTime/udt:DateTimeString");
+		en_drop_if_empty(g);
+	}
+	dd = rl_en_add_group(r->model, "BG-19");
+	for (n = en_path(s, "ram:SpecifiedTradePaymentTerms"); n; n = en_next(n))
+		if (rl_en_get(dd, "BT-89") == NULL)
+			en_add_text(dd, "BT-89", n, "ram:DirectDebitMandateID");
+	en_add_text(dd, "BT-90", s, "ram:CreditorReferenceID");
+	en_add_text(r->model, "BT-83", s, "ram:PaymentReference");
+	for (n = en_path(s, "ram:SpecifiedTradeSettlementPaymentMeans"); n; n = en_next(n))
+		read_payment_means(r, n, dd);
+	en_drop_if_empty(dd);
+	for (n = en_path(s, "ram:SpecifiedTradeAllowanceCharge"); n; n = en_next(n))
+		read_allowance_charge(r->model, n, 0);
+	n = en_path(s, "ram:SpecifiedTradeSettlementHeaderMonetarySummation");
+	if (n) {
+		xmlNodePtr tax;
+
+		currency = rl_en_value(r->model, "BT-5");
+		g = rl_en_add_group(r->model, "BG-22");
+		en_add_text(g, "BT-106", n, "ram:LineTotalAmount");
+		en_add_text(g, "BT-107", n, "ram:AllowanceTotalAmount");
+		en_add_text(g, "BT-108", n, "ram:ChargeTotalAmount");
+		en_add_text(g, "BT-109", n, "ram:TaxBasisTotalAmount");
+		for (tax = en_path(n, "ram:TaxTotalAmount"); tax; tax = en_next(tax)) {
+			char *cur = rl_xml_attr(tax, NULL, "currencyID");
+			int in_doc_currency = cur == NULL || currency == NULL || strcmp(cur, currency) == 0;
+
+			en_add_text(g, in_doc_currency ? "BT-110" : "BT-111", tax, "");
+			free(cur);
+		}
+		en_add_text(g, "BT-112", n, "ram:GrandTotalAmount");
+		en_add_text(g, "BT-113", n, "ram:TotalPrepaidAmount");
+		en_add_text(g, "BT-114", n, "ram:RoundingAmount");
+		en_add_text(g, "BT-115", n, "ram:DuePayableAmount");
+		en_drop_if_empty(g);
+	}
+	for (n = en_path(s, "ram:ApplicableTradeTax"); n; n = en_next(n)) {
+		g = rl_en_add_group(r->model, "BG-23");
+		en_add_text(g, "BT-116", n, "ram:BasisAmount");
+		en_add_text(g, "BT-117", n, "ram:CalculatedAmount");
+		en_add_text(g, "BT-118", n, "ram:CategoryCode");
+		en_add_text(g, "BT-119", n, "ram:RateApplicablePercent");
+		en_add_text(g, "BT-120", n, "ram:ExemptionReason");
+		en_add_text(g, "BT-121", n, "ram:ExemptionReasonCode");
+		en_drop_if_empty(g);
+	}
+	for (n = en_path(s, "ram:InvoiceReferencedDocument"); n; n = en_next(n)) {
+		g = rl_en_add_group(r->model, "BG-3");
+		en_add_text(g, "BT-25", n, "ram:IssuerAssignedID");
+		add_date(r, g, "BT-26", n, "ram:FormattedIssueDateTime/qdt:DateTimeString");
+		en_drop_if_empty(g);
+	}
+}
+
+static void read_line(struct cii_reader *r, xmlNodePtr l)
+{
+	struct rl_en_node *g = rl_en_add_group(r->model, "BG-25"), *s, *t;
+	xmlNodePtr n, doc = en_path(l, "ram:AssociatedDocumentLineDocument");
+	xmlNodePtr prod = en_path(l, "ram:SpecifiedTradeProduct");
+	xmlNodePtr agr = en_path(l, "ram:SpecifiedLineTradeAgreement");
+	xmlNodePtr set = en_path(l, "ram:SpecifiedLineTradeSettlement");
+	const char *quantity_path;
+
+	en_add_text(g, "BT-126", doc, "ram:LineID");
+	for (n = en_path(doc, "ram:IncludedNote"); n; n = en_next(n))
+		en_add_text(g, "BT-127", n, "ram:Content");
+	/* Line object identifiers: type 130 (the only referenced document a line has in EN 16931). */
+	for (n = en_path(set, "ram:AdditionalReferencedDocument"); n; n = en_next(n)) {
+		free(en_text(n, "ram:TypeCode"));
+		t = en_add_text(g, "BT-128", n, "ram:IssuerAssignedID");
+		if (t)
+			en_add_text(t, "BT-128-1", n, "ram:ReferenceTypeCode");
+	}
+	t = en_add_text(g, "BT-129", l, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity");
+	rl_en_add_owned(g, "BT-130", en_attr(l, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity", "unitCode"));
+	en_add_text(g, "BT-131", set, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount");
+	en_add_text(g, "BT-132", agr, "ram:BuyerOrderReferencedDocument/ram:LineID");
+	en_add_text(g, "BT-133", set, "ram:ReceivableSpecifiedTradeAccountingAccount/ram:ID");
+	n = en_path(set, "ram:BillingSpecifiedPeriod");
+	if (n) {
+		s = rl_en_add_group(g, "BG-26");
+		add_date(r, s, "BT-134", n, "ram:StartDateTime/udt:DateTimeString");
+		add_date(r, s, "BT-135", n, "ram:EndDateTime/udt:DateTimeString");
+		en_drop_if_empty(s);
+	}
+	for (n = en_path(set, "ram:SpecifiedTradeAllowanceCharge"); n; n = en_next(n))
+		read_allowance_charge(g, n, 1);
+	if (agr) {
+		s = rl_en_add_group(g, "BG-29");
+		en_add_text(s, "BT-146", agr, "ram:NetPriceProductTradePrice/ram:ChargeAmount");
+		en_add_text(s, "BT-147", agr,
+			    "ram:GrossPriceProductTradePrice/ram:AppliedTradeAllowanceCharge/ram:ActualAmount");
+		en_add_text(s, "BT-148", agr, "ram:GrossPriceProductTradePrice/ram:ChargeAmount");
+		/* The base quantity belongs to the net price; some documents give it with the gross one. */
+		quantity_path = en_path(agr, "ram:NetPriceProductTradePrice/ram:BasisQuantity")
+			? "ram:NetPriceProductTradePrice/ram:BasisQuantity"
+			: "ram:GrossPriceProductTradePrice/ram:BasisQuantity";
+		en_add_text(s, "BT-149", agr, quantity_path);
+		rl_en_add_owned(s, "BT-150", en_attr(agr, quantity_path, "unitCode"));
+		en_drop_if_empty(s);
+	}
+	n = en_path(set, "ram:ApplicableTradeTax");
+	if (n) {
+		s = rl_en_add_group(g, "BG-30");
+		en_add_text(s, "BT-151", n, "ram:CategoryCode");
+		en_add_text(s, "BT-152", n, "ram:RateApplicablePercent");
+		en_drop_if_empty(s);
+	}
+	if (prod) {
+		s = rl_en_add_group(g, "BG-31");
+		en_add_text(s, "BT-153", prod, "ram:Name");
+		en_add_text(s, "BT-154", prod, "ram:Description");
+		en_add_text(s, "BT-155", prod, "ram:SellerAssignedID");
+		en_add_text(s, "BT-156", prod, "ram:BuyerAssignedID");
+		t = en_add_text(s, "BT-157", prod, "ram:GlobalID");
+		en_add_attr(t, "BT-157-1", prod, "ram:GlobalID", "schemeID");
+		for (n = en_path(prod, "ram:DesignatedProductClassification"); n; n = en_next(n)) {
+			t = en_add_text(s, "BT-158", n, "ram:ClassCode");
+			en_add_attr(t, "BT-158-1", n, "ram:ClassCode", "listID");
+			en_add_attr(t, "BT-158-2", n, "ram:ClassCode", "listVersionID");
+		}
+		en_add_text(s, "BT-159", prod, "ram:OriginTradeCountry/ram:ID");
+		for (n = en_path(prod, "ram:ApplicableProductCharacteristic"); n; n = en_next(n)) {
+			struct rl_en_node *a = rl_en_add_group(s, "BG-32");
+
+			en_add_text(a, "BT-160", n, "ram:Description");
+			en_add_text(a, "BT-161", n, "ram:Value");
+			en_drop_if_empty(a);
+		}
+		en_drop_if_empty(s);
+	}
+}
+
+struct rl_en_node *rl_cii_read(xmlDocPtr doc, struct rl_err *err)
+{
+	struct cii_reader r = { 0 };
+	xmlNodePtr root = xmlDocGetRootElement(doc), tx, n;
+	struct rl_en_node *g;
+
+	if (!rl_xml_is(root, RL_NS_RSM, "CrossIndustryInvoice")) {
+		rl_err_set(err, RL_EBMS_VALUE_NOT_RECOGNIZED, "not a CII D16B CrossIndustryInvoice");
+		return NULL;
+	}
+	rl_en_add_reset();
+	r.model = rl_en_new();
+	r.err = err;
+	if (r.model == NULL) {
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	n = en_path(root, "rsm:ExchangedDocument");
+	en_add_text(r.model, "BT-1", n, "ram:ID");
+	add_date(&r, r.model, "BT-2", n, "ram:IssueDateTime/udt:DateTimeString");
+	en_add_text(r.model, "BT-3", n, "ram:TypeCode");
+	if (n) {
+		xmlNodePtr note;
+
+		for (note = en_path(n, "ram:IncludedNote"); note; note = en_next(note)) {
+			g = rl_en_add_group(r.model, "BG-1");
+			en_add_text(g, "BT-21", note, "ram:SubjectCode");
+			en_add_text(g, "BT-22", note, "ram:Content");
+			en_drop_if_empty(g);
+		}
+	}
+	n = en_path(root, "rsm:ExchangedDocumentContext");
+	g = rl_en_add_group(r.model, "BG-2");
+	en_add_text(g, "BT-23", n, "ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID");
+	en_add_text(g, "BT-24", n, "ram:GuidelineSpecifiedDocumentContextParameter/ram:ID");
+	en_drop_if_empty(g);
+	tx = en_path(root, "rsm:SupplyChainTradeTransaction");
+	if (tx) {
+		n = en_path(tx, "ram:ApplicableHeaderTradeAgreement");
+		if (n)
+			read_agreement(&r, n);
+		n = en_path(tx, "ram:ApplicableHeaderTradeDelivery");
+		if (n)
+			read_delivery(&r, n);
+		n = en_path(tx, "ram:ApplicableHeaderTradeSettlement");
+		if (n)
+			read_settlement(&r, n);
+		for (n = en_path(tx, "ram:IncludedSupplyChainTradeLineItem"); n; n = en_next(n))
+			read_line(&r, n);
+	}
+	en_drop_zero_vat_total(r.model);
+	if (!r.failed && rl_en_add_failed()) {
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		r.failed = 1;
+	}
+	if (r.failed) {
+		rl_en_free(r.model);
+		return NULL;
+	}
+	return r.model;
+}
