@@ -12,12 +12,14 @@ extern const struct rl_command rl_cmd_inspect;
 extern const struct rl_command rl_cmd_check_config;
 extern const struct rl_command rl_cmd_unpack;
 extern const struct rl_command rl_cmd_verify_receipt;
+extern const struct rl_command rl_cmd_keys;
 
 #define RL_COMMAND_LIST \
 	&rl_cmd_unpack, \
 	&rl_cmd_pack, \
 	&rl_cmd_inspect, \
 	&rl_cmd_check_config, \
-	&rl_cmd_verify_receipt,
+	&rl_cmd_verify_receipt, \
+	&rl_cmd_keys,
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "relais/cli.h"
+#include "relais/revocation.h"
 #include "commands.h"
 
 static const struct rl_command *const commands[] = {
@@ -67,6 +68,56 @@ int rl_cli_load_identity(const char *key, const char *cert, const char *keystore
 	if (rc < 0)
 		err->code = RL_ERR_USAGE;
 	return rc;
+}
+
+int rl_cli_load_config(const char *path, char *const *sets, int nsets, struct rl_config **out)
+{
+	struct rl_err err;
+	struct rl_config *cfg = rl_config_new(&err);
+	char line[1024];
+
+	*out = NULL;
+	if (!cfg)
+		return rl_cli_fail(&err);
+	if (path && rl_config_load_file(cfg, path, &err) < 0) {
+		rl_config_free(cfg);
+		err.code = RL_ERR_CONFIG;
+		return rl_cli_fail(&err);
+	}
+	for (int i = 0; i < nsets; i++)
+		if (rl_config_set(cfg, sets[i], &err) < 0) {
+			rl_config_free(cfg);
+			err.code = RL_ERR_USAGE;
+			return rl_cli_fail(&err);
+		}
+	size_t problems = rl_config_validate(cfg, RL_CFG_MODE_CHECK);
+	for (size_t i = 0; i < problems; i++)
+		fprintf(stderr, "%s\n", rl_config_problem_format(cfg, i, line, sizeof(line)));
+	if (problems > 0) {
+		rl_config_free(cfg);
+		return RL_EXIT_USAGE;
+	}
+	*out = cfg;
+	return RL_EXIT_OK;
+}
+
+int rl_cli_warn_revocation(const struct rl_trust *trust, unsigned long since)
+{
+	struct rl_revocation *rev = rl_trust_revocation(trust);
+	struct rl_revocation_outcome outcomes[16];
+	size_t n;
+	int warned = 0;
+
+	if (rl_revocation_policy(rev) != RL_REVOCATION_SOFT)
+		return 0;
+	n = rl_revocation_outcomes_since(rev, since, outcomes, 16);
+	for (size_t i = 0; i < n; i++)
+		if (outcomes[i].status == RL_REVOCATION_UNKNOWN) {
+			fprintf(stderr, "warning: could not check revocation of certificate CN=%s: %s "
+				"(accepted: trust.revocation = soft)\n", outcomes[i].subject_cn, outcomes[i].problem);
+			warned++;
+		}
+	return warned;
 }
 
 int main(int argc, char **argv)

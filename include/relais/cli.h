@@ -8,6 +8,7 @@
 #ifndef RELAIS_CLI_H
 #define RELAIS_CLI_H
 
+#include "relais/config.h"
 #include "relais/err.h"
 #include "relais/keys.h"
 
@@ -35,6 +36,17 @@ int rl_cli_print_usage(const struct rl_command *cmd);
  * error (RL_ERR_USAGE). */
 int rl_cli_load_identity(const char *key, const char *cert, const char *keystore, const char *password,
 			 struct rl_identity *id, struct rl_err *err);
+
+/* The configuration of the commands that take -c FILE and --set section.key=value: reads FILE, applies
+ * the nsets assignments in order and validates (RL_CFG_MODE_CHECK). Every problem is printed to stderr
+ * ("FILE:LINE: section.key: what is wrong"). Returns RL_EXIT_OK with *cfg set (the caller frees it with
+ * rl_config_free()), or the exit status to return (RL_EXIT_USAGE). */
+int rl_cli_load_config(const char *path, char *const *sets, int nsets, struct rl_config **cfg);
+
+/* Prints a "warning: could not check revocation of certificate CN=X: why" line to stderr for every
+ * certificate that the trust store's revocation checker accepted without an answer (soft policy) since
+ * sequence `since` (rl_revocation_sequence() taken before the work). Returns how many. */
+int rl_cli_warn_revocation(const struct rl_trust *trust, unsigned long since);
 
 /* Process-wide initialisation (libxml2, xmlsec, OpenSSL); idempotent. Returns 0 or -1. */
 int rl_init(struct rl_err *err);
