@@ -333,8 +333,8 @@ static int responder_resting(struct rl_revocation *rev, const char *url, time_t 
 
 	if (!r || r->reachable || r->last_failure == 0 || now - r->last_failure >= RESPONDER_RETRY_AFTER)
 		return 0;
-	snprintf(why, why_size, "OCSP responder %s: %s (not asked again before %lds have passed)", url,
-		 r->last_error, (long)RESPONDER_RETRY_AFTER);
+	snprintf(why, why_size, "%s (%lds ago; not asked again before %lds have passed)", r->last_error,
+		 (long)(now - r->last_failure), (long)RESPONDER_RETRY_AFTER);
 	return 1;
 }
 

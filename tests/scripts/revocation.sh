@@ -1,0 +1,139 @@
+#!/bin/sh
+# revocation.sh - revocation checks against a real `openssl ocsp` responder on loopback and the test CRL:
+# a message signed by revoked POP000003 is refused with EBMS:0101, a good one accepted; an unreachable
+# responder refuses under trust.revocation = hard and warns under soft; answers are cached (the responder
+# sees one request per certificate); a response signed by a key the CA never authorised is refused.
+. "$top_srcdir/tests/scripts/lib.sh"
+unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
+
+RESPONDERS=""
+cleanup() { for pid in $RESPONDERS; do kill "$pid" 2>/dev/null; done; }
+trap cleanup EXIT
+
+# A TCP port nothing listens on right now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
+		echo $((20000 + $$ % 20000))
+}
+
+# start_responder PORT LOG [SIGNER]: `openssl ocsp` answering from the AP CA's database, signing with the
+# delegated OCSP certificate (or SIGNER), nextUpdate 5 minutes ahead. Returns 1 when it does not come up.
+start_responder() {
+	port=$1 log=$2 signer=${3:-ocsp}
+	openssl ocsp -index "$PKI/ap-ca-db/index.txt" -port "$port" -rsigner "$PKI/$signer.cert.pem" \
+		-rkey "$PKI/$signer.key.pem" -CA "$PKI/ap-ca.cert.pem" -nmin 5 -text >"$log" 2>&1 &
+	RESPONDERS="$RESPONDERS $!"
+	i=0
+	while [ $i -lt 50 ]; do
+		if openssl ocsp -issuer "$PKI/ap-ca.cert.pem" -cert "$PKI/POP000002.cert.pem" \
+			-url "http://127.0.0.1:$port/" -noverify >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+requests() { grep -c "OCSP Request Data:" "$1"; }
+
+PORT=$(free_port)
+start_responder "$PORT" "$TMP/ocsp.log" || { not_ok "openssl ocsp responder starts on port $PORT"; finish; }
+DEAD_PORT=$(free_port)
+
+cat >"$TMP/relais.conf" <<EOF
+[identity]
+key = $PKI/POP000002.key.pem
+cert = $PKI/POP000002.cert.pem
+
+[trust]
+anchors = $PKI/ca-chain.pem
+revocation = hard
+ocsp_url = http://127.0.0.1:$PORT/
+ocsp_timeout = 2s
+EOF
+CONF="-c $TMP/relais.conf"
+
+# Messages to POP000002 from a good, a revoked, an expired and a foreign sender.
+printf '<?xml version="1.0"?>\n<StandardBusinessDocument xmlns="http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"><StandardBusinessDocumentHeader><HeaderVersion>1.0</HeaderVersion><Sender><Identifier Authority="iso6523-actorid-upis">0088:5798000000001</Identifier></Sender><Receiver><Identifier Authority="iso6523-actorid-upis">0088:5798000000002</Identifier></Receiver><DocumentIdentification><Standard>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2</Standard><TypeVersion>2.1</TypeVersion><InstanceIdentifier>rev-1</InstanceIdentifier><Type>Invoice</Type><CreationDateAndTime>2026-11-23T10:00:00Z</CreationDateAndTime></DocumentIdentification><BusinessScope><Scope><Type>DOCUMENTID</Type><InstanceIdentifier>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1</InstanceIdentifier><Identifier>busdox-docid-qns</Identifier></Scope><Scope><Type>PROCESSID</Type><InstanceIdentifier>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</InstanceIdentifier><Identifier>cenbii-procid-ubl</Identifier></Scope><Scope><Type>COUNTRY_C1</Type><InstanceIdentifier>BE</InstanceIdentifier></Scope></BusinessScope></StandardBusinessDocumentHeader><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"><Note>revocation</Note></Invoice></StandardBusinessDocument>\n' >"$TMP/sbd.xml"
+for sender in POP000001 POP000003; do
+	expect_exit 0 "pack a message from $sender" -- "$RELAIS" pack --key "$PKI/$sender.key.pem" \
+		--cert "$PKI/$sender.cert.pem" --to-cert "$PKI/POP000002.cert.pem" --payload "$TMP/sbd.xml" \
+		-o "$TMP/from-$sender.mime"
+done
+
+# OCSP: good and revoked.
+before=$(requests "$TMP/ocsp.log")
+expect_exit 0 "OCSP good: the message from POP000001 is accepted" -- "$RELAIS" unpack $CONF \
+	--payload-out "$TMP/out1.xml" "$TMP/from-POP000001.mime"
+expect_same_file "$TMP/sbd.xml" "$TMP/out1.xml" "payload of the accepted message"
+expect_refused EBMS:0101 "OCSP revoked: the message from POP000003 is refused" -- "$RELAIS" unpack $CONF \
+	--payload-out "$TMP/out3.xml" "$TMP/from-POP000003.mime"
+grep -q "certificate CN=POP000003 was revoked on 20[0-9-]* [0-9:]* UTC (keyCompromise)" "$TMP/stderr" &&
+	ok "the refusal says when and why it was revoked" || not_ok "revocation date and reason in: $(cat "$TMP/stderr")"
+[ ! -e "$TMP/out3.xml" ] && ok "nothing written for the revoked sender" || not_ok "nothing written for the revoked sender"
+after=$(requests "$TMP/ocsp.log")
+[ $((after - before)) = 2 ] && ok "the responder was asked twice" || not_ok "responder requests: $((after - before)), wanted 2"
+
+# The cache: within one process each certificate is asked about once, until the answer's nextUpdate.
+before=$(requests "$TMP/ocsp.log")
+expect_exit 0 "keys check of POP000001 three times and POP000002" -- "$RELAIS" keys check $CONF \
+	"$PKI/POP000001.cert.pem" "$PKI/POP000001.cert.pem" "$PKI/POP000002.cert.pem" "$PKI/POP000001.cert.pem"
+after=$(requests "$TMP/ocsp.log")
+[ $((after - before)) = 2 ] && ok "cached: two certificates, two requests" || not_ok "cached: $((after - before)) requests, wanted 2"
+grep -q "^responder http://127.0.0.1:$PORT/: reachable, 2 requests$" "$TMP/stdout" &&
+	ok "keys check reports the responder reachable with 2 requests" || not_ok "responder line in: $(cat "$TMP/stdout")"
+[ "$(grep -c 'trusted, not revoked (OCSP' "$TMP/stdout")" = 4 ] && ok "four good answers" ||
+	not_ok "four good answers in: $(cat "$TMP/stdout")"
+expect_exit 1 "keys check refuses the revoked certificate" -- "$RELAIS" keys check $CONF "$PKI/POP000003.cert.pem"
+
+# The CRL file answers without any responder (here an unreachable one).
+CRL_SET="--set trust.crls=$PKI/ap-ca.crl.pem --set trust.ocsp_url=http://127.0.0.1:$DEAD_PORT/"
+expect_refused EBMS:0101 "CRL: the message from POP000003 is refused" -- "$RELAIS" unpack $CONF $CRL_SET \
+	--payload-out "$TMP/out3.xml" "$TMP/from-POP000003.mime"
+grep -q "was revoked on .* (keyCompromise)" "$TMP/stderr" && ok "CRL refusal names the reason" ||
+	not_ok "CRL refusal: $(cat "$TMP/stderr")"
+expect_exit 0 "CRL: the message from POP000001 is accepted" -- "$RELAIS" unpack $CONF $CRL_SET \
+	--payload-out "$TMP/out1c.xml" "$TMP/from-POP000001.mime"
+[ ! -s "$TMP/stderr" ] && ok "CRL: no warning" || not_ok "CRL: unexpected stderr: $(cat "$TMP/stderr")"
+
+# An unreachable responder: hard refuses, soft accepts with a warning, off does not ask.
+DEAD="--set trust.ocsp_url=http://127.0.0.1:$DEAD_PORT/ --set trust.ocsp_timeout=1s"
+expect_refused EBMS:0101 "hard: unreachable responder refuses" -- "$RELAIS" unpack $CONF $DEAD \
+	--payload-out "$TMP/outh.xml" "$TMP/from-POP000001.mime"
+grep -q "could not check revocation of certificate CN=POP000001: OCSP responder http://127.0.0.1:$DEAD_PORT/ did not answer" \
+	"$TMP/stderr" && ok "hard: the refusal says revocation could not be checked" || not_ok "hard: $(cat "$TMP/stderr")"
+expect_exit 0 "soft: unreachable responder accepts" -- "$RELAIS" unpack $CONF $DEAD --set trust.revocation=soft \
+	--payload-out "$TMP/outs.xml" "$TMP/from-POP000001.mime"
+grep -q "^warning: could not check revocation of certificate CN=POP000001: .*trust.revocation = soft" "$TMP/stderr" &&
+	ok "soft: a warning line" || not_ok "soft: warning in: $(cat "$TMP/stderr")"
+expect_exit 0 "off: no check at all" -- "$RELAIS" unpack $CONF $DEAD --set trust.revocation=off \
+	--payload-out "$TMP/outo.xml" "$TMP/from-POP000003.mime"
+
+# A response signed by a certificate the CA did not authorise for OCSP (POP000001 has no OCSPSigning).
+ROGUE_PORT=$(free_port)
+if start_responder "$ROGUE_PORT" "$TMP/rogue.log" POP000001; then
+	expect_refused EBMS:0101 "a response signed by an unauthorised key is refused" -- "$RELAIS" unpack $CONF \
+		--set trust.ocsp_url=http://127.0.0.1:$ROGUE_PORT/ --payload-out "$TMP/outr.xml" "$TMP/from-POP000001.mime"
+	grep -q "is not signed by the CA or a responder it authorised" "$TMP/stderr" &&
+		ok "the refusal names the bad responder signature" || not_ok "rogue responder: $(cat "$TMP/stderr")"
+else
+	not_ok "second responder starts on port $ROGUE_PORT"
+fi
+
+# Without trust.ocsp_url the certificate's own AIA names the responder (http://127.0.0.1:18561/).
+AIA="--set trust.ocsp_url="
+if start_responder 18561 "$TMP/aia.log"; then
+	expect_exit 0 "AIA: POP000001 accepted by the responder its certificate names" -- "$RELAIS" unpack $CONF \
+		$AIA --payload-out "$TMP/outa.xml" "$TMP/from-POP000001.mime"
+	expect_refused EBMS:0101 "AIA: POP000003 refused" -- "$RELAIS" unpack $CONF $AIA \
+		--payload-out "$TMP/outa3.xml" "$TMP/from-POP000003.mime"
+else
+	echo "# port 18561 is busy: the AIA responder case is not run"
+fi
+
+# keys list shows the revocation status of our own certificate.
+expect_exit 0 "keys list --check-revocation" -- "$RELAIS" keys list $CONF --check-revocation
+grep -q "^  revocation: good (OCSP http://127.0.0.1:$PORT/; cached until " "$TMP/stdout" &&
+	ok "keys list shows the OCSP answer" || not_ok "keys list: $(cat "$TMP/stdout")"
+finish
