@@ -8,6 +8,7 @@
 #include "relais/cli.h"
 #include "relais/keys.h"
 #include "relais/keys_config.h"
+#include "relais/revocation.h"
 #include "commands.h"
 
 #define SETS_MAX 64
@@ -25,7 +26,8 @@ static const char usage[] =
 	"to PEER's certificate. Service, action, original sender and final recipient come from the payload's\n"
 	"SBDH unless given. The output appears only when complete. Prints the MessageId.\n"
 	"With -c FILE the message is signed by the configured identity that signs now (identity, or\n"
-	"identity.next from identity.switch_at on).\n";
+	"identity.next from identity.switch_at on), and when trust.anchors is set PEER's certificate must\n"
+	"chain to it and pass the revocation checks of trust.revocation before anything is encrypted to it.\n";
 
 enum { OPT_KEY = 256, OPT_CERT, OPT_KEYSTORE, OPT_PASSWORD, OPT_TO_CERT, OPT_PAYLOAD, OPT_NO_ENCRYPT,
        OPT_NO_COMPRESS, OPT_MESSAGE_ID, OPT_CONVERSATION_ID, OPT_FROM_PARTY, OPT_TO_PARTY, OPT_SERVICE,
@@ -55,6 +57,29 @@ static const struct option options[] = {
 	{ "set", required_argument, NULL, OPT_SET },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* With a configuration that has trust anchors, the receiver's certificate must chain to them and not be
+ * revoked before anything is encrypted to it. Returns an exit status. */
+static int check_receiver(const struct rl_config *cfg, X509 *peer)
+{
+	struct rl_trust *trust;
+	struct rl_err err;
+	int rc = RL_EXIT_OK;
+
+	if (!*rl_config_str(cfg, RL_CFG_TRUST_ANCHORS))
+		return RL_EXIT_OK;
+	if (!(trust = rl_trust_load_config(cfg, NULL, &err)))
+		return rl_cli_fail(&err);
+	unsigned long since = rl_revocation_sequence(rl_trust_revocation(trust));
+	if (rl_trust_verify(trust, peer, NULL, 0, &err) < 0) {
+		rl_err_prefix(&err, "the receiver's certificate");
+		rc = rl_cli_fail(&err);
+	} else {
+		rl_cli_warn_revocation(trust, since);
+	}
+	rl_trust_free(trust);
+	return rc;
+}
 
 static int run_pack(int argc, char **argv)
 {
@@ -119,23 +144,33 @@ static int run_pack(int argc, char **argv)
 		return rl_cli_usage_error(&rl_cmd_pack, "--payload and -o are required");
 	if (to_cert == NULL && !o.no_encrypt)
 		return rl_cli_usage_error(&rl_cmd_pack, "--to-cert is required (or --no-encrypt)");
-	if (keystore || key) {
-		if (rl_cli_load_identity(key, cert, keystore, password, &id, &err) < 0)
-			return rl_cli_fail(&err);
-		rl_identity_set_adopt(&set, &id);
-	} else {
+	if (config_path) {
 		rc = rl_cli_load_config(config_path, sets, nsets, &cfg);
 		if (rc != RL_EXIT_OK)
 			return rc;
-		rc = rl_identity_set_load_config(&set, cfg, &err);
-		rl_config_free(cfg);
-		if (rc < 0)
+	}
+	if (keystore || key) {
+		if (rl_cli_load_identity(key, cert, keystore, password, &id, &err) < 0) {
+			rl_config_free(cfg);
 			return rl_cli_fail(&err);
+		}
+		rl_identity_set_adopt(&set, &id);
+	} else if (rl_identity_set_load_config(&set, cfg, &err) < 0) {
+		rl_config_free(cfg);
+		return rl_cli_fail(&err);
 	}
 	if (to_cert && (peer = rl_cert_load_pem(to_cert, &err)) == NULL) {
+		rl_config_free(cfg);
 		rl_identity_set_free(&set);
 		err.code = RL_ERR_USAGE;
 		return rl_cli_fail(&err);
+	}
+	rc = cfg && peer ? check_receiver(cfg, peer) : RL_EXIT_OK;
+	rl_config_free(cfg);
+	if (rc != RL_EXIT_OK) {
+		X509_free(peer);
+		rl_identity_set_free(&set);
+		return rc;
 	}
 	o.sender = rl_identity_set_signing(&set, time(NULL));
 	o.receiver_cert = peer;

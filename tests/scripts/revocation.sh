@@ -2,7 +2,8 @@
 # revocation.sh - revocation checks against a real `openssl ocsp` responder on loopback and the test CRL:
 # a message signed by revoked POP000003 is refused with EBMS:0101, a good one accepted; an unreachable
 # responder refuses under trust.revocation = hard and warns under soft; answers are cached (the responder
-# sees one request per certificate); a response signed by a key the CA never authorised is refused.
+# sees one request per certificate); a response signed by a key the CA never authorised is refused; pack
+# refuses to encrypt to a revoked receiver.
 . "$top_srcdir/tests/scripts/lib.sh"
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
@@ -131,6 +132,15 @@ if start_responder 18561 "$TMP/aia.log"; then
 else
 	echo "# port 18561 is busy: the AIA responder case is not run"
 fi
+
+# Sending: the receiver's certificate is checked before anything is encrypted to it.
+expect_refused EBMS:0101 "pack -c refuses to encrypt to a revoked receiver" -- "$RELAIS" pack $CONF \
+	--to-cert "$PKI/POP000003.cert.pem" --payload "$TMP/sbd.xml" -o "$TMP/to-revoked.mime"
+grep -q "the receiver's certificate: certificate CN=POP000003 was revoked on" "$TMP/stderr" &&
+	ok "the refusal names the receiver's certificate" || not_ok "receiver refusal: $(cat "$TMP/stderr")"
+[ ! -e "$TMP/to-revoked.mime" ] && ok "no message written for a revoked receiver" || not_ok "no message written"
+expect_exit 0 "pack -c to a good receiver" -- "$RELAIS" pack $CONF --to-cert "$PKI/POP000001.cert.pem" \
+	--payload "$TMP/sbd.xml" -o "$TMP/to-good.mime"
 
 # keys list shows the revocation status of our own certificate.
 expect_exit 0 "keys list --check-revocation" -- "$RELAIS" keys list $CONF --check-revocation
