@@ -4,8 +4,9 @@
 # A root CA with an AP intermediate CA issuing POP000001, POP000002 (and POP000002-new, its renewal for
 # key rollover tests), an expired POP000099, a revoked POP000003 (listed in ap-ca.crl.pem and in the CA
 # database that `openssl ocsp` answers from) and an OCSP responder; a rogue root issuing POP000666; an SMP
-# CA issuing SMP000001. AP certificates name the OCSP responder http://127.0.0.1:18561/ in their AIA
-# (tests point trust.ocsp_url at a responder on a free port instead). Each NAME gets NAME.key.pem
+# CA issuing SMP000001. AP certificates name the OCSP responder http://127.0.0.1:18561/ in their AIA and
+# the CRL distribution point http://127.0.0.1:18562/ap-ca.crl (tests point trust.ocsp_url at a responder
+# on a free port instead, and serve the CRL only when that port is free). Each NAME gets NAME.key.pem
 # (PKCS#8), NAME.cert.pem and NAME.p12 (password "test", with its chain). See certs/README.md.
 set -eu
 
@@ -23,6 +24,7 @@ trap 'status=$?; if [ "$status" -ne 0 ]; then cat openssl.log >&3; echo "$0: fai
 
 days=3650
 ocsp_port=18561
+crl_port=18562
 p12_password=test
 subject_base="/C=BE/O=relais test"
 
@@ -51,6 +53,7 @@ extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 authorityInfoAccess = OCSP;URI:http://127.0.0.1:$ocsp_port/
+crlDistributionPoints = URI:http://127.0.0.1:$crl_port/ap-ca.crl
 
 [ocsp_cert]
 basicConstraints = critical, CA:false
@@ -160,6 +163,7 @@ p12 ocsp ca-chain.pem
 
 openssl ca -config ap-ca.cnf -revoke POP000003.cert.pem -crl_reason keyCompromise
 openssl ca -config ap-ca.cnf -gencrl -out ap-ca.crl.pem
+openssl crl -in ap-ca.crl.pem -outform DER -out ap-ca.crl
 
 # A rogue root that nobody trusts.
 make_root other-root-ca "$subject_base/CN=relais Other Root CA"

@@ -132,6 +132,7 @@ struct rl_trust *rl_trust_load_config(const struct rl_config *cfg, const char *a
 	}
 	rl_trust_set_revocation(trust, rev);
 	rl_revocation_set_timeout(rev, (int)rl_config_duration_seconds(cfg, RL_CFG_TRUST_OCSP_TIMEOUT));
+	rl_revocation_set_crl_download(rev, rl_config_bool(cfg, RL_CFG_TRUST_CRL_DOWNLOAD));
 	if (rl_revocation_set_ocsp_url(rev, rl_config_str(cfg, RL_CFG_TRUST_OCSP_URL), err) < 0) {
 		rl_trust_free(trust);
 		return NULL;

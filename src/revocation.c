@@ -32,10 +32,17 @@
 #define RESPONDER_RETRY_AFTER 60	/* seconds before a failed responder is asked again */
 #define CACHE_MAX_ENTRIES 1024
 #define RESPONDERS_MAX 32
+#define DOWNLOADED_CRLS_MAX 32
 
 struct cache_entry {
 	unsigned char fingerprint[32];
 	struct rl_revocation_outcome outcome;
+};
+
+/* A CRL fetched from a distribution point, kept while current. */
+struct downloaded_crl {
+	char url[256];
+	X509_CRL *crl;
 };
 
 struct rl_revocation {
@@ -44,6 +51,9 @@ struct rl_revocation {
 	char **crl_paths;			/* parallel to crls */
 	char *ocsp_url;
 	int timeout;
+	int crl_download;
+	struct downloaded_crl downloaded[DOWNLOADED_CRLS_MAX];
+	size_t ndownloaded;
 	pthread_mutex_t lock;
 	struct cache_entry *entries;
 	size_t nentries, cap;
@@ -109,6 +119,8 @@ void rl_revocation_free(struct rl_revocation *rev)
 	free(rev->crl_paths);
 	sk_X509_CRL_pop_free(rev->crls, X509_CRL_free);
 	free(rev->ocsp_url);
+	for (size_t i = 0; i < rev->ndownloaded; i++)
+		X509_CRL_free(rev->downloaded[i].crl);
 	free(rev->entries);
 	pthread_mutex_destroy(&rev->lock);
 	free(rev);
@@ -190,6 +202,34 @@ void rl_revocation_set_timeout(struct rl_revocation *rev, int seconds)
 	rev->timeout = seconds > 0 ? seconds : RL_REVOCATION_TIMEOUT_DEFAULT;
 }
 
+void rl_revocation_set_crl_download(struct rl_revocation *rev, int on)
+{
+	rev->crl_download = on;
+}
+
+char *rl_cert_crl_url(X509 *cert)
+{
+	STACK_OF(DIST_POINT) *points = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+	char *url = NULL;
+
+	for (int i = 0; !url && i < sk_DIST_POINT_num(points); i++) {
+		DIST_POINT_NAME *name = sk_DIST_POINT_value(points, i)->distpoint;
+		if (!name || name->type != 0)
+			continue;
+		for (int j = 0; !url && j < sk_GENERAL_NAME_num(name->name.fullname); j++) {
+			GENERAL_NAME *gn = sk_GENERAL_NAME_value(name->name.fullname, j);
+			if (gn->type != GEN_URI)
+				continue;
+			const char *uri = (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
+			if (strncmp(uri, "http://", 7) == 0)
+				url = strdup(uri);
+		}
+	}
+	sk_DIST_POINT_pop_free(points, DIST_POINT_free);
+	ERR_clear_error();
+	return url;
+}
+
 char *rl_cert_ocsp_url(X509 *cert)
 {
 	STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(cert);
@@ -261,53 +301,67 @@ static time_t cache_until(time_t now, time_t next_update)
 
 /* --- CRLs ------------------------------------------------------------------------------------- */
 
-/* 1 = answered (outcome filled), 0 = no usable CRL; `why` says what was wrong with the ones found. */
-static int check_crls(struct rl_revocation *rev, X509 *cert, X509 *issuer, time_t now,
+/* Whether crl, issued by issuer, can answer for cert now: 1 = answered (outcome filled), 0 = not usable
+ * (why filled when it is the issuer's CRL but not usable). */
+static int crl_answer(X509_CRL *crl, const char *label, X509 *cert, X509 *issuer, time_t now,
 		      struct rl_revocation_outcome *o, char *why, size_t why_size)
 {
 	EVP_PKEY *issuer_key = X509_get0_pubkey(issuer);
+	X509_REVOKED *revoked = NULL;
 
-	for (int i = 0; i < sk_X509_CRL_num(rev->crls); i++) {
-		X509_CRL *crl = sk_X509_CRL_value(rev->crls, i);
-		const char *path = rev->crl_paths[i];
-		X509_REVOKED *revoked = NULL;
-
-		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0)
-			continue;
-		if (!issuer_key || X509_CRL_verify(crl, issuer_key) != 1) {
-			ERR_clear_error();
-			snprintf(why, why_size, "CRL %s: signature does not verify with the issuer's key", path);
-			continue;
-		}
-		time_t this_update = asn1_to_time(X509_CRL_get0_lastUpdate(crl));
-		time_t next_update = asn1_to_time(X509_CRL_get0_nextUpdate(crl));
-		if (this_update > now + OCSP_CLOCK_SKEW) {
-			snprintf(why, why_size, "CRL %s is not valid yet", path);
-			continue;
-		}
-		if (next_update != 0 && next_update < now) {
-			char date[48];
-			format_day(next_update, date, sizeof(date));
-			snprintf(why, why_size, "CRL %s is out of date (next update was due %s)", path, date);
-			continue;
-		}
-		snprintf(o->source, sizeof(o->source), "CRL %s", path);
-		o->checked_at = now;
-		o->next_update = cache_until(now, next_update);
-		if (X509_CRL_get0_by_cert(crl, &revoked, cert) == 1 && revoked) {
-			ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(revoked, NID_crl_reason, NULL, NULL);
-			o->status = RL_REVOCATION_REVOKED;
-			o->revoked_at = asn1_to_time(X509_REVOKED_get0_revocationDate(revoked));
-			snprintf(o->reason, sizeof(o->reason), "%s",
-				 reason_name(reason ? (int)ASN1_ENUMERATED_get(reason) : 0));
-			ASN1_ENUMERATED_free(reason);
-		} else {
-			o->status = RL_REVOCATION_GOOD;
-		}
+	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0)
+		return 0;
+	if (!issuer_key || X509_CRL_verify(crl, issuer_key) != 1) {
 		ERR_clear_error();
-		return 1;
+		snprintf(why, why_size, "CRL %s: signature does not verify with the issuer's key", label);
+		return 0;
 	}
-	return 0;
+	time_t this_update = asn1_to_time(X509_CRL_get0_lastUpdate(crl));
+	time_t next_update = asn1_to_time(X509_CRL_get0_nextUpdate(crl));
+	if (this_update > now + OCSP_CLOCK_SKEW) {
+		snprintf(why, why_size, "CRL %s is not valid yet", label);
+		return 0;
+	}
+	if (next_update != 0 && next_update < now) {
+		char date[48];
+		format_day(next_update, date, sizeof(date));
+		snprintf(why, why_size, "CRL %s is out of date (next update was due %s)", label, date);
+		return 0;
+	}
+	snprintf(o->source, sizeof(o->source), "CRL %s", label);
+	o->checked_at = now;
+	o->next_update = cache_until(now, next_update);
+	if (X509_CRL_get0_by_cert(crl, &revoked, cert) == 1 && revoked) {
+		ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(revoked, NID_crl_reason, NULL, NULL);
+		o->status = RL_REVOCATION_REVOKED;
+		o->revoked_at = asn1_to_time(X509_REVOKED_get0_revocationDate(revoked));
+		snprintf(o->reason, sizeof(o->reason), "%s",
+			 reason_name(reason ? (int)ASN1_ENUMERATED_get(reason) : 0));
+		ASN1_ENUMERATED_free(reason);
+	} else {
+		o->status = RL_REVOCATION_GOOD;
+	}
+	ERR_clear_error();
+	return 1;
+}
+
+/* The configured CRL files, then CRLs downloaded earlier that are still current. 1 = answered. */
+static int check_crls(struct rl_revocation *rev, X509 *cert, X509 *issuer, time_t now,
+		      struct rl_revocation_outcome *o, char *why, size_t why_size)
+{
+	int answered = 0;
+
+	for (int i = 0; !answered && i < sk_X509_CRL_num(rev->crls); i++)
+		answered = crl_answer(sk_X509_CRL_value(rev->crls, i), rev->crl_paths[i], cert, issuer, now, o,
+				      why, why_size);
+	pthread_mutex_lock(&rev->lock);
+	for (size_t i = 0; !answered && i < rev->ndownloaded; i++) {
+		char ignored[300];
+		answered = crl_answer(rev->downloaded[i].crl, rev->downloaded[i].url, cert, issuer, now, o,
+				      ignored, sizeof(ignored));
+	}
+	pthread_mutex_unlock(&rev->lock);
+	return answered;
 }
 
 /* --- OCSP ------------------------------------------------------------------------------------- */
@@ -492,6 +546,68 @@ out:
 	return answered;
 }
 
+/* --- CRL distribution points ------------------------------------------------------------------ */
+
+/* Keeps a downloaded CRL for its URL (replacing an older one; the oldest goes when full). Locked. */
+static void keep_downloaded(struct rl_revocation *rev, const char *url, X509_CRL *crl)
+{
+	struct downloaded_crl *slot = NULL;
+
+	for (size_t i = 0; i < rev->ndownloaded && !slot; i++)
+		if (strcmp(rev->downloaded[i].url, url) == 0)
+			slot = &rev->downloaded[i];
+	if (!slot && rev->ndownloaded < DOWNLOADED_CRLS_MAX)
+		slot = &rev->downloaded[rev->ndownloaded++];
+	if (!slot) {
+		memmove(&rev->downloaded[0], &rev->downloaded[1],
+			(DOWNLOADED_CRLS_MAX - 1) * sizeof(rev->downloaded[0]));
+		slot = &rev->downloaded[DOWNLOADED_CRLS_MAX - 1];
+		slot->crl = NULL;
+	}
+	X509_CRL_free(slot->crl);
+	snprintf(slot->url, sizeof(slot->url), "%s", url);
+	slot->crl = crl;
+}
+
+/* Fetches the CRL the certificate names and answers from it. 1 = answered, 0 = no answer (why filled). */
+static int check_crl_download(struct rl_revocation *rev, const char *url, X509 *cert, X509 *issuer, time_t now,
+			      struct rl_revocation_outcome *o, char *why, size_t why_size)
+{
+	char reason[200];
+	X509_CRL *crl = NULL;
+	BIO *body;
+	int answered = 0;
+
+	/* A distribution point serves one DER CRL (RFC 5280 4.2.1.13); it is read whole. */
+	body = OSSL_HTTP_get(url, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1, CRL_FILE_MAX,
+			     rev->timeout);
+	if (!body) {
+		snprintf(why, why_size, "CRL distribution point %s did not answer: %s", url,
+			 openssl_reason(reason, sizeof(reason)));
+		goto out;
+	}
+	crl = d2i_X509_CRL_bio(body, NULL);
+	if (!crl) {
+		snprintf(why, why_size, "CRL distribution point %s sent something that is not a DER CRL", url);
+		goto out;
+	}
+	answered = crl_answer(crl, url, cert, issuer, now, o, why, why_size);
+	if (!answered && why[0] == '\0')
+		snprintf(why, why_size, "the CRL from %s is not issued by the certificate's CA", url);
+out:
+	ERR_clear_error();
+	BIO_free(body);
+	pthread_mutex_lock(&rev->lock);
+	if (answered) {
+		keep_downloaded(rev, url, crl);
+		crl = NULL;
+	}
+	pthread_mutex_unlock(&rev->lock);
+	X509_CRL_free(crl);
+	responder_note(rev, url, now, 1, answered ? NULL : why);
+	return answered;
+}
+
 /* --- the cache -------------------------------------------------------------------------------- */
 
 /* Locked by the caller. */
@@ -534,6 +650,40 @@ static void cache_store(struct rl_revocation *rev, const unsigned char *fingerpr
 
 /* --- the check -------------------------------------------------------------------------------- */
 
+/* Appends "; reason" (or the reason when why is empty). */
+static void add_reason(char *why, size_t size, const char *reason)
+{
+	size_t len = strlen(why);
+
+	if (len == 0)
+		snprintf(why, size, "%s", reason);
+	else if (len < size)
+		snprintf(why + len, size - len, "; %s", reason);
+}
+
+typedef int (*ocsp_fn)(struct rl_revocation *, const char *, X509 *, X509 *, X509_STORE *, STACK_OF(X509) *,
+		       time_t, struct rl_revocation_outcome *, char *, size_t);
+
+/* Asks one network source (OCSP when `ocsp` is given, else a CRL distribution point) unless it failed
+ * recently; the reason of a failure is added to why. */
+static int ask(struct rl_revocation *rev, const char *url, ocsp_fn ocsp, X509 *cert, X509 *issuer,
+	       X509_STORE *anchors, STACK_OF(X509) *untrusted, time_t now, struct rl_revocation_outcome *o,
+	       char *why, size_t why_size)
+{
+	char problem[300] = "";
+	int answered = 0, resting;
+
+	pthread_mutex_lock(&rev->lock);
+	resting = responder_resting(rev, url, now, problem, sizeof(problem));
+	pthread_mutex_unlock(&rev->lock);
+	if (!resting)
+		answered = ocsp ? ocsp(rev, url, cert, issuer, anchors, untrusted, now, o, problem, sizeof(problem))
+				: check_crl_download(rev, url, cert, issuer, now, o, problem, sizeof(problem));
+	if (!answered)
+		add_reason(why, why_size, problem);
+	return answered;
+}
+
 static int verdict(const struct rl_revocation *rev, const struct rl_revocation_outcome *o, time_t at,
 		   struct rl_err *err)
 {
@@ -558,9 +708,9 @@ int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X50
 	unsigned char fingerprint[32];
 	unsigned int fp_len = 0;
 	time_t now = time(NULL);
-	char why[300] = "", ocsp_why[300] = "";
-	char *url = NULL;
-	int answered = 0, resting;
+	char why[600] = "";
+	char *url = NULL, *crl_url = NULL;
+	int answered = 0;
 
 	memset(&o, 0, sizeof(o));
 	if (!rev || rev->policy == RL_REVOCATION_OFF || !cert)
@@ -590,22 +740,21 @@ int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X50
 		answered = check_crls(rev, cert, issuer, now, &o, why, sizeof(why));
 		if (!answered) {
 			url = rev->ocsp_url ? strdup(rev->ocsp_url) : rl_cert_ocsp_url(cert);
-			if (!url) {
-				snprintf(ocsp_why, sizeof(ocsp_why), "no CRL of its issuer is configured and it "
-					 "names no OCSP responder");
-			} else {
-				pthread_mutex_lock(&rev->lock);
-				resting = responder_resting(rev, url, now, ocsp_why, sizeof(ocsp_why));
-				pthread_mutex_unlock(&rev->lock);
-				if (!resting)
-					answered = check_ocsp(rev, url, cert, issuer, anchors, untrusted, now, &o,
-							      ocsp_why, sizeof(ocsp_why));
-			}
-			if (!answered && why[0] == '\0')
-				snprintf(why, sizeof(why), "%s", ocsp_why);
-			else if (!answered)
-				snprintf(why + strlen(why), sizeof(why) - strlen(why), "; %s", ocsp_why);
+			if (url)
+				answered = ask(rev, url, check_ocsp, cert, issuer, anchors, untrusted, now, &o,
+					       why, sizeof(why));
 		}
+		if (!answered && rev->crl_download) {
+			crl_url = rl_cert_crl_url(cert);
+			if (crl_url)
+				answered = ask(rev, crl_url, NULL, cert, issuer, anchors, untrusted, now, &o,
+					       why, sizeof(why));
+		}
+		if (!answered && !url && !crl_url)
+			add_reason(why, sizeof(why), rev->crl_download ?
+				   "no CRL of its issuer is configured and it names no OCSP responder or CRL "
+				   "distribution point" :
+				   "no CRL of its issuer is configured and it names no OCSP responder");
 	}
 	if (!answered) {
 		o.status = RL_REVOCATION_UNKNOWN;
@@ -615,6 +764,7 @@ int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X50
 		snprintf(o.source, sizeof(o.source), "%s%s", url ? "OCSP " : "", url ? url : "");
 	}
 	free(url);
+	free(crl_url);
 	pthread_mutex_lock(&rev->lock);
 	cache_store(rev, fingerprint, &o);
 	pthread_mutex_unlock(&rev->lock);

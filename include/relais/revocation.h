@@ -3,12 +3,15 @@
  *
  * A checker answers for one certificate and its issuer, in this order:
  *   1. the cache: an earlier answer still within its thisUpdate..nextUpdate window;
- *   2. the CRLs loaded with rl_revocation_add_crl_file() whose issuer is the certificate's issuer,
- *      whose signature verifies with the issuer's key and which are current;
+ *   2. the CRLs loaded with rl_revocation_add_crl_file() (then those downloaded earlier) whose issuer
+ *      is the certificate's issuer, whose signature verifies with the issuer's key and which are current;
  *   3. OCSP: the responder URL set with rl_revocation_set_ocsp_url(), else the one in the certificate's
  *      Authority Information Access. The response must be signed by the issuing CA or by a responder
  *      certificate the CA issued with id-kp-OCSPSigning (chained to the trust anchors), must echo our
- *      nonce when it carries one, and must be current.
+ *      nonce when it carries one, and must be current;
+ *   4. when enabled with rl_revocation_set_crl_download(), the CRL at the certificate's first http://
+ *      CRL distribution point, checked as in 2 and kept in memory while it is current.
+ * Only the certificate asked about is checked, not the CAs above it.
  * A definite answer (good or revoked) is cached until the source's nextUpdate (at most
  * RL_REVOCATION_CACHE_MAX seconds; RL_REVOCATION_CACHE_DEFAULT when the source gives no nextUpdate).
  * When no source answers, the policy decides: hard refuses, soft accepts and records the outcome with
@@ -51,11 +54,11 @@ struct rl_revocation_outcome {
 	time_t next_update;		/* cached until then; 0 for UNKNOWN */
 	time_t revoked_at;		/* REVOKED only */
 	char reason[48];		/* REVOKED only: "keyCompromise", "unspecified", ... */
-	char problem[300];		/* UNKNOWN only: why no source answered */
+	char problem[480];		/* UNKNOWN only: why no source answered */
 	unsigned long sequence;		/* increases with every outcome recorded */
 };
 
-/* What we know of one OCSP responder. */
+/* What we know of one network source: an OCSP responder or a CRL distribution point. */
 struct rl_revocation_responder {
 	char url[256];
 	int reachable;			/* the last request got a valid response */
@@ -80,8 +83,11 @@ enum rl_revocation_policy rl_revocation_policy(const struct rl_revocation *rev);
 int rl_revocation_add_crl_file(struct rl_revocation *rev, const char *path, struct rl_err *err);
 /* Asks this responder instead of the certificates' AIA ones (NULL or "" = AIA). Copied. */
 int rl_revocation_set_ocsp_url(struct rl_revocation *rev, const char *url, struct rl_err *err);
-/* Seconds allowed to one OCSP exchange (connect, send, answer). */
+/* Seconds allowed to one OCSP exchange or CRL download (connect, send, answer). */
 void rl_revocation_set_timeout(struct rl_revocation *rev, int seconds);
+/* Whether CRLs are fetched from the certificates' distribution points when nothing else answered
+ * (default off). */
+void rl_revocation_set_crl_download(struct rl_revocation *rev, int on);
 
 /*
  * Checks `cert` issued by `issuer`. `anchors` and `untrusted` verify a delegated OCSP responder's
@@ -97,7 +103,7 @@ int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X50
 
 /* The most recent outcomes, newest first (one per certificate), at most max. Returns how many. */
 size_t rl_revocation_outcomes(struct rl_revocation *rev, struct rl_revocation_outcome *out, size_t max);
-/* Every OCSP responder asked so far, at most max. Returns how many. */
+/* Every OCSP responder and CRL distribution point asked so far, at most max. Returns how many. */
 size_t rl_revocation_responders(struct rl_revocation *rev, struct rl_revocation_responder *out, size_t max);
 /* Every outcome recorded since `sequence` (exclusive), oldest first, at most max: what one command or
  * one message caused. Returns how many. */
@@ -108,5 +114,7 @@ unsigned long rl_revocation_sequence(struct rl_revocation *rev);
 
 /* The OCSP responder URL in the certificate's AIA, malloc'd; NULL when it names none. */
 char *rl_cert_ocsp_url(X509 *cert);
+/* The first http:// URL of the certificate's CRL distribution points, malloc'd; NULL when none. */
+char *rl_cert_crl_url(X509 *cert);
 
 #endif

@@ -99,7 +99,7 @@ expect_exit 0 "CRL: the message from POP000001 is accepted" -- "$RELAIS" unpack 
 [ ! -s "$TMP/stderr" ] && ok "CRL: no warning" || not_ok "CRL: unexpected stderr: $(cat "$TMP/stderr")"
 
 # An unreachable responder: hard refuses, soft accepts with a warning, off does not ask.
-DEAD="--set trust.ocsp_url=http://127.0.0.1:$DEAD_PORT/ --set trust.ocsp_timeout=1s"
+DEAD="--set trust.ocsp_url=http://127.0.0.1:$DEAD_PORT/ --set trust.ocsp_timeout=1s --set trust.crl_download=off"
 expect_refused EBMS:0101 "hard: unreachable responder refuses" -- "$RELAIS" unpack $CONF $DEAD \
 	--payload-out "$TMP/outh.xml" "$TMP/from-POP000001.mime"
 grep -q "could not check revocation of certificate CN=POP000001: OCSP responder http://127.0.0.1:$DEAD_PORT/ did not answer" \
@@ -141,6 +141,33 @@ grep -q "the receiver's certificate: certificate CN=POP000003 was revoked on" "$
 [ ! -e "$TMP/to-revoked.mime" ] && ok "no message written for a revoked receiver" || not_ok "no message written"
 expect_exit 0 "pack -c to a good receiver" -- "$RELAIS" pack $CONF --to-cert "$PKI/POP000001.cert.pem" \
 	--payload "$TMP/sbd.xml" -o "$TMP/to-good.mime"
+
+# With OCSP down, the CRL is fetched from the distribution point the certificates name
+# (http://127.0.0.1:18562/ap-ca.crl), once, and kept while it is current.
+mkdir -p "$TMP/www" && cp "$PKI/ap-ca.crl" "$TMP/www/"
+if python3 -c 'import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 18562))' 2>/dev/null; then
+	python3 -m http.server 18562 --bind 127.0.0.1 --directory "$TMP/www" >"$TMP/www.log" 2>&1 &
+	RESPONDERS="$RESPONDERS $!"
+	i=0
+	until [ $i -ge 50 ] || grep -q "Serving HTTP" "$TMP/www.log"; do sleep 0.1; i=$((i + 1)); done
+	CDP="--set trust.ocsp_url=http://127.0.0.1:$DEAD_PORT/ --set trust.ocsp_timeout=1s"
+	expect_refused EBMS:0101 "CDP: the message from POP000003 is refused" -- "$RELAIS" unpack $CONF $CDP \
+		--payload-out "$TMP/outd3.xml" "$TMP/from-POP000003.mime"
+	grep -q "was revoked on .* (keyCompromise)" "$TMP/stderr" && ok "CDP: the reason is given" ||
+		not_ok "CDP refusal: $(cat "$TMP/stderr")"
+	expect_exit 1 "CDP: keys check of POP000001, POP000002 and (refused) POP000003" -- "$RELAIS" keys check $CONF $CDP \
+		"$PKI/POP000001.cert.pem" "$PKI/POP000002.cert.pem" "$PKI/POP000003.cert.pem"
+	[ "$(grep -c 'trusted, not revoked (CRL http://127.0.0.1:18562/ap-ca.crl)' "$TMP/stdout")" = 2 ] &&
+		ok "CDP: two good answers from the downloaded CRL" || not_ok "CDP answers: $(cat "$TMP/stdout")"
+	grep -q "^responder http://127.0.0.1:18562/ap-ca.crl: reachable, 1 request$" "$TMP/stdout" &&
+		ok "CDP: the CRL was fetched once for three certificates" || not_ok "CDP fetches: $(cat "$TMP/stdout")"
+	[ "$(grep -c 'GET /ap-ca.crl' "$TMP/www.log")" = 2 ] && ok "the HTTP server saw one download per process" ||
+		not_ok "downloads seen: $(grep -c 'GET /ap-ca.crl' "$TMP/www.log")"
+	expect_refused EBMS:0101 "CDP off: hard refuses" -- "$RELAIS" unpack $CONF $CDP --set trust.crl_download=off \
+		--payload-out "$TMP/outd1.xml" "$TMP/from-POP000001.mime"
+else
+	echo "# port 18562 is busy: the CRL distribution point case is not run"
+fi
 
 # keys list shows the revocation status of our own certificate.
 expect_exit 0 "keys list --check-revocation" -- "$RELAIS" keys list $CONF --check-revocation

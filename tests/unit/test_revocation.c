@@ -211,9 +211,14 @@ static void test_aia_url(void **state)
 	assert_non_null(url);
 	assert_string_equal(url, "http://127.0.0.1:18561/");
 	free(url);
+	url = rl_cert_crl_url(cert);
+	assert_non_null(url);
+	assert_string_equal(url, "http://127.0.0.1:18562/ap-ca.crl");
+	free(url);
 	X509_free(cert);
 	cert = rl_cert_load_pem(pki("root-ca.cert.pem"), &err);
 	assert_null(rl_cert_ocsp_url(cert));
+	assert_null(rl_cert_crl_url(cert));
 	X509_free(cert);
 }
 
