@@ -7,7 +7,8 @@
 # CA issuing SMP000001. AP certificates name the OCSP responder http://127.0.0.1:18561/ in their AIA and
 # the CRL distribution point http://127.0.0.1:18562/ap-ca.crl (tests point trust.ocsp_url at a responder
 # on a free port instead, and serve the CRL only when that port is free). Each NAME gets NAME.key.pem
-# (PKCS#8), NAME.cert.pem and NAME.p12 (password "test", with its chain). See certs/README.md.
+# (PKCS#8), NAME.cert.pem and NAME.p12 (password "test", with its chain). Last, two TLS CAs, each
+# issuing an HTTPS server certificate for localhost (key and certificate only). See certs/README.md.
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -178,4 +179,22 @@ cat smp-ca.cert.pem root-ca.cert.pem >smp-ca-chain.pem
 sign SMP000001 "$subject_base/OU=PEPPOL TEST SMP/CN=SMP000001" smp-ca ap_cert
 p12 SMP000001 smp-ca-chain.pem
 
+rm -f ./*.srl
+
+# HTTPS: a TLS CA issuing a server certificate for localhost, and a second TLS CA with its own
+# localhost certificate (to switch to when the server reloads its key).
+cat >>ext.cnf <<'EOT'
+
+[tls_server]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+EOT
+make_root tls-ca "$subject_base/CN=relais Test TLS CA"
+sign tls-server "$subject_base/CN=localhost" tls-ca tls_server
+make_root tls-ca2 "$subject_base/CN=relais Test TLS CA 2"
+sign tls-server2 "$subject_base/CN=localhost" tls-ca2 tls_server
 rm -f ./*.srl

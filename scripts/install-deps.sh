@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES="
  build-essential autoconf automake libtool pkg-config make
  libssl-dev openssl libxml2-dev libxml2-utils libxmlsec1-dev libxmlsec1-openssl xmlsec1
- libcurl4-openssl-dev libpq-dev libmicrohttpd-dev zlib1g-dev libinih-dev libjansson-dev
+ libcurl4-openssl-dev libpq-dev libmicrohttpd-dev libgnutls28-dev zlib1g-dev libinih-dev libjansson-dev
  libcmocka-dev libpoppler-glib-dev
  postgresql postgresql-client dnsmasq-base curl procps python3
  clang libclang-rt-14-dev

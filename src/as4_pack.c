@@ -31,6 +31,7 @@ void rl_as4_sent_free(struct rl_as4_sent *s)
 	free(s->message_id);
 	free(s->content_type);
 	rl_buf_free(&s->references);
+	rl_buf_free(&s->envelope);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -343,6 +344,10 @@ int rl_as4_pack(const struct rl_as4_pack_opts *o, const struct rl_sink *out, int
 	}
 	if (rl_mime_writer_end(w, err) < 0)
 		goto done;
+	if (rl_buf_append(&sent->envelope, text.data, text.len) < 0) {
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	sent->message_id = strdup(um.message_id);
 	sent->content_type = strdup(rl_mime_writer_content_type(w));
 	if (sent->message_id == NULL || sent->content_type == NULL) {

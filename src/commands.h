@@ -12,6 +12,7 @@ extern const struct rl_command rl_cmd_inspect;
 extern const struct rl_command rl_cmd_check_config;
 extern const struct rl_command rl_cmd_unpack;
 extern const struct rl_command rl_cmd_verify_receipt;
+extern const struct rl_command rl_cmd_db;
 extern const struct rl_command rl_cmd_keys;
 
 #define RL_COMMAND_LIST \
@@ -20,6 +21,7 @@ extern const struct rl_command rl_cmd_keys;
 	&rl_cmd_inspect, \
 	&rl_cmd_check_config, \
 	&rl_cmd_verify_receipt, \
+	&rl_cmd_db, \
 	&rl_cmd_keys,
 
 #endif

@@ -1,5 +1,6 @@
-/* init.c - process-wide library initialisation: libxml2 (safe defaults), xmlsec, OpenSSL. */
+/* init.c - process-wide library initialisation: libxml2 (safe defaults), xmlsec, OpenSSL, libcurl. */
 #include "config.h"
+#include <curl/curl.h>
 #include <libxml/parser.h>
 #include <openssl/crypto.h>
 #include <xmlsec/xmlsec.h>
@@ -13,6 +14,8 @@ int rl_init(struct rl_err *err)
 {
 	if (initialised)
 		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return rl_err_set(err, RL_ERR_INTERNAL, "libcurl initialisation failed");
 	rl_xml_init();
 	if (xmlSecInit() < 0)
 		return rl_err_set(err, RL_ERR_CRYPTO, "xmlsec initialisation failed");
@@ -36,5 +39,6 @@ void rl_shutdown(void)
 	xmlSecCryptoAppShutdown();
 	xmlSecShutdown();
 	xmlCleanupParser();
+	curl_global_cleanup();
 	initialised = 0;
 }

@@ -121,6 +121,27 @@ int rl_outfile_open(struct rl_outfile *of, const char *path, struct rl_err *err)
 	return 0;
 }
 
+/* Makes a rename durable: fsync of the directory holding path. */
+static int sync_parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	int fd, rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 int rl_outfile_commit(struct rl_outfile *of, struct rl_err *err)
 {
 	int rc = 0;
@@ -132,6 +153,8 @@ int rl_outfile_commit(struct rl_outfile *of, struct rl_err *err)
 	of->fp = NULL;
 	if (rc == 0 && rename(of->tmp_path, of->path) != 0)
 		rc = rl_err_set(err, RL_ERR_IO, "cannot rename to %s: %s", of->path, strerror(errno));
+	if (rc == 0 && sync_parent_dir(of->path) < 0)
+		rc = rl_err_set(err, RL_ERR_IO, "cannot sync the directory of %s: %s", of->path, strerror(errno));
 	if (rc != 0)
 		unlink(of->tmp_path);
 	free(of->path);

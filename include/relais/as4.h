@@ -43,6 +43,8 @@ struct rl_as4_sent {
 	char *message_id;
 	char *content_type;	/* for the HTTP Content-Type header */
 	struct rl_buf references;	/* "<ds:Reference ...>...</ds:Reference>..." (a fragment) */
+	struct rl_buf envelope;		/* the signed SOAP envelope sent (non-repudiation); empty when read
+					 * back from a file */
 };
 void rl_as4_sent_free(struct rl_as4_sent *s);
 

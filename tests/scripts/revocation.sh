@@ -21,7 +21,8 @@ free_port() {
 # delegated OCSP certificate (or SIGNER), nextUpdate 5 minutes ahead. Returns 1 when it does not come up.
 start_responder() {
 	port=$1 log=$2 signer=${3:-ocsp}
-	openssl ocsp -index "$PKI/ap-ca-db/index.txt" -port "$port" -rsigner "$PKI/$signer.cert.pem" \
+	# stdbuf: the request log is counted while the responder runs, so it must not sit in a buffer.
+	stdbuf -o0 openssl ocsp -index "$PKI/ap-ca-db/index.txt" -port "$port" -rsigner "$PKI/$signer.cert.pem" \
 		-rkey "$PKI/$signer.key.pem" -CA "$PKI/ap-ca.cert.pem" -nmin 5 -text >"$log" 2>&1 &
 	RESPONDERS="$RESPONDERS $!"
 	i=0

@@ -64,7 +64,7 @@ static void test_table_is_complete(void **state)
 	const struct rl_config_key_info *t = rl_config_key_table();
 	static const char *const required[] = {
 		"identity.key", "identity.cert", "identity.keystore", "identity.password", "identity.party_id",
-		"trust.anchors", "trust.smp_anchors", "server.listen", "server.tls", "server.tls_key",
+		"trust.anchors", "trust.smp_anchors", "trust.tls_anchors", "server.listen", "server.tls", "server.tls_key",
 		"server.tls_cert", "database.url", "state.dir", "delivery.inbox", "delivery.webhook",
 		"submission.outbox", "api.token", "limits.max_body", "limits.max_connections",
 		"limits.request_timeout", "retry.max_attempts", "retry.initial_delay", "retry.max_delay",

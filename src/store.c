@@ -1,0 +1,1261 @@
+/*
+ * store.c - the durable store on PostgreSQL through libpq. See include/relais/store.h.
+ *
+ * Every operation is one statement (data-modifying CTEs write the row, its state event and its side
+ * rows together) or, when a payload is involved, one short transaction. Statements are prepared once
+ * per connection. A lost connection is re-established once per call; the statement is then repeated
+ * only when no transaction was open (a transaction cut in the middle is reported as RL_ERR_DB and
+ * rolled back by the server). State events wake waiting clients through a trigger (NOTIFY
+ * relais_state); submissions and received messages NOTIFY relais_outbound and relais_delivery.
+ */
+#include "config.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libpq-fe.h>
+#include <libpq/libpq-fs.h>
+#include "relais/store.h"
+#include "store_schema.h"
+
+#define CHUNK_SIZE (64 * 1024)
+#define MAX_PARAMS 24
+#define MIGRATION_LOCK "7308604897062070643"	/* pg_advisory_lock key shared by every instance */
+#define DEFAULT_CIRCUIT_THRESHOLD 5
+#define DEFAULT_CIRCUIT_OPEN_SECONDS 300
+
+/* The columns of struct rl_store_message, in the order fill_message() reads them. */
+#define MESSAGE_COLUMNS \
+	"m.id, m.direction, m.message_id, m.state, m.conversation_id, m.from_party, m.to_party, " \
+	"m.service, m.service_type, m.action, m.original_sender, m.final_recipient, m.dest_url, " \
+	"m.dest_cert_pem, m.payload_mime_type, m.payload_size, m.attempts, " \
+	"extract(epoch FROM m.created_at)::bigint AS created_epoch, " \
+	"extract(epoch FROM m.updated_at)::bigint AS updated_epoch, " \
+	"extract(epoch FROM m.next_attempt_at)::bigint AS next_attempt_epoch, " \
+	"m.last_error, m.receipt_message_id"
+
+enum statement {
+	ST_FIND_RECEIPT,
+	ST_LO_FROM_BYTEA,
+	ST_INBOUND_INSERT,
+	ST_SUBMIT,
+	ST_OUTBOUND_CLAIM,
+	ST_OUTBOUND_DELIVERED,
+	ST_OUTBOUND_FAILED,
+	ST_SET_DESTINATION,
+	ST_DELIVERY_CLAIM,
+	ST_DELIVERY_DONE,
+	ST_DELIVERY_FAILED,
+	ST_PAYLOAD_OID,
+	ST_GET_BY_ID,
+	ST_GET_BY_MESSAGE_ID,
+	ST_HISTORY,
+	ST_LIST,
+	ST_RECEIPT,
+	ST_ENVELOPE,
+	ST_STATS,
+	ST_COUNT
+};
+
+static const char *const statement_sql[ST_COUNT] = {
+	[ST_FIND_RECEIPT] =
+		"SELECT receipt FROM messages WHERE direction = 0 AND message_id = $1",
+	[ST_LO_FROM_BYTEA] =
+		"SELECT lo_from_bytea(0, $1)",
+	[ST_INBOUND_INSERT] =
+		"WITH m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party,"
+		"  to_party, service, service_type, action, original_sender, final_recipient, payload_oid,"
+		"  payload_size, payload_mime_type, payload_content_id, envelope, signer_cert_pem, receipt,"
+		"  receipt_message_id, deliveries_pending, source)"
+		" VALUES (0, $1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10::oid, $11, $12, $13, $14, $15,"
+		"  $16, $17, cardinality($18::smallint[]), 'as4')"
+		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id),"
+		" e AS (INSERT INTO message_events (message, state, detail)"
+		"  SELECT id, 'received', 'receipt ' || coalesce($17, '') FROM m),"
+		" d AS (INSERT INTO deliveries (message, channel) SELECT m.id, ch FROM m, unnest($18::smallint[]) ch)"
+		" SELECT id, pg_notify('relais_delivery', id::text) FROM m",
+	[ST_SUBMIT] =
+		"WITH m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party,"
+		"  to_party, service, service_type, action, original_sender, final_recipient, dest_url,"
+		"  dest_cert_pem, payload_oid, payload_size, payload_mime_type, source)"
+		" VALUES (1, coalesce($1::text, gen_random_uuid()::text || '@relais'), 'queued', $2, $3, $4, $5,"
+		"  $6, $7, $8, $9, $10, $11, $12::oid, $13, coalesce($14::text, 'application/xml'), $15::text)"
+		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id, message_id),"
+		" e AS (INSERT INTO message_events (message, state, detail)"
+		"  SELECT id, 'queued', 'submitted by ' || coalesce($15::text, 'unknown') FROM m)"
+		" SELECT id, message_id, pg_notify('relais_outbound', id::text) FROM m",
+	/* A claimed row's next_attempt_at is the end of its lease: one index serves new, retried and
+	 * abandoned rows alike. */
+	[ST_OUTBOUND_CLAIM] =
+		"WITH c AS (UPDATE messages m SET state = 'sending', attempts = m.attempts + 1,"
+		"  lease_owner = $1::text, lease_until = now() + make_interval(secs => $2::int),"
+		"  next_attempt_at = now() + make_interval(secs => $2::int), updated_at = now()"
+		" WHERE m.id = (SELECT q.id FROM messages q"
+		"  WHERE q.direction = 1 AND q.state IN ('queued', 'retry', 'sending') AND q.next_attempt_at <= now()"
+		"   AND (q.dest_url IS NULL OR NOT EXISTS (SELECT 1 FROM circuits k"
+		"        WHERE k.dest_url = q.dest_url AND k.open_until > now()))"
+		"  ORDER BY q.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		" RETURNING " MESSAGE_COLUMNS "),"
+		" e AS (INSERT INTO message_events (message, state, detail)"
+		"  SELECT id, 'sending', 'attempt ' || attempts || ' by ' || $1::text FROM c)"
+		" SELECT * FROM c",
+	[ST_OUTBOUND_DELIVERED] =
+		"WITH m AS (UPDATE messages SET state = 'delivered', receipt = $2, receipt_message_id = $3::text,"
+		"  envelope = $4, lease_owner = NULL, lease_until = NULL, last_error = NULL, last_error_at = NULL,"
+		"  updated_at = now()"
+		" WHERE id = $1 AND direction = 1 RETURNING id, dest_url),"
+		" e AS (INSERT INTO message_events (message, state, detail)"
+		"  SELECT id, 'delivered', 'receipt ' || coalesce($3::text, '') FROM m),"
+		" cb AS (UPDATE circuits SET consecutive_failures = 0, open_until = NULL"
+		"  WHERE dest_url = (SELECT dest_url FROM m) AND (consecutive_failures <> 0 OR open_until IS NOT NULL))"
+		" SELECT id FROM m",
+	[ST_OUTBOUND_FAILED] =
+		"WITH m AS (UPDATE messages SET state = CASE WHEN $5::boolean THEN 'failed' ELSE 'retry' END,"
+		"  next_attempt_at = now() + CASE WHEN $5::boolean THEN interval '0' ELSE make_interval(secs => $4::int) END,"
+		"  last_error = $2::text, last_error_at = now(), signal = coalesce($3, signal),"
+		"  lease_owner = NULL, lease_until = NULL, updated_at = now()"
+		" WHERE id = $1 AND direction = 1 RETURNING id, state, dest_url),"
+		" e AS (INSERT INTO message_events (message, state, detail)"
+		"  SELECT id, state, CASE WHEN state = 'retry' THEN 'retry in ' || $4::int || 's: ' ELSE '' END"
+		"   || coalesce($2::text, '') FROM m),"
+		" cb AS (INSERT INTO circuits AS k (dest_url, consecutive_failures, open_until)"
+		"  SELECT dest_url, 1, CASE WHEN 1 >= $7::int THEN now() + make_interval(secs => $8::int) END"
+		"  FROM m WHERE $6::boolean AND dest_url IS NOT NULL"
+		"  ON CONFLICT (dest_url) DO UPDATE SET consecutive_failures = k.consecutive_failures + 1,"
+		"   open_until = CASE WHEN k.consecutive_failures + 1 >= $7::int"
+		"    THEN now() + make_interval(secs => $8::int) ELSE k.open_until END)"
+		" SELECT id FROM m",
+	[ST_SET_DESTINATION] =
+		"UPDATE messages SET dest_url = $2, dest_cert_pem = $3, updated_at = now()"
+		" WHERE id = $1 AND direction = 1",
+	[ST_DELIVERY_CLAIM] =
+		"WITH d AS (UPDATE deliveries SET attempts = attempts + 1, lease_owner = $1::text,"
+		"  lease_until = now() + make_interval(secs => $2::int),"
+		"  next_attempt_at = now() + make_interval(secs => $2::int), updated_at = now()"
+		" WHERE id = (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= now()"
+		"  ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		" RETURNING id, message, channel, attempts)"
+		" SELECT d.id, d.message, d.channel, d.attempts, m.message_id, m.payload_mime_type"
+		" FROM d JOIN messages m ON m.id = d.message",
+	/* The pending count on the message row is decremented under its row lock, so two deliveries of one
+	 * message finishing at once still make it delivered exactly once. */
+	[ST_DELIVERY_DONE] =
+		"WITH d AS (UPDATE deliveries SET state = 'done', lease_owner = NULL, lease_until = NULL,"
+		"  last_error = NULL, updated_at = now()"
+		" WHERE id = $1 AND state = 'pending' RETURNING message, channel, attempts),"
+		" m AS (UPDATE messages SET deliveries_pending = deliveries_pending - 1,"
+		"  state = CASE WHEN deliveries_pending = 1 AND state = 'received' THEN 'delivered' ELSE state END,"
+		"  updated_at = now()"
+		" WHERE id = (SELECT message FROM d) RETURNING id, state),"
+		" e AS (INSERT INTO message_events (message, state, detail)"
+		"  SELECT m.id, m.state, CASE d.channel WHEN 0 THEN 'inbox' ELSE 'webhook' END"
+		"   || ' delivery done (attempt ' || d.attempts || ')' FROM m, d)"
+		" SELECT count(*) FROM d",
+	[ST_DELIVERY_FAILED] =
+		"WITH d AS (UPDATE deliveries SET state = CASE WHEN $4::boolean THEN 'failed' ELSE 'pending' END,"
+		"  next_attempt_at = now() + make_interval(secs => $3::int), lease_owner = NULL, lease_until = NULL,"
+		"  last_error = $2::text, updated_at = now()"
+		" WHERE id = $1 AND state = 'pending' RETURNING message,"
+		"  CASE channel WHEN 0 THEN 'inbox' ELSE 'webhook' END AS channel_name),"
+		" m AS (UPDATE messages SET deliveries_pending = deliveries_pending - CASE WHEN $4::boolean THEN 1 ELSE 0 END,"
+		"  state = CASE WHEN $4::boolean AND state = 'received' THEN 'failed' ELSE state END,"
+		"  last_error = (SELECT channel_name FROM d) || ' delivery: ' || coalesce($2::text, ''),"
+		"  last_error_at = now(), updated_at = now()"
+		" WHERE id = (SELECT message FROM d) RETURNING id, state),"
+		" e AS (INSERT INTO message_events (message, state, detail)"
+		"  SELECT m.id, m.state, d.channel_name || ' delivery '"
+		"   || CASE WHEN $4::boolean THEN 'failed: ' ELSE 'retry in ' || $3::int || 's: ' END"
+		"   || coalesce($2::text, '') FROM m, d)"
+		" SELECT count(*) FROM d",
+	[ST_PAYLOAD_OID] =
+		"SELECT payload_oid FROM messages WHERE id = $1",
+	[ST_GET_BY_ID] =
+		"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.id = $1",
+	[ST_GET_BY_MESSAGE_ID] =
+		"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.message_id = $1 AND m.direction = $2",
+	[ST_HISTORY] =
+		"SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), state, detail"
+		" FROM message_events WHERE message = $1 ORDER BY id",
+	[ST_LIST] =
+		"SELECT " MESSAGE_COLUMNS " FROM messages m"
+		" WHERE ($1::text IS NULL OR m.state = $1::text) AND ($2::int < 0 OR m.direction = $2::int)"
+		" ORDER BY m.id DESC LIMIT $3::bigint",
+	[ST_RECEIPT] =
+		"SELECT coalesce(receipt, signal) FROM messages WHERE id = $1",
+	[ST_ENVELOPE] =
+		"SELECT envelope FROM messages WHERE id = $1",
+	[ST_STATS] =
+		"SELECT"
+		" (SELECT count(*) FROM messages WHERE direction = 1 AND state = 'queued'),"
+		" (SELECT count(*) FROM messages WHERE direction = 1 AND state = 'sending'),"
+		" (SELECT count(*) FROM messages WHERE direction = 1 AND state = 'retry'),"
+		" (SELECT count(*) FROM messages WHERE direction = 1 AND state = 'delivered'),"
+		" (SELECT count(*) FROM messages WHERE direction = 1 AND state = 'failed'),"
+		" (SELECT count(*) FROM messages WHERE direction = 0 AND state = 'received'),"
+		" (SELECT count(*) FROM messages WHERE direction = 0 AND state = 'delivered'),"
+		" (SELECT count(*) FROM messages WHERE direction = 0 AND state = 'failed'),"
+		" (SELECT count(*) FROM deliveries WHERE state = 'pending'),"
+		" (SELECT count(*) FROM circuits WHERE open_until > now()),"
+		" l.last_error, l.message_id, extract(epoch FROM l.last_error_at)::bigint"
+		" FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT last_error, message_id, last_error_at"
+		"  FROM messages WHERE last_error IS NOT NULL ORDER BY last_error_at DESC LIMIT 1) l ON true",
+};
+
+struct rl_store {
+	PGconn *conn;
+	unsigned char prepared[ST_COUNT];	/* prepared on this connection (cleared by a reconnect) */
+	int in_tx;				/* a transaction is open: statements are not repeated */
+	int circuit_threshold;
+	int circuit_open_seconds;
+	char **channels;			/* LISTENed channels, listened again after a reconnect */
+	size_t nchannels;
+};
+
+/* Statement parameters: text, integers (formatted here) and binary byte strings. */
+struct params {
+	int n;
+	const char *values[MAX_PARAMS];
+	int lengths[MAX_PARAMS];
+	int formats[MAX_PARAMS];
+	char numbers[MAX_PARAMS][24];
+};
+
+static void p_text(struct params *p, const char *s)
+{
+	p->values[p->n] = s;
+	p->lengths[p->n] = 0;
+	p->formats[p->n] = 0;
+	p->n++;
+}
+
+static void p_int(struct params *p, long long v)
+{
+	snprintf(p->numbers[p->n], sizeof(p->numbers[p->n]), "%lld", v);
+	p_text(p, p->numbers[p->n]);
+}
+
+static void p_bool(struct params *p, int v)
+{
+	p_text(p, v ? "t" : "f");
+}
+
+/* NULL data is SQL NULL. The caller has checked that len fits an int. */
+static void p_bytes(struct params *p, const void *data, size_t len)
+{
+	p->values[p->n] = data;
+	p->lengths[p->n] = (int)len;
+	p->formats[p->n] = 1;
+	p->n++;
+}
+
+static int check_bytes_len(size_t len, const char *what, struct rl_err *err)
+{
+	if (len > (size_t)INT_MAX / 2)
+		return rl_err_set(err, RL_ERR_USAGE, "%s of %zu bytes is too large to store", what, len);
+	return 0;
+}
+
+/* The first line of a libpq message, without "ERROR:  " noise at the end of lines. */
+static int db_error(struct rl_err *err, const char *context, const char *msg)
+{
+	size_t n;
+
+	if (msg == NULL || *msg == '\0')
+		msg = "unknown database error";
+	n = strcspn(msg, "\n");
+	return rl_err_set(err, RL_ERR_DB, "%s: %.*s", context, (int)n, msg);
+}
+
+static int result_error(struct rl_store *s, PGresult *r, struct rl_err *err)
+{
+	const char *msg = r ? PQresultErrorMessage(r) : NULL;
+
+	if (msg == NULL || *msg == '\0')
+		msg = PQerrorMessage(s->conn);
+	return db_error(err, "database", msg);
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* Re-establishes a lost connection: prepared statements and LISTENs are made again. */
+static int reconnect(struct rl_store *s, struct rl_err *err)
+{
+	PQreset(s->conn);
+	memset(s->prepared, 0, sizeof(s->prepared));
+	s->in_tx = 0;
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return db_error(err, "database connection lost and not re-established", PQerrorMessage(s->conn));
+	for (size_t i = 0; i < s->nchannels; i++) {
+		char *ident = PQescapeIdentifier(s->conn, s->channels[i], strlen(s->channels[i]));
+		char sql[256];
+		PGresult *r;
+
+		if (ident == NULL)
+			return db_error(err, "LISTEN again", PQerrorMessage(s->conn));
+		snprintf(sql, sizeof(sql), "LISTEN %s", ident);
+		PQfreemem(ident);
+		r = PQexec(s->conn, sql);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			result_error(s, r, err);
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+	}
+	return 0;
+}
+
+/*
+ * Runs a prepared statement (stmt >= 0) or plain SQL (stmt < 0, sql given). Outside a transaction a
+ * lost connection is re-established and the statement repeated once. Returns the result (caller
+ * PQclear()s) or NULL with err filled.
+ */
+static PGresult *run(struct rl_store *s, int stmt, const char *sql, const struct params *p, int binary,
+		     struct rl_err *err)
+{
+	static const struct params none;
+
+	if (p == NULL)
+		p = &none;
+	for (int attempt = 0;; attempt++) {
+		PGresult *r = NULL;
+		ExecStatusType st;
+
+		if (!s->in_tx && PQstatus(s->conn) != CONNECTION_OK && reconnect(s, err) < 0)
+			return NULL;
+		if (stmt >= 0 && !s->prepared[stmt]) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "rl%d", stmt);
+			r = PQprepare(s->conn, name, statement_sql[stmt], 0, NULL);
+			if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+				s->prepared[stmt] = 1;
+				PQclear(r);
+				r = NULL;
+			}
+		}
+		if (r == NULL) {
+			if (stmt >= 0) {
+				char name[16];
+
+				snprintf(name, sizeof(name), "rl%d", stmt);
+				r = PQexecPrepared(s->conn, name, p->n, p->values, p->lengths, p->formats, binary);
+			} else if (p->n == 0 && !binary) {
+				r = PQexec(s->conn, sql);	/* may hold several statements (migrations) */
+			} else {
+				r = PQexecParams(s->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, binary);
+			}
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+			return r;
+		if (attempt == 0 && !s->in_tx && PQstatus(s->conn) == CONNECTION_BAD) {
+			PQclear(r);
+			continue;
+		}
+		result_error(s, r, err);
+		PQclear(r);
+		return NULL;
+	}
+}
+
+/* Runs a statement whose result is not needed. */
+static int run_command(struct rl_store *s, int stmt, const char *sql, const struct params *p, struct rl_err *err)
+{
+	PGresult *r = run(s, stmt, sql, p, 0, err);
+
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+static int tx_begin(struct rl_store *s, struct rl_err *err)
+{
+	if (run_command(s, -1, "BEGIN", NULL, err) < 0)
+		return -1;
+	s->in_tx = 1;
+	return 0;
+}
+
+static int tx_commit(struct rl_store *s, struct rl_err *err)
+{
+	int rc = run_command(s, -1, "COMMIT", NULL, err);
+
+	s->in_tx = 0;
+	return rc;
+}
+
+static void tx_rollback(struct rl_store *s)
+{
+	if (s->in_tx && PQstatus(s->conn) == CONNECTION_OK)
+		PQclear(PQexec(s->conn, "ROLLBACK"));
+	s->in_tx = 0;
+}
+
+/* ---------------------------------------------------------------- connection and schema */
+
+int rl_store_open(const char *conninfo, struct rl_store **out, struct rl_err *err)
+{
+	const char *keywords[] = { "dbname", "fallback_application_name", NULL };
+	const char *values[] = { conninfo, "relais", NULL };
+	struct rl_store *s;
+
+	*out = NULL;
+	if (conninfo == NULL)
+		return rl_err_set(err, RL_ERR_USAGE, "no database connection string");
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	s->circuit_threshold = DEFAULT_CIRCUIT_THRESHOLD;
+	s->circuit_open_seconds = DEFAULT_CIRCUIT_OPEN_SECONDS;
+	s->conn = PQconnectdbParams(keywords, values, 1);
+	if (s->conn == NULL) {
+		free(s);
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		db_error(err, "cannot connect to the database", PQerrorMessage(s->conn));
+		rl_store_close(s);
+		return -1;
+	}
+	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
+	*out = s;
+	return 0;
+}
+
+void rl_store_close(struct rl_store *s)
+{
+	if (s == NULL)
+		return;
+	PQfinish(s->conn);
+	for (size_t i = 0; i < s->nchannels; i++)
+		free(s->channels[i]);
+	free(s->channels);
+	free(s);
+}
+
+int rl_store_schema_target(void)
+{
+	return rl_store_schema_count();
+}
+
+int rl_store_schema_version(struct rl_store *s, int *version, struct rl_err *err)
+{
+	PGresult *r = run(s, -1, "SELECT to_regclass('schema_version') IS NOT NULL", NULL, 0, err);
+	int exists;
+
+	if (r == NULL)
+		return -1;
+	exists = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	*version = 0;
+	if (!exists)
+		return 0;
+	r = run(s, -1, "SELECT coalesce(max(version), 0) FROM schema_version", NULL, 0, err);
+	if (r == NULL)
+		return -1;
+	*version = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+/* Applies migrations after `version` up to the target, each in its own transaction. */
+static int apply_migrations(struct rl_store *s, int version, int *applied, struct rl_err *err)
+{
+	for (int v = version + 1; v <= rl_store_schema_target(); v++) {
+		struct params p = { 0 };
+
+		if (tx_begin(s, err) < 0)
+			return -1;
+		p_int(&p, v);
+		if (run_command(s, -1, rl_store_schema_migration(v), NULL, err) < 0 ||
+		    run_command(s, -1, "INSERT INTO schema_version (version) VALUES ($1::int)", &p, err) < 0) {
+			tx_rollback(s);
+			return rl_err_prefix(err, "schema migration %d", v);
+		}
+		if (tx_commit(s, err) < 0)
+			return rl_err_prefix(err, "schema migration %d", v);
+		(*applied)++;
+	}
+	return 0;
+}
+
+int rl_store_migrate(struct rl_store *s, int *applied, struct rl_err *err)
+{
+	int version = 0, count = 0, rc;
+
+	if (applied)
+		*applied = 0;
+	if (run_command(s, -1, "SELECT pg_advisory_lock(" MIGRATION_LOCK ")", NULL, err) < 0)
+		return -1;
+	rc = run_command(s, -1, "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY,"
+			 " applied_at timestamptz NOT NULL DEFAULT now())", NULL, err);
+	if (rc == 0)
+		rc = rl_store_schema_version(s, &version, err);
+	if (rc == 0 && version > rl_store_schema_target())
+		rc = rl_err_set(err, RL_ERR_DB, "the database has schema version %d, newer than this program's %d",
+				version, rl_store_schema_target());
+	if (rc == 0)
+		rc = apply_migrations(s, version, &count, err);
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		PQclear(PQexec(s->conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")"));
+	if (applied)
+		*applied = count;
+	return rc;
+}
+
+/* ---------------------------------------------------------------- row reading */
+
+static char *dup_value(const PGresult *r, int row, int col, int *failed)
+{
+	char *v;
+
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	v = strdup(PQgetvalue(r, row, col));
+	if (v == NULL)
+		*failed = 1;
+	return v;
+}
+
+static long long int_value(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+void rl_store_message_free(struct rl_store_message *m)
+{
+	if (m == NULL)
+		return;
+	free(m->message_id);
+	free(m->state);
+	free(m->conversation_id);
+	free(m->from_party);
+	free(m->to_party);
+	free(m->service);
+	free(m->service_type);
+	free(m->action);
+	free(m->original_sender);
+	free(m->final_recipient);
+	free(m->dest_url);
+	free(m->dest_cert_pem);
+	free(m->payload_mime_type);
+	free(m->last_error);
+	free(m->receipt_message_id);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Reads MESSAGE_COLUMNS of one row into m. */
+static int fill_message(const PGresult *r, int row, struct rl_store_message *m, struct rl_err *err)
+{
+	int failed = 0, c = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->id = int_value(r, row, c++);
+	m->direction = int_value(r, row, c++) ? RL_DIR_OUT : RL_DIR_IN;
+	m->message_id = dup_value(r, row, c++, &failed);
+	m->state = dup_value(r, row, c++, &failed);
+	m->conversation_id = dup_value(r, row, c++, &failed);
+	m->from_party = dup_value(r, row, c++, &failed);
+	m->to_party = dup_value(r, row, c++, &failed);
+	m->service = dup_value(r, row, c++, &failed);
+	m->service_type = dup_value(r, row, c++, &failed);
+	m->action = dup_value(r, row, c++, &failed);
+	m->original_sender = dup_value(r, row, c++, &failed);
+	m->final_recipient = dup_value(r, row, c++, &failed);
+	m->dest_url = dup_value(r, row, c++, &failed);
+	m->dest_cert_pem = dup_value(r, row, c++, &failed);
+	m->payload_mime_type = dup_value(r, row, c++, &failed);
+	m->payload_size = (uint64_t)int_value(r, row, c++);
+	m->attempts = (int)int_value(r, row, c++);
+	m->created_at = (time_t)int_value(r, row, c++);
+	m->updated_at = (time_t)int_value(r, row, c++);
+	m->next_attempt_at = (time_t)int_value(r, row, c++);
+	m->last_error = dup_value(r, row, c++, &failed);
+	m->receipt_message_id = dup_value(r, row, c++, &failed);
+	if (failed) {
+		rl_store_message_free(m);
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Copies a bytea column of a binary-format result into out (replacing its content). */
+static int copy_bytes(const PGresult *r, int row, int col, struct rl_buf *out, struct rl_err *err)
+{
+	rl_buf_reset(out);
+	if (rl_buf_append(out, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col)) < 0)
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- payloads */
+
+/*
+ * Streams fp (from its position to EOF) into a new large object; inside an open transaction. A payload
+ * that fits one chunk takes one round trip (lo_from_bytea); larger ones are written chunk by chunk.
+ */
+static int payload_store(struct rl_store *s, FILE *fp, unsigned *oid, long long *size, struct rl_err *err)
+{
+	unsigned char *chunk = malloc(CHUNK_SIZE);
+	size_t n;
+	int fd = -1, rc = -1;
+
+	*oid = 0;
+	*size = 0;
+	if (chunk == NULL)
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	n = fread(chunk, 1, CHUNK_SIZE, fp);
+	if (ferror(fp)) {
+		rl_err_set(err, RL_ERR_IO, "reading the payload: %s", strerror(errno));
+		goto out;
+	}
+	if (n < CHUNK_SIZE) {
+		struct params p = { 0 };
+		PGresult *r;
+
+		p_bytes(&p, chunk, n);
+		r = run(s, ST_LO_FROM_BYTEA, NULL, &p, 0, err);
+		if (r == NULL)
+			goto out;
+		*oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		*size = (long long)n;
+		rc = 0;
+		goto out;
+	}
+	*oid = lo_create(s->conn, InvalidOid);
+	if (*oid == InvalidOid) {
+		db_error(err, "creating the payload large object", PQerrorMessage(s->conn));
+		goto out;
+	}
+	fd = lo_open(s->conn, *oid, INV_WRITE);
+	if (fd < 0) {
+		db_error(err, "opening the payload large object", PQerrorMessage(s->conn));
+		goto out;
+	}
+	while (n > 0) {
+		if (lo_write(s->conn, fd, (const char *)chunk, n) != (int)n) {
+			db_error(err, "writing the payload large object", PQerrorMessage(s->conn));
+			goto out;
+		}
+		*size += (long long)n;
+		n = fread(chunk, 1, CHUNK_SIZE, fp);
+		if (ferror(fp)) {
+			rl_err_set(err, RL_ERR_IO, "reading the payload: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (lo_close(s->conn, fd) < 0) {
+		fd = -1;
+		db_error(err, "closing the payload large object", PQerrorMessage(s->conn));
+		goto out;
+	}
+	fd = -1;
+	rc = 0;
+out:
+	free(chunk);
+	return rc;
+}
+
+int rl_store_payload_read(struct rl_store *s, int64_t message, const struct rl_sink *out, struct rl_err *err)
+{
+	struct params p = { 0 };
+	unsigned char *chunk = NULL;
+	PGresult *r;
+	unsigned oid;
+	int fd, n;
+
+	if (tx_begin(s, err) < 0)
+		return -1;
+	p_int(&p, message);
+	r = run(s, ST_PAYLOAD_OID, NULL, &p, 0, err);
+	if (r == NULL)
+		goto fail;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		rl_err_set(err, RL_ERR_NOT_FOUND, "no message with id %" PRId64, message);
+		goto fail;
+	}
+	oid = PQgetisnull(r, 0, 0) ? 0 : (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (oid != 0) {
+		chunk = malloc(CHUNK_SIZE);
+		if (chunk == NULL) {
+			rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		fd = lo_open(s->conn, oid, INV_READ);
+		if (fd < 0) {
+			db_error(err, "opening the payload", PQerrorMessage(s->conn));
+			goto fail;
+		}
+		while ((n = lo_read(s->conn, fd, (char *)chunk, CHUNK_SIZE)) > 0)
+			if (rl_sink_write(out, chunk, (size_t)n, err) < 0)
+				goto fail;
+		if (n < 0) {
+			db_error(err, "reading the payload", PQerrorMessage(s->conn));
+			goto fail;
+		}
+		free(chunk);
+		chunk = NULL;
+	}
+	return tx_commit(s, err);
+fail:
+	free(chunk);
+	tx_rollback(s);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- inbound */
+
+int rl_store_inbound_find_receipt(struct rl_store *s, const char *message_id, struct rl_buf *receipt,
+				  struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int found;
+
+	p_text(&p, message_id);
+	r = run(s, ST_FIND_RECEIPT, NULL, &p, 1, err);
+	if (r == NULL)
+		return -1;
+	found = PQntuples(r) > 0;
+	if (found && receipt != NULL && copy_bytes(r, 0, 0, receipt, err) < 0)
+		found = -1;
+	PQclear(r);
+	return found;
+}
+
+int rl_store_inbound_commit(struct rl_store *s, const struct rl_store_inbound *in, int64_t *id,
+			    struct rl_buf *existing_receipt, struct rl_err *err)
+{
+	struct params p = { 0 };
+	char oid_text[16], size_text[24], channels[8];
+	unsigned oid = 0;
+	long long size = 0;
+	PGresult *r;
+	int found;
+
+	if (in->message_id == NULL || in->message_id[0] == '\0')
+		return rl_err_set(err, RL_ERR_USAGE, "an inbound message needs a MessageId");
+	if (check_bytes_len(in->envelope_len, "an envelope", err) < 0 ||
+	    check_bytes_len(in->receipt_len, "a receipt", err) < 0)
+		return -1;
+	if (tx_begin(s, err) < 0)
+		return -1;
+	if (in->payload != NULL && payload_store(s, in->payload, &oid, &size, err) < 0)
+		goto fail;
+	snprintf(oid_text, sizeof(oid_text), "%u", oid);
+	snprintf(size_text, sizeof(size_text), "%lld", size);
+	snprintf(channels, sizeof(channels), "{%s%s%s}", in->deliver_inbox ? "0" : "",
+		 in->deliver_inbox && in->deliver_webhook ? "," : "", in->deliver_webhook ? "1" : "");
+	p_text(&p, in->message_id);
+	p_text(&p, in->conversation_id);
+	p_text(&p, in->from_party);
+	p_text(&p, in->to_party);
+	p_text(&p, in->service);
+	p_text(&p, in->service_type);
+	p_text(&p, in->action);
+	p_text(&p, in->original_sender);
+	p_text(&p, in->final_recipient);
+	p_text(&p, oid ? oid_text : NULL);
+	p_text(&p, size_text);
+	p_text(&p, in->payload_mime_type);
+	p_text(&p, in->payload_content_id);
+	p_bytes(&p, in->envelope, in->envelope_len);
+	p_text(&p, in->signer_cert_pem);
+	p_bytes(&p, in->receipt, in->receipt_len);
+	p_text(&p, in->receipt_message_id);
+	p_text(&p, channels);
+	r = run(s, ST_INBOUND_INSERT, NULL, &p, 0, err);
+	if (r == NULL)
+		goto fail;
+	if (PQntuples(r) == 0) {
+		/* Committed first by someone else: drop our large object with the transaction. */
+		PQclear(r);
+		tx_rollback(s);
+		found = rl_store_inbound_find_receipt(s, in->message_id, existing_receipt, err);
+		if (found < 0)
+			return -1;
+		if (found == 0)
+			return rl_err_set(err, RL_ERR_DB, "message %s conflicted with a stored one that is gone",
+					  in->message_id);
+		return 1;
+	}
+	*id = int_value(r, 0, 0);
+	PQclear(r);
+	if (tx_commit(s, err) < 0)
+		return -1;
+	return 0;
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- deliveries */
+
+void rl_store_delivery_free(struct rl_store_delivery *d)
+{
+	if (d == NULL)
+		return;
+	free(d->message_id);
+	free(d->payload_mime_type);
+	memset(d, 0, sizeof(*d));
+}
+
+int rl_store_delivery_claim(struct rl_store *s, const char *worker, int lease_seconds,
+			    struct rl_store_delivery *d, struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int failed = 0;
+
+	memset(d, 0, sizeof(*d));
+	p_text(&p, worker ? worker : "relais");
+	p_int(&p, lease_seconds);
+	r = run(s, ST_DELIVERY_CLAIM, NULL, &p, 0, err);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return 0;
+	}
+	d->id = int_value(r, 0, 0);
+	d->message = int_value(r, 0, 1);
+	d->channel = int_value(r, 0, 2) ? RL_DELIVERY_WEBHOOK : RL_DELIVERY_INBOX;
+	d->attempts = (int)int_value(r, 0, 3);
+	d->message_id = dup_value(r, 0, 4, &failed);
+	d->payload_mime_type = dup_value(r, 0, 5, &failed);
+	PQclear(r);
+	if (failed) {
+		rl_store_delivery_free(d);
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	return 1;
+}
+
+int rl_store_delivery_done(struct rl_store *s, const struct rl_store_delivery *d, struct rl_err *err)
+{
+	struct params p = { 0 };
+
+	p_int(&p, d->id);
+	return run_command(s, ST_DELIVERY_DONE, NULL, &p, err);
+}
+
+int rl_store_delivery_failed(struct rl_store *s, const struct rl_store_delivery *d, const char *error,
+			     int delay_seconds, int final, struct rl_err *err)
+{
+	struct params p = { 0 };
+
+	p_int(&p, d->id);
+	p_text(&p, error);
+	p_int(&p, delay_seconds < 0 ? 0 : delay_seconds);
+	p_bool(&p, final);
+	return run_command(s, ST_DELIVERY_FAILED, NULL, &p, err);
+}
+
+/* ---------------------------------------------------------------- outbound */
+
+int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submission *sub, int64_t *id,
+			     char **message_id, struct rl_err *err)
+{
+	struct params p = { 0 };
+	char oid_text[16], size_text[24];
+	unsigned oid = 0;
+	long long size = 0;
+	PGresult *r;
+
+	*message_id = NULL;
+	if (tx_begin(s, err) < 0)
+		return -1;
+	if (sub->payload != NULL && payload_store(s, sub->payload, &oid, &size, err) < 0)
+		goto fail;
+	snprintf(oid_text, sizeof(oid_text), "%u", oid);
+	snprintf(size_text, sizeof(size_text), "%lld", size);
+	p_text(&p, sub->message_id);
+	p_text(&p, sub->conversation_id);
+	p_text(&p, sub->from_party);
+	p_text(&p, sub->to_party);
+	p_text(&p, sub->service);
+	p_text(&p, sub->service_type);
+	p_text(&p, sub->action);
+	p_text(&p, sub->original_sender);
+	p_text(&p, sub->final_recipient);
+	p_text(&p, sub->dest_url);
+	p_text(&p, sub->dest_cert_pem);
+	p_text(&p, oid ? oid_text : NULL);
+	p_text(&p, size_text);
+	p_text(&p, sub->payload_mime_type);
+	p_text(&p, sub->source);
+	r = run(s, ST_SUBMIT, NULL, &p, 0, err);
+	if (r == NULL)
+		goto fail;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		rl_err_set(err, RL_EBMS_VALUE_INCONSISTENT, "a message with MessageId %s is already queued",
+			   sub->message_id);
+		goto fail;
+	}
+	*id = int_value(r, 0, 0);
+	*message_id = strdup(PQgetvalue(r, 0, 1));
+	PQclear(r);
+	if (*message_id == NULL) {
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if (tx_commit(s, err) < 0) {
+		free(*message_id);
+		*message_id = NULL;
+		return -1;
+	}
+	return 0;
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+int rl_store_outbound_claim(struct rl_store *s, const char *worker, int lease_seconds,
+			    struct rl_store_message *m, struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	p_text(&p, worker ? worker : "relais");
+	p_int(&p, lease_seconds);
+	r = run(s, ST_OUTBOUND_CLAIM, NULL, &p, 0, err);
+	if (r == NULL)
+		return -1;
+	rc = PQntuples(r) == 0 ? 0 : fill_message(r, 0, m, err) < 0 ? -1 : 1;
+	PQclear(r);
+	return rc;
+}
+
+/* Runs an UPDATE of one outbound row; a missing row is RL_ERR_NOT_FOUND. */
+static int update_outbound(struct rl_store *s, int stmt, const struct params *p, int64_t id, struct rl_err *err)
+{
+	PGresult *r = run(s, stmt, NULL, p, 0, err);
+	int found;
+
+	if (r == NULL)
+		return -1;
+	found = PQntuples(r) > 0 || atoi(PQcmdTuples(r)) > 0;
+	PQclear(r);
+	if (!found)
+		return rl_err_set(err, RL_ERR_NOT_FOUND, "no outbound message with id %" PRId64, id);
+	return 0;
+}
+
+int rl_store_outbound_delivered(struct rl_store *s, int64_t id, const char *receipt, size_t receipt_len,
+				const char *receipt_message_id, const char *sent_envelope,
+				size_t sent_envelope_len, struct rl_err *err)
+{
+	struct params p = { 0 };
+
+	if (check_bytes_len(receipt_len, "a receipt", err) < 0 ||
+	    check_bytes_len(sent_envelope_len, "an envelope", err) < 0)
+		return -1;
+	p_int(&p, id);
+	p_bytes(&p, receipt, receipt_len);
+	p_text(&p, receipt_message_id);
+	p_bytes(&p, sent_envelope, sent_envelope_len);
+	return update_outbound(s, ST_OUTBOUND_DELIVERED, &p, id, err);
+}
+
+int rl_store_outbound_failed(struct rl_store *s, int64_t id, const char *error, const char *signal,
+			     size_t signal_len, int delay_seconds, int final, int transport_failure,
+			     struct rl_err *err)
+{
+	struct params p = { 0 };
+
+	if (check_bytes_len(signal_len, "an error signal", err) < 0)
+		return -1;
+	p_int(&p, id);
+	p_text(&p, error);
+	p_bytes(&p, signal, signal_len);
+	p_int(&p, delay_seconds < 0 ? 0 : delay_seconds);
+	p_bool(&p, final);
+	p_bool(&p, transport_failure);
+	p_int(&p, s->circuit_threshold);
+	p_int(&p, s->circuit_open_seconds);
+	return update_outbound(s, ST_OUTBOUND_FAILED, &p, id, err);
+}
+
+int rl_store_outbound_set_destination(struct rl_store *s, int64_t id, const char *dest_url,
+				      const char *dest_cert_pem, struct rl_err *err)
+{
+	struct params p = { 0 };
+
+	p_int(&p, id);
+	p_text(&p, dest_url);
+	p_text(&p, dest_cert_pem);
+	return update_outbound(s, ST_SET_DESTINATION, &p, id, err);
+}
+
+int rl_store_circuit_configure(struct rl_store *s, int threshold, int open_seconds, struct rl_err *err)
+{
+	if (threshold < 1 || open_seconds < 0)
+		return rl_err_set(err, RL_ERR_USAGE, "circuit breaker: threshold must be 1 or more and the open "
+				  "time 0 or more seconds (got %d and %d)", threshold, open_seconds);
+	s->circuit_threshold = threshold;
+	s->circuit_open_seconds = open_seconds;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- queries */
+
+int rl_store_message_get(struct rl_store *s, int64_t id, const char *message_id, enum rl_direction dir,
+			 struct rl_store_message *m, struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (id > 0) {
+		p_int(&p, id);
+		r = run(s, ST_GET_BY_ID, NULL, &p, 0, err);
+	} else {
+		if (message_id == NULL)
+			return rl_err_set(err, RL_ERR_USAGE, "a message is looked up by id or MessageId");
+		p_text(&p, message_id);
+		p_int(&p, dir);
+		r = run(s, ST_GET_BY_MESSAGE_ID, NULL, &p, 0, err);
+	}
+	if (r == NULL)
+		return -1;
+	rc = PQntuples(r) == 0 ? 0 : fill_message(r, 0, m, err) < 0 ? -1 : 1;
+	PQclear(r);
+	return rc;
+}
+
+int rl_store_message_history(struct rl_store *s, int64_t id, struct rl_buf *out, struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int rows;
+
+	p_int(&p, id);
+	r = run(s, ST_HISTORY, NULL, &p, 0, err);
+	if (r == NULL)
+		return -1;
+	rows = PQntuples(r);
+	if (rows == 0) {
+		PQclear(r);
+		return rl_err_set(err, RL_ERR_NOT_FOUND, "no message with id %" PRId64, id);
+	}
+	for (int i = 0; i < rows; i++) {
+		const char *detail = PQgetisnull(r, i, 2) ? "" : PQgetvalue(r, i, 2);
+
+		if (rl_buf_printf(out, "%s %s%s%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+				  *detail ? " " : "", detail) < 0) {
+			PQclear(r);
+			return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		}
+	}
+	PQclear(r);
+	return 0;
+}
+
+int rl_store_message_list(struct rl_store *s, const char *state, int dir, int limit,
+			  int (*fn)(void *ctx, const struct rl_store_message *m), void *ctx,
+			  struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int rows;
+
+	p_text(&p, state);
+	p_int(&p, dir < 0 ? -1 : dir);
+	if (limit > 0)
+		p_int(&p, limit);
+	else
+		p_text(&p, NULL);
+	r = run(s, ST_LIST, NULL, &p, 0, err);
+	if (r == NULL)
+		return -1;
+	rows = PQntuples(r);
+	for (int i = 0; i < rows; i++) {
+		struct rl_store_message m;
+		int stop;
+
+		if (fill_message(r, i, &m, err) < 0) {
+			PQclear(r);
+			return -1;
+		}
+		stop = fn(ctx, &m);
+		rl_store_message_free(&m);
+		if (stop)
+			break;
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* One bytea column of a message by id: 1 and out filled, 0 when there is none. */
+static int message_bytes(struct rl_store *s, int stmt, int64_t id, struct rl_buf *out, struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int found;
+
+	p_int(&p, id);
+	r = run(s, stmt, NULL, &p, 1, err);
+	if (r == NULL)
+		return -1;
+	found = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0);
+	if (found && copy_bytes(r, 0, 0, out, err) < 0)
+		found = -1;
+	PQclear(r);
+	return found;
+}
+
+int rl_store_message_receipt(struct rl_store *s, int64_t id, struct rl_buf *out, struct rl_err *err)
+{
+	return message_bytes(s, ST_RECEIPT, id, out, err);
+}
+
+int rl_store_message_envelope(struct rl_store *s, int64_t id, struct rl_buf *out, struct rl_err *err)
+{
+	return message_bytes(s, ST_ENVELOPE, id, out, err);
+}
+
+void rl_store_stats_free(struct rl_store_stats *st)
+{
+	if (st == NULL)
+		return;
+	free(st->last_error);
+	free(st->last_error_message_id);
+	memset(st, 0, sizeof(*st));
+}
+
+int rl_store_stats(struct rl_store *s, struct rl_store_stats *st, struct rl_err *err)
+{
+	PGresult *r = run(s, ST_STATS, NULL, NULL, 0, err);
+	int failed = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (r == NULL)
+		return -1;
+	st->out_queued = int_value(r, 0, 0);
+	st->out_sending = int_value(r, 0, 1);
+	st->out_retry = int_value(r, 0, 2);
+	st->out_delivered = int_value(r, 0, 3);
+	st->out_failed = int_value(r, 0, 4);
+	st->in_received = int_value(r, 0, 5);
+	st->in_delivered = int_value(r, 0, 6);
+	st->in_failed = int_value(r, 0, 7);
+	st->deliveries_pending = int_value(r, 0, 8);
+	st->circuits_open = int_value(r, 0, 9);
+	st->last_error = dup_value(r, 0, 10, &failed);
+	st->last_error_message_id = dup_value(r, 0, 11, &failed);
+	st->last_error_at = (time_t)int_value(r, 0, 12);
+	PQclear(r);
+	if (failed) {
+		rl_store_stats_free(st);
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- wake-ups */
+
+int rl_store_listen(struct rl_store *s, const char *channel, struct rl_err *err)
+{
+	char sql[256], *ident, *copy, **grown;
+
+	for (size_t i = 0; i < s->nchannels; i++)
+		if (strcmp(s->channels[i], channel) == 0)
+			return 0;
+	if (strlen(channel) > 63)
+		return rl_err_set(err, RL_ERR_USAGE, "channel name '%s' is too long", channel);
+	ident = PQescapeIdentifier(s->conn, channel, strlen(channel));
+	if (ident == NULL)
+		return db_error(err, "LISTEN", PQerrorMessage(s->conn));
+	snprintf(sql, sizeof(sql), "LISTEN %s", ident);
+	PQfreemem(ident);
+	copy = strdup(channel);
+	grown = realloc(s->channels, (s->nchannels + 1) * sizeof(*s->channels));
+	if (copy == NULL || grown == NULL) {
+		free(copy);
+		if (grown != NULL)
+			s->channels = grown;
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	s->channels = grown;
+	/* Recorded first: a reconnect inside run() then listens to it too. */
+	s->channels[s->nchannels++] = copy;
+	if (run_command(s, -1, sql, NULL, err) < 0) {
+		free(s->channels[--s->nchannels]);
+		return -1;
+	}
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drains every queued notification; returns how many there were. */
+static int drain_notifications(struct rl_store *s)
+{
+	PGnotify *n;
+	int count = 0;
+
+	while ((n = PQnotifies(s->conn)) != NULL) {
+		PQfreemem(n);
+		count++;
+	}
+	return count;
+}
+
+int rl_store_wait(struct rl_store *s, int timeout_ms, struct rl_err *err)
+{
+	long long deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+
+	for (;;) {
+		struct pollfd pfd;
+		long long left;
+		int rc;
+
+		if (PQstatus(s->conn) != CONNECTION_OK) {
+			/* Notifications sent while we were away are lost: report a wake-up so the caller looks. */
+			if (reconnect(s, err) < 0)
+				return -1;
+			return 1;
+		}
+		if (!PQconsumeInput(s->conn)) {
+			if (PQstatus(s->conn) != CONNECTION_OK)
+				continue;
+			return db_error(err, "waiting for notifications", PQerrorMessage(s->conn));
+		}
+		if (drain_notifications(s) > 0)
+			return 1;
+		left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		pfd.fd = PQsocket(s->conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0)
+			continue;
+		rc = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (rc < 0 && errno != EINTR)
+			return rl_err_set(err, RL_ERR_IO, "waiting for notifications: %s", strerror(errno));
+	}
+}

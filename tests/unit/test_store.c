@@ -1,0 +1,932 @@
+/*
+ * test_store.c - the PostgreSQL store against a real server (tests/scripts/store.sh starts a private
+ * cluster and passes a fresh database in RELAIS_TEST_PGURL, and a restart command line in
+ * RELAIS_TEST_PG_RESTART). Skipped (77) when run without a database.
+ */
+#include "config.h"
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+#include "relais/store.h"
+
+static const char *pgurl;
+
+static struct rl_store *open_store(void)
+{
+	struct rl_store *s = NULL;
+	struct rl_err err = { 0 };
+
+	if (rl_store_open(pgurl, &s, &err) < 0)
+		fail_msg("open: %s", err.msg);
+	return s;
+}
+
+/* Runs SQL on a side connection (setting up states, checking what the store wrote). Returns the first
+ * value of the first row as a number (0 when there is none). */
+static long long sql(const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	PGconn *conn;
+	PGresult *r;
+	long long v = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	conn = PQconnectdb(pgurl);
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	r = PQexec(conn, text);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", text, PQresultErrorMessage(r));
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(conn);
+	return v;
+}
+
+static void empty_tables(void)
+{
+	sql("SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
+	sql("TRUNCATE messages, message_events, deliveries, circuits");
+}
+
+static FILE *file_with(const char *text)
+{
+	FILE *fp = tmpfile();
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	rewind(fp);
+	return fp;
+}
+
+static int64_t submit(struct rl_store *s, const char *message_id, const char *dest_url, const char *payload)
+{
+	struct rl_store_submission sub = { 0 };
+	struct rl_err err = { 0 };
+	FILE *fp = file_with(payload);
+	char *mid = NULL;
+	int64_t id = 0;
+
+	sub.message_id = message_id;
+	sub.dest_url = dest_url;
+	sub.payload = fp;
+	sub.source = "test";
+	if (rl_store_outbound_submit(s, &sub, &id, &mid, &err) < 0)
+		fail_msg("submit: %s", err.msg);
+	if (message_id)
+		assert_string_equal(mid, message_id);
+	free(mid);
+	fclose(fp);
+	return id;
+}
+
+static void inbound_fill(struct rl_store_inbound *in, const char *message_id, const char *receipt, FILE *payload)
+{
+	memset(in, 0, sizeof(*in));
+	in->message_id = message_id;
+	in->from_party = "POP000001";
+	in->to_party = "POP000002";
+	in->action = "busdox-docid-qns::invoice";
+	in->payload = payload;
+	in->payload_mime_type = "application/xml";
+	in->payload_content_id = "cid:payload";
+	in->envelope = "<S:Envelope/>";
+	in->envelope_len = strlen(in->envelope);
+	in->signer_cert_pem = "-----BEGIN CERTIFICATE-----";
+	in->receipt = receipt;
+	in->receipt_len = strlen(receipt);
+	in->receipt_message_id = "receipt-1@relais";
+}
+
+/* ---------------------------------------------------------------- schema */
+
+static void test_migrate_twice(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_err err = { 0 };
+	int applied = -1, version = -1;
+
+	(void)state;
+	assert_int_equal(rl_store_schema_version(s, &version, &err), 0);
+	assert_int_equal(version, 0);
+	assert_int_equal(rl_store_migrate(s, &applied, &err), 0);
+	assert_int_equal(applied, rl_store_schema_target());
+	assert_true(applied >= 1);
+	assert_int_equal(rl_store_schema_version(s, &version, &err), 0);
+	assert_int_equal(version, rl_store_schema_target());
+	assert_int_equal(rl_store_migrate(s, &applied, &err), 0);
+	assert_int_equal(applied, 0);
+	rl_store_close(s);
+}
+
+static void test_open_refused(void **state)
+{
+	struct rl_store *s = (struct rl_store *)1;
+	struct rl_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(rl_store_open("host=/nonexistent-relais-dir dbname=x connect_timeout=2", &s, &err), -1);
+	assert_null(s);
+	assert_int_equal(err.code, RL_ERR_DB);
+	assert_non_null(strstr(err.msg, "cannot connect"));
+}
+
+/* ---------------------------------------------------------------- outbound */
+
+static void test_submit_claim_delivered(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_message m;
+	struct rl_buf buf = RL_BUF_INIT;
+	struct rl_err err = { 0 };
+	char *mid = NULL;
+	struct rl_store_submission sub = { 0 };
+	int64_t id, id2;
+
+	(void)state;
+	empty_tables();
+	id = submit(s, "out-1@test", "https://ap.example/as4", "<Invoice/>");
+	assert_true(id > 0);
+	/* The same MessageId again is refused and leaves nothing behind. */
+	sub.message_id = "out-1@test";
+	assert_int_equal(rl_store_outbound_submit(s, &sub, &id2, &mid, &err), -1);
+	assert_int_equal(err.code, RL_EBMS_VALUE_INCONSISTENT);
+	assert_null(mid);
+	assert_int_equal(sql("SELECT count(*) FROM messages"), 1);
+	assert_int_equal(sql("SELECT count(*) FROM pg_largeobject_metadata"), 1);
+	/* A fresh MessageId when none is given. */
+	memset(&sub, 0, sizeof(sub));
+	assert_int_equal(rl_store_outbound_submit(s, &sub, &id2, &mid, &err), 0);
+	assert_non_null(strstr(mid, "@relais"));
+	assert_int_equal(strlen(mid), 36 + strlen("@relais"));
+	free(mid);
+	sql("UPDATE messages SET next_attempt_at = now() + interval '1 hour' WHERE id = %lld", (long long)id2);
+
+	assert_int_equal(rl_store_outbound_claim(s, "worker-a", 300, &m, &err), 1);
+	assert_int_equal(m.id, id);
+	assert_int_equal(m.direction, RL_DIR_OUT);
+	assert_string_equal(m.message_id, "out-1@test");
+	assert_string_equal(m.state, "sending");
+	assert_string_equal(m.dest_url, "https://ap.example/as4");
+	assert_string_equal(m.payload_mime_type, "application/xml");
+	assert_int_equal(m.payload_size, strlen("<Invoice/>"));
+	assert_int_equal(m.attempts, 1);
+	assert_true(m.next_attempt_at >= time(NULL) + 250);
+	rl_store_message_free(&m);
+	/* Taken with a lease: nobody else gets it. */
+	assert_int_equal(rl_store_outbound_claim(s, "worker-b", 300, &m, &err), 0);
+
+	assert_int_equal(rl_store_outbound_delivered(s, id, "<Receipt/>", 10, "rcpt-1@peer", "<Sent/>", 7, &err), 0);
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.state, "delivered");
+	assert_string_equal(m.receipt_message_id, "rcpt-1@peer");
+	assert_null(m.last_error);
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_message_get(s, 0, "out-1@test", RL_DIR_OUT, &m, &err), 1);
+	assert_int_equal(m.id, id);
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_message_get(s, 0, "out-1@test", RL_DIR_IN, &m, &err), 0);
+	assert_int_equal(rl_store_message_receipt(s, id, &buf, &err), 1);
+	assert_string_equal(buf.data, "<Receipt/>");
+	assert_int_equal(rl_store_message_envelope(s, id, &buf, &err), 1);
+	assert_string_equal(buf.data, "<Sent/>");
+	assert_int_equal(rl_store_message_envelope(s, id2, &buf, &err), 0);
+
+	rl_buf_reset(&buf);
+	assert_int_equal(rl_store_message_history(s, id, &buf, &err), 0);
+	assert_non_null(strstr(buf.data, "Z queued submitted by test\n"));
+	assert_non_null(strstr(buf.data, "Z sending attempt 1 by worker-a\n"));
+	assert_non_null(strstr(buf.data, "Z delivered receipt rcpt-1@peer\n"));
+	assert_true(strstr(buf.data, " queued") < strstr(buf.data, " sending"));
+	assert_true(strstr(buf.data, " sending") < strstr(buf.data, " delivered"));
+	assert_int_equal(rl_store_message_history(s, 999999, &buf, &err), -1);
+	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+	assert_int_equal(rl_store_outbound_delivered(s, 999999, NULL, 0, NULL, NULL, 0, &err), -1);
+	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+	rl_buf_free(&buf);
+	rl_store_close(s);
+}
+
+static void test_retry_and_final_failure(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_message m;
+	struct rl_buf buf = RL_BUF_INIT;
+	struct rl_err err = { 0 };
+	int64_t id;
+	time_t before;
+
+	(void)state;
+	empty_tables();
+	id = submit(s, "retry@test", NULL, "x");
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	rl_store_message_free(&m);
+	before = time(NULL);
+	assert_int_equal(rl_store_outbound_failed(s, id, "RELAIS:NETWORK Network: connection refused", NULL, 0, 60,
+						  0, 1, &err), 0);
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.state, "retry");
+	assert_string_equal(m.last_error, "RELAIS:NETWORK Network: connection refused");
+	assert_true(m.next_attempt_at >= before + 59 && m.next_attempt_at <= time(NULL) + 61);
+	rl_store_message_free(&m);
+	/* Not due yet. */
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 0);
+	/* Due: claimed again, second attempt. */
+	sql("UPDATE messages SET next_attempt_at = now() - interval '1 second' WHERE id = %lld", (long long)id);
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	assert_int_equal(m.attempts, 2);
+	rl_store_message_free(&m);
+	/* A final error with the signal as received. */
+	assert_int_equal(rl_store_outbound_failed(s, id, "EBMS:0004 Other: refused", "<Signal/>", 9, 60, 1, 0,
+						  &err), 0);
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.state, "failed");
+	assert_string_equal(m.last_error, "EBMS:0004 Other: refused");
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_message_receipt(s, id, &buf, &err), 1);
+	assert_string_equal(buf.data, "<Signal/>");
+	sql("UPDATE messages SET next_attempt_at = now() - interval '1 hour'");
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 0);
+	rl_buf_reset(&buf);
+	assert_int_equal(rl_store_message_history(s, id, &buf, &err), 0);
+	assert_non_null(strstr(buf.data, " retry retry in 60s: RELAIS:NETWORK Network: connection refused\n"));
+	assert_non_null(strstr(buf.data, " sending attempt 2 by w\n"));
+	assert_non_null(strstr(buf.data, " failed EBMS:0004 Other: refused\n"));
+	rl_buf_free(&buf);
+	rl_store_close(s);
+}
+
+static void test_expired_lease_reclaimed(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_message m;
+	struct rl_err err = { 0 };
+	int64_t id;
+
+	(void)state;
+	empty_tables();
+	id = submit(s, "lease@test", NULL, "x");
+	assert_int_equal(rl_store_outbound_claim(s, "dead-worker", 300, &m, &err), 1);
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_outbound_claim(s, "w2", 300, &m, &err), 0);
+	sql("UPDATE messages SET next_attempt_at = now() - interval '1 second', lease_until = now() - interval '1 second'");
+	assert_int_equal(rl_store_outbound_claim(s, "w2", 300, &m, &err), 1);
+	assert_int_equal(m.id, id);
+	assert_int_equal(m.attempts, 2);
+	rl_store_message_free(&m);
+	assert_int_equal(sql("SELECT count(*) FROM messages WHERE lease_owner = 'w2'"), 1);
+	rl_store_close(s);
+}
+
+#define CONCURRENT_ROWS 200
+
+struct claimer {
+	int64_t ids[CONCURRENT_ROWS];
+	int count;
+	pthread_barrier_t *start;
+	char error[RL_ERR_MSG_MAX];
+};
+
+static void *claim_all(void *arg)
+{
+	struct claimer *c = arg;
+	struct rl_store *s = NULL;
+	struct rl_store_message m;
+	struct rl_err err = { 0 };
+	int rc;
+
+	if (rl_store_open(pgurl, &s, &err) < 0) {
+		snprintf(c->error, sizeof(c->error), "%s", err.msg);
+		pthread_barrier_wait(c->start);
+		return NULL;
+	}
+	pthread_barrier_wait(c->start);
+	while ((rc = rl_store_outbound_claim(s, "thread", 300, &m, &err)) == 1) {
+		if (c->count < CONCURRENT_ROWS)
+			c->ids[c->count] = m.id;
+		c->count++;
+		rl_store_message_free(&m);
+	}
+	if (rc < 0)
+		snprintf(c->error, sizeof(c->error), "%s", err.msg);
+	rl_store_close(s);
+	return NULL;
+}
+
+static void test_concurrent_claims(void **state)
+{
+	struct rl_store *s = open_store();
+	struct claimer *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	pthread_barrier_t start;
+	pthread_t ta, tb;
+	unsigned char *seen;
+	int64_t first = 0;
+
+	(void)state;
+	empty_tables();
+	for (int i = 0; i < CONCURRENT_ROWS; i++) {
+		char mid[32];
+		int64_t id;
+
+		snprintf(mid, sizeof(mid), "many-%d@test", i);
+		id = submit(s, mid, NULL, "x");
+		if (i == 0)
+			first = id;
+	}
+	pthread_barrier_init(&start, NULL, 2);
+	a->start = b->start = &start;
+	pthread_create(&ta, NULL, claim_all, a);
+	pthread_create(&tb, NULL, claim_all, b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	pthread_barrier_destroy(&start);
+	assert_string_equal(a->error, "");
+	assert_string_equal(b->error, "");
+	print_message("claims: %d and %d\n", a->count, b->count);
+	assert_int_equal(a->count + b->count, CONCURRENT_ROWS);
+	seen = calloc(CONCURRENT_ROWS, 1);
+	for (int t = 0; t < 2; t++) {
+		struct claimer *c = t ? b : a;
+
+		for (int i = 0; i < c->count; i++) {
+			int64_t k = c->ids[i] - first;
+
+			assert_true(k >= 0 && k < CONCURRENT_ROWS);
+			assert_int_equal(seen[k], 0);
+			seen[k] = 1;
+		}
+	}
+	assert_int_equal(sql("SELECT count(*) FROM messages WHERE state = 'sending' AND attempts = 1"), CONCURRENT_ROWS);
+	free(seen);
+	free(a);
+	free(b);
+	rl_store_close(s);
+}
+
+static void test_circuit_breaker(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_message m;
+	struct rl_store_stats st;
+	struct rl_err err = { 0 };
+	int64_t down[3], up, unrouted;
+
+	(void)state;
+	empty_tables();
+	assert_int_equal(rl_store_circuit_configure(s, 0, 10, &err), -1);
+	assert_int_equal(rl_store_circuit_configure(s, 2, 300, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		char mid[32];
+
+		snprintf(mid, sizeof(mid), "down-%d@test", i);
+		down[i] = submit(s, mid, "https://down.example/as4", "x");
+	}
+	up = submit(s, "up@test", "https://up.example/as4", "x");
+	unrouted = submit(s, "unrouted@test", NULL, "x");
+	/* Two transport failures toward down.example open its circuit. */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+		assert_int_equal(m.id, down[i]);
+		rl_store_message_free(&m);
+		assert_int_equal(rl_store_outbound_failed(s, down[i], "connection refused", NULL, 0, 0, 0, 1, &err), 0);
+	}
+	assert_int_equal(sql("SELECT count(*) FROM circuits WHERE open_until > now()"), 1);
+	/* Now only the other destination and the unrouted message are taken. */
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	assert_int_equal(m.id, up);
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	assert_int_equal(m.id, unrouted);
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 0);
+	assert_int_equal(rl_store_stats(s, &st, &err), 0);
+	assert_int_equal(st.circuits_open, 1);
+	assert_int_equal(st.out_retry, 2);
+	assert_int_equal(st.out_queued, 1);
+	rl_store_stats_free(&st);
+	/* A failure that is not a transport failure does not count. */
+	assert_int_equal(rl_store_outbound_failed(s, up, "EBMS:0004 Other", NULL, 0, 600, 0, 0, &err), 0);
+	assert_int_equal(sql("SELECT count(*) FROM circuits WHERE dest_url = 'https://up.example/as4'"), 0);
+	/* Once the open time has passed one message goes through; its receipt closes the circuit. */
+	sql("UPDATE circuits SET open_until = now() - interval '1 second'");
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	assert_true(m.id == down[0] || m.id == down[1] || m.id == down[2]);
+	assert_int_equal(rl_store_outbound_delivered(s, m.id, "<R/>", 4, "r@x", "<E/>", 4, &err), 0);
+	rl_store_message_free(&m);
+	assert_int_equal(sql("SELECT consecutive_failures FROM circuits WHERE dest_url = 'https://down.example/as4'"), 0);
+	assert_int_equal(sql("SELECT count(*) FROM circuits WHERE open_until IS NOT NULL"), 0);
+	rl_store_close(s);
+}
+
+static void test_set_destination(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_message m;
+	struct rl_err err = { 0 };
+	int64_t id;
+
+	(void)state;
+	empty_tables();
+	id = submit(s, "route@test", NULL, "x");
+	assert_int_equal(rl_store_outbound_set_destination(s, id, "https://resolved.example/as4", "PEM", &err), 0);
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.dest_url, "https://resolved.example/as4");
+	assert_string_equal(m.dest_cert_pem, "PEM");
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_outbound_set_destination(s, 999999, "https://x", NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+	rl_store_close(s);
+}
+
+/* ---------------------------------------------------------------- inbound and deliveries */
+
+static void test_inbound_duplicate(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_inbound in;
+	struct rl_store_message m;
+	struct rl_buf receipt = RL_BUF_INIT;
+	struct rl_err err = { 0 };
+	FILE *fp = file_with("<Invoice>1</Invoice>");
+	int64_t id = 0, id2 = 0;
+
+	(void)state;
+	empty_tables();
+	assert_int_equal(rl_store_inbound_find_receipt(s, "in-1@peer", &receipt, &err), 0);
+	inbound_fill(&in, "in-1@peer", "<Receipt>first</Receipt>", fp);
+	in.deliver_inbox = 1;
+	assert_int_equal(rl_store_inbound_commit(s, &in, &id, &receipt, &err), 0);
+	assert_true(id > 0);
+	assert_int_equal(rl_store_inbound_find_receipt(s, "in-1@peer", &receipt, &err), 1);
+	assert_string_equal(receipt.data, "<Receipt>first</Receipt>");
+	/* The same MessageId again: nothing written, the first receipt comes back. */
+	rewind(fp);
+	inbound_fill(&in, "in-1@peer", "<Receipt>second</Receipt>", fp);
+	in.deliver_inbox = 1;
+	rl_buf_reset(&receipt);
+	assert_int_equal(rl_store_inbound_commit(s, &in, &id2, &receipt, &err), 1);
+	assert_string_equal(receipt.data, "<Receipt>first</Receipt>");
+	assert_int_equal(sql("SELECT count(*) FROM messages"), 1);
+	assert_int_equal(sql("SELECT count(*) FROM deliveries"), 1);
+	assert_int_equal(sql("SELECT count(*) FROM pg_largeobject_metadata"), 1);
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_int_equal(m.direction, RL_DIR_IN);
+	assert_string_equal(m.state, "received");
+	assert_string_equal(m.from_party, "POP000001");
+	assert_string_equal(m.receipt_message_id, "receipt-1@relais");
+	assert_int_equal(m.payload_size, strlen("<Invoice>1</Invoice>"));
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_message_envelope(s, id, &receipt, &err), 1);
+	assert_string_equal(receipt.data, "<S:Envelope/>");
+	rl_buf_free(&receipt);
+	fclose(fp);
+	rl_store_close(s);
+}
+
+#define RACES 20
+
+struct racer {
+	const char *receipt;
+	int outcome[RACES];
+	char got[RACES][64];
+	pthread_barrier_t *start;
+	char error[RL_ERR_MSG_MAX];
+};
+
+static void *commit_race(void *arg)
+{
+	struct racer *r = arg;
+	struct rl_store *s = NULL;
+	struct rl_err err = { 0 };
+
+	if (rl_store_open(pgurl, &s, &err) < 0)
+		snprintf(r->error, sizeof(r->error), "%s", err.msg);
+	for (int i = 0; i < RACES; i++) {
+		struct rl_store_inbound in;
+		struct rl_buf receipt = RL_BUF_INIT;
+		char mid[32];
+		FILE *fp = tmpfile();
+		int64_t id;
+
+		snprintf(mid, sizeof(mid), "race-%d@peer", i);
+		fputs("<Invoice/>", fp);
+		rewind(fp);
+		inbound_fill(&in, mid, r->receipt, fp);
+		in.deliver_inbox = in.deliver_webhook = 1;
+		pthread_barrier_wait(r->start);
+		r->outcome[i] = s ? rl_store_inbound_commit(s, &in, &id, &receipt, &err) : -1;
+		if (r->outcome[i] < 0 && s)
+			snprintf(r->error, sizeof(r->error), "%s", err.msg);
+		snprintf(r->got[i], sizeof(r->got[i]), "%s", receipt.data ? receipt.data : "");
+		rl_buf_free(&receipt);
+		fclose(fp);
+	}
+	rl_store_close(s);
+	return NULL;
+}
+
+static void test_inbound_race(void **state)
+{
+	struct racer a = { .receipt = "<R>a</R>" }, b = { .receipt = "<R>b</R>" };
+	pthread_barrier_t start;
+	pthread_t ta, tb;
+
+	(void)state;
+	empty_tables();
+	pthread_barrier_init(&start, NULL, 2);
+	a.start = b.start = &start;
+	pthread_create(&ta, NULL, commit_race, &a);
+	pthread_create(&tb, NULL, commit_race, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	pthread_barrier_destroy(&start);
+	assert_string_equal(a.error, "");
+	assert_string_equal(b.error, "");
+	for (int i = 0; i < RACES; i++) {
+		/* Exactly one commits; the other gets the winner's receipt. */
+		assert_int_equal(a.outcome[i] + b.outcome[i], 1);
+		if (a.outcome[i] == 1)
+			assert_string_equal(a.got[i], b.receipt);
+		else
+			assert_string_equal(b.got[i], a.receipt);
+	}
+	assert_int_equal(sql("SELECT count(*) FROM messages"), RACES);
+	assert_int_equal(sql("SELECT count(*) FROM deliveries"), 2 * RACES);
+	assert_int_equal(sql("SELECT count(*) FROM pg_largeobject_metadata"), RACES);
+}
+
+static void test_deliveries(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_delivery d1, d2, d3;
+	struct rl_store_inbound in;
+	struct rl_store_message m;
+	struct rl_buf buf = RL_BUF_INIT;
+	struct rl_err err = { 0 };
+	FILE *fp = file_with("<Invoice/>");
+	int64_t id, id2;
+
+	(void)state;
+	empty_tables();
+	inbound_fill(&in, "deliver@peer", "<R/>", fp);
+	in.deliver_inbox = in.deliver_webhook = 1;
+	assert_int_equal(rl_store_inbound_commit(s, &in, &id, NULL, &err), 0);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d1, &err), 1);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d2, &err), 1);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d3, &err), 0);
+	assert_int_equal(d1.message, id);
+	assert_int_equal(d2.message, id);
+	assert_true(d1.channel != d2.channel);
+	assert_string_equal(d1.message_id, "deliver@peer");
+	assert_string_equal(d1.payload_mime_type, "application/xml");
+	assert_int_equal(d1.attempts, 1);
+	/* The payload for the backend. */
+	assert_int_equal(rl_store_payload_read(s, d1.message, &(struct rl_sink){ rl_sink_buf_write, &buf }, &err), 0);
+	assert_string_equal(buf.data, "<Invoice/>");
+	/* One done: still received. A failed attempt of the other: retried later. */
+	assert_int_equal(rl_store_delivery_done(s, &d1, &err), 0);
+	assert_int_equal(rl_store_delivery_failed(s, &d2, "webhook answered 503", 30, 0, &err), 0);
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.state, "received");
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d3, &err), 0);
+	sql("UPDATE deliveries SET next_attempt_at = now() - interval '1 second' WHERE state = 'pending'");
+	/* A lease of 0 runs out at once: the delivery can be taken again (a worker died). */
+	assert_int_equal(rl_store_delivery_claim(s, "d", 0, &d3, &err), 1);
+	assert_int_equal(d3.id, d2.id);
+	assert_int_equal(d3.attempts, 2);
+	rl_store_delivery_free(&d3);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d3, &err), 1);
+	assert_int_equal(d3.attempts, 3);
+	/* The last one done: the message is delivered, once, even when done is reported twice. */
+	assert_int_equal(rl_store_delivery_done(s, &d3, &err), 0);
+	assert_int_equal(rl_store_delivery_done(s, &d2, &err), 0);
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.state, "delivered");
+	rl_store_message_free(&m);
+	rl_buf_reset(&buf);
+	assert_int_equal(rl_store_message_history(s, id, &buf, &err), 0);
+	assert_non_null(strstr(buf.data, " received receipt receipt-1@relais\n"));
+	assert_non_null(strstr(buf.data, " received webhook delivery retry in 30s: webhook answered 503\n"));
+	assert_non_null(strstr(buf.data, " delivered webhook delivery done (attempt 3)\n"));
+	rl_store_delivery_free(&d1);
+	rl_store_delivery_free(&d2);
+	rl_store_delivery_free(&d3);
+
+	/* A delivery that gives up fails the message. */
+	rewind(fp);
+	inbound_fill(&in, "undeliverable@peer", "<R/>", fp);
+	in.deliver_inbox = 1;
+	assert_int_equal(rl_store_inbound_commit(s, &in, &id2, NULL, &err), 0);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d1, &err), 1);
+	assert_int_equal(rl_store_delivery_failed(s, &d1, "inbox is not writable", 0, 1, &err), 0);
+	assert_int_equal(rl_store_message_get(s, id2, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.state, "failed");
+	assert_string_equal(m.last_error, "inbox delivery: inbox is not writable");
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d2, &err), 0);
+	rl_store_delivery_free(&d1);
+	rl_buf_free(&buf);
+	fclose(fp);
+	rl_store_close(s);
+}
+
+/* ---------------------------------------------------------------- payloads */
+
+struct digest_sink {
+	EVP_MD_CTX *md;
+	size_t total;
+	size_t largest;
+};
+
+static int digest_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
+{
+	struct digest_sink *d = ctx;
+
+	(void)err;
+	EVP_DigestUpdate(d->md, data, len);
+	d->total += len;
+	if (len > d->largest)
+		d->largest = len;
+	return 0;
+}
+
+static int failing_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
+{
+	(void)ctx;
+	(void)data;
+	(void)len;
+	return rl_err_set(err, RL_ERR_IO, "disk full");
+}
+
+static void test_large_payload(void **state)
+{
+	const size_t size = 5 * 1024 * 1024 + 123;
+	struct rl_store *s = open_store();
+	struct rl_store_submission sub = { 0 };
+	struct rl_store_inbound in;
+	struct digest_sink ds = { 0 };
+	struct rl_store_message m;
+	struct rl_err err = { 0 };
+	unsigned char want[32], got[32], block[4096];
+	unsigned int len;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	FILE *fp = tmpfile();
+	uint32_t x = 12345;
+	char *mid = NULL;
+	int64_t id, in_id;
+
+	(void)state;
+	empty_tables();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (size_t done = 0; done < size;) {
+		size_t n = size - done < sizeof(block) ? size - done : sizeof(block);
+
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			block[i] = (unsigned char)(x >> 16);
+		}
+		fwrite(block, 1, n, fp);
+		EVP_DigestUpdate(md, block, n);
+		done += n;
+	}
+	EVP_DigestFinal_ex(md, want, &len);
+	rewind(fp);
+	sub.payload = fp;
+	sub.payload_mime_type = "application/octet-stream";
+	assert_int_equal(rl_store_outbound_submit(s, &sub, &id, &mid, &err), 0);
+	free(mid);
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_int_equal(m.payload_size, size);
+	assert_string_equal(m.payload_mime_type, "application/octet-stream");
+	rl_store_message_free(&m);
+
+	ds.md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ds.md, EVP_sha256(), NULL);
+	assert_int_equal(rl_store_payload_read(s, id, &(struct rl_sink){ digest_write, &ds }, &err), 0);
+	EVP_DigestFinal_ex(ds.md, got, &len);
+	assert_int_equal(ds.total, size);
+	assert_true(ds.largest <= 64 * 1024);
+	assert_memory_equal(got, want, 32);
+
+	/* Inbound too, from the middle of a file: only what follows the position is stored. */
+	fseek(fp, (long)(size - 70000), SEEK_SET);
+	inbound_fill(&in, "big@peer", "<R/>", fp);
+	assert_int_equal(rl_store_inbound_commit(s, &in, &in_id, NULL, &err), 0);
+	assert_int_equal(rl_store_message_get(s, in_id, NULL, 0, &m, &err), 1);
+	assert_int_equal(m.payload_size, 70000);
+	rl_store_message_free(&m);
+
+	/* A sink that fails stops the read with its error. */
+	assert_int_equal(rl_store_payload_read(s, id, &(struct rl_sink){ failing_write, NULL }, &err), -1);
+	assert_int_equal(err.code, RL_ERR_IO);
+	assert_int_equal(rl_store_payload_read(s, 999999, &(struct rl_sink){ digest_write, &ds }, &err), -1);
+	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+	/* The connection is still usable afterwards. */
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	rl_store_message_free(&m);
+	EVP_MD_CTX_free(ds.md);
+	EVP_MD_CTX_free(md);
+	fclose(fp);
+	rl_store_close(s);
+}
+
+/* ---------------------------------------------------------------- queries */
+
+static int collect(void *ctx, const struct rl_store_message *m)
+{
+	struct rl_buf *b = ctx;
+
+	rl_buf_printf(b, "%s,", m->message_id);
+	return 0;
+}
+
+static int stop_after_first(void *ctx, const struct rl_store_message *m)
+{
+	(void)m;
+	(*(int *)ctx)++;
+	return 1;
+}
+
+static void test_list_and_stats(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_stats st;
+	struct rl_store_inbound in;
+	struct rl_store_message m;
+	struct rl_buf buf = RL_BUF_INIT;
+	struct rl_err err = { 0 };
+	FILE *fp = file_with("x");
+	int64_t a, b, id;
+	int calls = 0;
+
+	(void)state;
+	empty_tables();
+	assert_int_equal(rl_store_stats(s, &st, &err), 0);
+	assert_int_equal(st.out_queued + st.in_received + st.deliveries_pending, 0);
+	assert_null(st.last_error);
+	rl_store_stats_free(&st);
+
+	a = submit(s, "a@test", NULL, "x");
+	b = submit(s, "b@test", NULL, "x");
+	submit(s, "c@test", NULL, "x");
+	inbound_fill(&in, "in@peer", "<R/>", fp);
+	in.deliver_webhook = 1;
+	assert_int_equal(rl_store_inbound_commit(s, &in, &id, NULL, &err), 0);
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	assert_int_equal(m.id, a);
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_outbound_delivered(s, a, "<R/>", 4, "r", "<E/>", 4, &err), 0);
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_outbound_failed(s, b, "EBMS:0004 Other: no", NULL, 0, 0, 1, 0, &err), 0);
+
+	assert_int_equal(rl_store_stats(s, &st, &err), 0);
+	assert_int_equal(st.out_queued, 1);
+	assert_int_equal(st.out_sending, 0);
+	assert_int_equal(st.out_delivered, 1);
+	assert_int_equal(st.out_failed, 1);
+	assert_int_equal(st.in_received, 1);
+	assert_int_equal(st.deliveries_pending, 1);
+	assert_int_equal(st.circuits_open, 0);
+	assert_string_equal(st.last_error, "EBMS:0004 Other: no");
+	assert_string_equal(st.last_error_message_id, "b@test");
+	assert_true(st.last_error_at > time(NULL) - 60);
+	rl_store_stats_free(&st);
+
+	assert_int_equal(rl_store_message_list(s, NULL, -1, 0, collect, &buf, &err), 0);
+	assert_string_equal(buf.data, "in@peer,c@test,b@test,a@test,");
+	rl_buf_reset(&buf);
+	assert_int_equal(rl_store_message_list(s, NULL, RL_DIR_OUT, 2, collect, &buf, &err), 0);
+	assert_string_equal(buf.data, "c@test,b@test,");
+	rl_buf_reset(&buf);
+	assert_int_equal(rl_store_message_list(s, "failed", -1, 10, collect, &buf, &err), 0);
+	assert_string_equal(buf.data, "b@test,");
+	assert_int_equal(rl_store_message_list(s, NULL, -1, 10, stop_after_first, &calls, &err), 0);
+	assert_int_equal(calls, 1);
+	rl_buf_free(&buf);
+	fclose(fp);
+	rl_store_close(s);
+}
+
+/* ---------------------------------------------------------------- wake-ups and reconnecting */
+
+static long long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000LL + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+static void test_listen_wait(void **state)
+{
+	struct rl_store *waiter = open_store(), *s = open_store();
+	struct rl_store_message m;
+	struct rl_err err = { 0 };
+	struct timespec t0;
+
+	(void)state;
+	empty_tables();
+	assert_int_equal(rl_store_listen(waiter, "relais_outbound", &err), 0);
+	assert_int_equal(rl_store_listen(waiter, "relais_state", &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(rl_store_wait(waiter, 100, &err), 0);
+	assert_true(elapsed_ms(&t0) >= 90);
+	submit(s, "wake@test", NULL, "x");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(rl_store_wait(waiter, 5000, &err), 1);
+	assert_true(elapsed_ms(&t0) < 4000);
+	/* Everything queued was taken by that wake-up. */
+	assert_int_equal(rl_store_wait(waiter, 50, &err), 0);
+	/* A state change (the claim) wakes relais_state listeners. */
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_wait(waiter, 5000, &err), 1);
+	rl_store_close(waiter);
+	rl_store_close(s);
+}
+
+static void test_reconnect_after_restart(void **state)
+{
+	const char *restart = getenv("RELAIS_TEST_PG_RESTART");
+	struct rl_store *s, *waiter, *other;
+	struct rl_store_message m;
+	struct rl_err err = { 0 };
+	int64_t id;
+	int rc;
+
+	(void)state;
+	if (restart == NULL || *restart == '\0')
+		skip();
+	empty_tables();
+	s = open_store();
+	waiter = open_store();
+	assert_int_equal(rl_store_listen(waiter, "relais_outbound", &err), 0);
+	id = submit(s, "before-restart@test", NULL, "x");
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	rl_store_message_free(&m);
+
+	assert_int_equal(system(restart), 0);
+	/* Prepared statements and the connection are gone: the next call reconnects and carries on. */
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.message_id, "before-restart@test");
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	rl_store_message_free(&m);
+	submit(s, "after-restart@test", NULL, "x");
+	/* The listener reconnects too (reporting a wake-up, as it may have missed some) and listens again. */
+	rc = rl_store_wait(waiter, 5000, &err);
+	if (rc < 0)
+		fail_msg("wait after restart: %s", err.msg);
+	assert_int_equal(rc, 1);
+	while (rl_store_wait(waiter, 50, &err) == 1)
+		;
+	other = open_store();
+	submit(other, "wake-after-restart@test", NULL, "x");
+	assert_int_equal(rl_store_wait(waiter, 5000, &err), 1);
+	rl_store_close(other);
+	rl_store_close(waiter);
+	rl_store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_migrate_twice),
+		cmocka_unit_test(test_open_refused),
+		cmocka_unit_test(test_submit_claim_delivered),
+		cmocka_unit_test(test_retry_and_final_failure),
+		cmocka_unit_test(test_expired_lease_reclaimed),
+		cmocka_unit_test(test_concurrent_claims),
+		cmocka_unit_test(test_circuit_breaker),
+		cmocka_unit_test(test_set_destination),
+		cmocka_unit_test(test_inbound_duplicate),
+		cmocka_unit_test(test_inbound_race),
+		cmocka_unit_test(test_deliveries),
+		cmocka_unit_test(test_large_payload),
+		cmocka_unit_test(test_list_and_stats),
+		cmocka_unit_test(test_listen_wait),
+		cmocka_unit_test(test_reconnect_after_restart),
+	};
+
+	pgurl = getenv("RELAIS_TEST_PGURL");
+	if (pgurl == NULL || *pgurl == '\0') {
+		fprintf(stderr, "SKIP: RELAIS_TEST_PGURL is not set (run through tests/scripts/store.sh)\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
