@@ -99,6 +99,26 @@ expect_exit 0 "CRL: the message from POP000001 is accepted" -- "$RELAIS" unpack 
 	--payload-out "$TMP/out1c.xml" "$TMP/from-POP000001.mime"
 [ ! -s "$TMP/stderr" ] && ok "CRL: no warning" || not_ok "CRL: unexpected stderr: $(cat "$TMP/stderr")"
 
+# A CRL is used only until its nextUpdate: one due in 3 seconds answers now, and is refused as out of
+# date once that time has passed (made from a copy of the CA, so the shared test PKI is left alone).
+mkdir -p "$TMP/ca" && cp -r "$PKI/ap-ca.cnf" "$PKI/ap-ca-db" "$PKI/ap-ca.key.pem" "$PKI/ap-ca.cert.pem" "$TMP/ca/"
+(cd "$TMP/ca" && openssl ca -config ap-ca.cnf -gencrl -crlsec 3 -out short.crl.pem 2>/dev/null) ||
+	not_ok "make a CRL due in 3 seconds"
+SHORT="--set trust.crls=$TMP/ca/short.crl.pem --set trust.ocsp_url=http://127.0.0.1:$DEAD_PORT/ --set trust.ocsp_timeout=1s --set trust.crl_download=off"
+expect_exit 0 "a current short-lived CRL answers" -- "$RELAIS" keys list $CONF $SHORT --json --check-revocation
+python3 - "$TMP/stdout" "$(openssl crl -in "$TMP/ca/short.crl.pem" -noout -nextupdate | sed 's/nextUpdate=//')" <<'PY' &&
+import json, sys, datetime
+rev = json.load(open(sys.argv[1]))["identities"][0]["revocation"]
+due = datetime.datetime.strptime(sys.argv[2], "%b %d %H:%M:%S %Y GMT").strftime("%Y-%m-%dT%H:%M:%SZ")
+assert rev["status"] == "good" and rev["cached_until"] == due, (rev, due)
+PY
+	ok "the answer is kept only until the CRL's nextUpdate" || not_ok "cached_until is the CRL's nextUpdate"
+sleep 4
+expect_refused EBMS:0101 "hard: a CRL past its nextUpdate is not used" -- "$RELAIS" unpack $CONF $SHORT \
+	--payload-out "$TMP/outs1.xml" "$TMP/from-POP000001.mime"
+grep -q "CRL $TMP/ca/short.crl.pem is out of date (next update was due " "$TMP/stderr" &&
+	ok "the refusal says the CRL is out of date" || not_ok "stale CRL: $(cat "$TMP/stderr")"
+
 # An unreachable responder: hard refuses, soft accepts with a warning, off does not ask.
 DEAD="--set trust.ocsp_url=http://127.0.0.1:$DEAD_PORT/ --set trust.ocsp_timeout=1s --set trust.crl_download=off"
 expect_refused EBMS:0101 "hard: unreachable responder refuses" -- "$RELAIS" unpack $CONF $DEAD \
@@ -116,7 +136,7 @@ expect_exit 0 "off: no check at all" -- "$RELAIS" unpack $CONF $DEAD --set trust
 ROGUE_PORT=$(free_port)
 if start_responder "$ROGUE_PORT" "$TMP/rogue.log" POP000001; then
 	expect_refused EBMS:0101 "a response signed by an unauthorised key is refused" -- "$RELAIS" unpack $CONF \
-		--set trust.ocsp_url=http://127.0.0.1:$ROGUE_PORT/ --payload-out "$TMP/outr.xml" "$TMP/from-POP000001.mime"
+		--set trust.ocsp_url=http://127.0.0.1:$ROGUE_PORT/ --set trust.crl_download=off --payload-out "$TMP/outr.xml" "$TMP/from-POP000001.mime"
 	grep -q "is not signed by the CA or a responder it authorised" "$TMP/stderr" &&
 		ok "the refusal names the bad responder signature" || not_ok "rogue responder: $(cat "$TMP/stderr")"
 else
