@@ -470,7 +470,7 @@ static int check_ocsp(struct rl_revocation *rev, const char *url, X509 *cert, X5
 	OCSP_BASICRESP *basic = NULL;
 	STACK_OF(X509) *verify_certs = NULL;
 	ASN1_GENERALIZEDTIME *revoked_at = NULL, *this_update = NULL, *next_update = NULL;
-	int status, reason = -1, answered = 0, asked = 0;
+	int status, reason = -1, answered = 0, asked = 0, responder_ok = 0;
 	char detail[200];
 
 	if (!req || !id || !OCSP_request_add0_id(req, id)) {
@@ -510,6 +510,8 @@ static int check_ocsp(struct rl_revocation *rev, const char *url, X509 *cert, X5
 			 "authorised: %s", url, openssl_reason(detail, sizeof(detail)));
 		goto out;
 	}
+	/* From here on the responder works; what follows is about this certificate only. */
+	responder_ok = 1;
 	id = OCSP_cert_to_id(NULL, cert, issuer);
 	if (!id || OCSP_resp_find_status(basic, id, &status, &reason, &revoked_at, &this_update,
 					 &next_update) != 1) {
@@ -518,6 +520,7 @@ static int check_ocsp(struct rl_revocation *rev, const char *url, X509 *cert, X5
 	}
 	if (OCSP_check_validity(this_update, next_update, OCSP_CLOCK_SKEW, -1) != 1) {
 		snprintf(why, why_size, "OCSP response from %s is not current", url);
+		responder_ok = 0;
 		goto out;
 	}
 	if (status == V_OCSP_CERTSTATUS_UNKNOWN) {
@@ -537,7 +540,7 @@ static int check_ocsp(struct rl_revocation *rev, const char *url, X509 *cert, X5
 	answered = 1;
 out:
 	ERR_clear_error();
-	responder_note(rev, url, now, asked, answered ? NULL : why);
+	responder_note(rev, url, now, asked, responder_ok ? NULL : why);
 	sk_X509_free(verify_certs);
 	OCSP_CERTID_free(id);
 	OCSP_BASICRESP_free(basic);

@@ -89,6 +89,20 @@ grep -q "^responder http://127.0.0.1:$PORT/: reachable, 2 requests$" "$TMP/stdou
 	not_ok "four good answers in: $(cat "$TMP/stdout")"
 expect_exit 1 "keys check refuses the revoked certificate" -- "$RELAIS" keys check $CONF "$PKI/POP000003.cert.pem"
 
+# A certificate the CA issued outside its database: the responder answers "unknown". That refuses the
+# certificate (hard) but says nothing against the responder, which is asked next for another one.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/unlisted.key.pem" 2>/dev/null
+openssl req -new -key "$TMP/unlisted.key.pem" -subj "/C=BE/O=relais test/OU=PEPPOL TEST AP/CN=POP000077" \
+	-out "$TMP/unlisted.csr" 2>/dev/null
+openssl x509 -req -sha256 -days 30 -in "$TMP/unlisted.csr" -CA "$PKI/ap-ca.cert.pem" -CAkey "$PKI/ap-ca.key.pem" \
+	-set_serial 0x77 -extfile "$PKI/ext.cnf" -extensions ap_cert -out "$TMP/unlisted.cert.pem" 2>/dev/null
+expect_exit 1 "keys check of a certificate the responder does not know, then POP000003" -- "$RELAIS" keys check \
+	$CONF "$TMP/unlisted.cert.pem" "$PKI/POP000003.cert.pem"
+grep -q "CN=POP000077: refused: could not check revocation .*OCSP responder http://127.0.0.1:$PORT/ does not know the certificate" \
+	"$TMP/stdout" && ok "unknown to the responder: refused under hard" || not_ok "unknown: $(cat "$TMP/stdout")"
+grep -q "CN=POP000003: refused: certificate CN=POP000003 was revoked" "$TMP/stdout" &&
+	ok "the responder is still asked after an unknown answer" || not_ok "after unknown: $(cat "$TMP/stdout")"
+
 # The CRL file answers without any responder (here an unreachable one).
 CRL_SET="--set trust.crls=$PKI/ap-ca.crl.pem --set trust.ocsp_url=http://127.0.0.1:$DEAD_PORT/"
 expect_refused EBMS:0101 "CRL: the message from POP000003 is refused" -- "$RELAIS" unpack $CONF $CRL_SET \
