@@ -46,8 +46,9 @@ struct rl_revocation *rl_trust_revocation(const struct rl_trust *t);
 /* How many anchors and intermediates the bundle gave. */
 void rl_trust_counts(const struct rl_trust *t, int *anchors, int *intermediates);
 /* Verifies cert (with extra untrusted intermediates, may be NULL) at time `at` (0 = now): chain to an
- * anchor, validity of every certificate at that time, then revocation of cert when a checker is
- * attached. Returns 0 or -1 with EBMS:0101. */
+ * anchor, validity of every certificate at that time, then revocation of cert (not of its CAs) when a
+ * checker is attached; that may block for the checker's network timeout. Returns 0 or -1 with
+ * EBMS:0101. */
 int rl_trust_verify(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *untrusted, time_t at,
 		    struct rl_err *err);
 /* The same, and on success hands back the chain from cert to its anchor (the caller frees it with

@@ -128,7 +128,7 @@ static struct rl_trust *trust_with(enum rl_revocation_policy policy, const char 
 	if (crl)
 		assert_int_equal(rl_revocation_add_crl_file(rev, crl, &err), 0);
 	assert_int_equal(rl_revocation_set_ocsp_url(rev, ocsp_url, &err), 0);
-	rl_revocation_set_timeout(rev, 2);
+	rl_revocation_set_timeout(rev, 1);
 	rl_trust_set_revocation(t, rev);
 	return t;
 }
