@@ -84,6 +84,7 @@ struct cert_report {
 	char trust_error[RL_ERR_MSG_MAX];
 	STACK_OF(X509) *chain;
 	int revocation_checked;
+	const char *revocation_skipped;	/* why it was not checked, when it was not */
 	struct rl_revocation_outcome revocation;
 	char revocation_error[RL_ERR_MSG_MAX];
 };
@@ -159,8 +160,10 @@ static void examine(struct cert_report *r, const struct rl_identity *id, const s
 		return;
 	}
 	r->trusted = 1;
+	r->revocation_skipped = "--check-revocation";
 	if (!checked)
 		return;
+	r->revocation_skipped = "trust.revocation = off";
 	unsigned long since = rl_revocation_sequence(rl_trust_revocation(checked));
 	struct rl_revocation_outcome outcomes[4];
 	if (rl_trust_verify(checked, id->cert, id->chain, now, &err) < 0)
@@ -212,8 +215,8 @@ static void print_text(const struct cert_report *r, time_t now)
 			printf("  revocation: revoked on %s (%s; %s)\n", date, o->reason, o->source);
 		else
 			printf("  revocation: unknown (%s)\n", o->problem);
-	} else if (r->trusted > 0) {
-		printf("  revocation: not checked%s\n", r->revocation_error[0] ? "" : " (--check-revocation)");
+	} else if (r->trusted > 0 && !r->revocation_error[0]) {
+		printf("  revocation: not checked (%s)\n", r->revocation_skipped);
 	}
 	free(subject);
 	free(issuer);

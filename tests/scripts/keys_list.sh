@@ -93,6 +93,11 @@ expect_exit 0 "an expired current identity after the switch only warns" -- "$REL
 	--set identity.key="$PKI/POP000099.key.pem" --set identity.cert="$PKI/POP000099.cert.pem" \
 	--set identity.switch_at=2020-01-01T00:00:00Z
 
+expect_exit 0 "--check-revocation with trust.revocation = off" -- "$RELAIS" keys list $CONF --check-revocation \
+	--set trust.revocation=off
+grep -q "^  revocation: not checked (trust.revocation = off)$" "$TMP/stdout" && ok "says revocation is off" ||
+	not_ok "revocation off: $(cat "$TMP/stdout")"
+
 # No anchors: the chain is not checked, and said so.
 expect_exit 0 "without trust.anchors" -- "$RELAIS" keys list $CONF --set trust.anchors=
 grep -q "^  chain:      not checked (trust.anchors is not set)$" "$TMP/stdout" && ok "chain not checked" ||
