@@ -489,7 +489,8 @@ static int run_keys(int argc, char **argv)
 		return rl_cli_usage_error(&rl_cmd_keys, "give the certificate files to check");
 	if (!a.config_path)
 		return rl_cli_usage_error(&rl_cmd_keys, "-c FILE is required");
-	rc = rl_cli_load_config(a.config_path, a.sets, a.nsets, &cfg);
+	struct rl_cli_config_opts config_opts = { a.config_path, (const char **)a.sets, a.nsets };
+	rc = rl_cli_config_load(&rl_cmd_keys, &config_opts, RL_CFG_MODE_CHECK, &cfg);
 	if (rc != RL_EXIT_OK)
 		return rc;
 	rc = strcmp(sub, "list") == 0 ? keys_list(&a, cfg) : keys_check(&a, cfg);

@@ -145,7 +145,8 @@ static int run_pack(int argc, char **argv)
 	if (to_cert == NULL && !o.no_encrypt)
 		return rl_cli_usage_error(&rl_cmd_pack, "--to-cert is required (or --no-encrypt)");
 	if (config_path) {
-		rc = rl_cli_load_config(config_path, sets, nsets, &cfg);
+		struct rl_cli_config_opts config_opts = { config_path, (const char **)sets, nsets };
+		rc = rl_cli_config_load(&rl_cmd_pack, &config_opts, RL_CFG_MODE_CHECK, &cfg);
 		if (rc != RL_EXIT_OK)
 			return rc;
 	}

@@ -125,7 +125,8 @@ static int load_keys(const char *config_path, char **sets, int nsets, const char
 	int rc;
 
 	if (config_path) {
-		rc = rl_cli_load_config(config_path, sets, nsets, &cfg);
+		struct rl_cli_config_opts config_opts = { config_path, (const char **)sets, nsets };
+		rc = rl_cli_config_load(&rl_cmd_unpack, &config_opts, RL_CFG_MODE_CHECK, &cfg);
 		if (rc != RL_EXIT_OK)
 			return rc;
 	}

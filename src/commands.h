@@ -13,6 +13,9 @@ extern const struct rl_command rl_cmd_check_config;
 extern const struct rl_command rl_cmd_unpack;
 extern const struct rl_command rl_cmd_verify_receipt;
 extern const struct rl_command rl_cmd_db;
+extern const struct rl_command rl_cmd_serve;
+extern const struct rl_command rl_cmd_send;
+extern const struct rl_command rl_cmd_status;
 extern const struct rl_command rl_cmd_keys;
 
 #define RL_COMMAND_LIST \
@@ -22,6 +25,9 @@ extern const struct rl_command rl_cmd_keys;
 	&rl_cmd_check_config, \
 	&rl_cmd_verify_receipt, \
 	&rl_cmd_db, \
+	&rl_cmd_serve, \
+	&rl_cmd_send, \
+	&rl_cmd_status, \
 	&rl_cmd_keys,
 
 #endif

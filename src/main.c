@@ -70,37 +70,6 @@ int rl_cli_load_identity(const char *key, const char *cert, const char *keystore
 	return rc;
 }
 
-int rl_cli_load_config(const char *path, char *const *sets, int nsets, struct rl_config **out)
-{
-	struct rl_err err;
-	struct rl_config *cfg = rl_config_new(&err);
-	char line[1024];
-
-	*out = NULL;
-	if (!cfg)
-		return rl_cli_fail(&err);
-	if (path && rl_config_load_file(cfg, path, &err) < 0) {
-		rl_config_free(cfg);
-		err.code = RL_ERR_CONFIG;
-		return rl_cli_fail(&err);
-	}
-	for (int i = 0; i < nsets; i++)
-		if (rl_config_set(cfg, sets[i], &err) < 0) {
-			rl_config_free(cfg);
-			err.code = RL_ERR_USAGE;
-			return rl_cli_fail(&err);
-		}
-	size_t problems = rl_config_validate(cfg, RL_CFG_MODE_CHECK);
-	for (size_t i = 0; i < problems; i++)
-		fprintf(stderr, "%s\n", rl_config_problem_format(cfg, i, line, sizeof(line)));
-	if (problems > 0) {
-		rl_config_free(cfg);
-		return RL_EXIT_USAGE;
-	}
-	*out = cfg;
-	return RL_EXIT_OK;
-}
-
 int rl_cli_warn_revocation(const struct rl_trust *trust, unsigned long since)
 {
 	struct rl_revocation *rev = rl_trust_revocation(trust);

@@ -8,7 +8,6 @@
 #ifndef RELAIS_CLI_H
 #define RELAIS_CLI_H
 
-#include "relais/config.h"
 #include "relais/err.h"
 #include "relais/keys.h"
 
@@ -37,16 +36,32 @@ int rl_cli_print_usage(const struct rl_command *cmd);
 int rl_cli_load_identity(const char *key, const char *cert, const char *keystore, const char *password,
 			 struct rl_identity *id, struct rl_err *err);
 
-/* The configuration of the commands that take -c FILE and --set section.key=value: reads FILE, applies
- * the nsets assignments in order and validates (RL_CFG_MODE_CHECK). Every problem is printed to stderr
- * ("FILE:LINE: section.key: what is wrong"). Returns RL_EXIT_OK with *cfg set (the caller frees it with
- * rl_config_free()), or the exit status to return (RL_EXIT_USAGE). */
-int rl_cli_load_config(const char *path, char *const *sets, int nsets, struct rl_config **cfg);
-
 /* Prints a "warning: could not check revocation of certificate CN=X: why" line to stderr for every
  * certificate that the trust store's revocation checker accepted without an answer (soft policy) since
  * sequence `since` (rl_revocation_sequence() taken before the work). Returns how many. */
 int rl_cli_warn_revocation(const struct rl_trust *trust, unsigned long since);
+
+/* The configuration options every daemon-side command shares: -c/--config FILE and --set k=v
+ * (repeatable, applied after the file; without -c, over the built-in defaults). */
+struct rl_config;
+struct rl_store;
+struct rl_cli_config_opts {
+	const char *path;
+	const char **sets;
+	int nsets;
+};
+/* Takes argv[*i] when it is one of those options (advancing *i past its value): returns 1; 0 when it
+ * is not; -1 when its value is missing (a usage error was printed, exit with RL_EXIT_USAGE). */
+int rl_cli_config_opt(const struct rl_command *cmd, struct rl_cli_config_opts *o, int argc, char **argv,
+		      int *i);
+void rl_cli_config_opts_free(struct rl_cli_config_opts *o);
+/* Loads and validates (mode: enum rl_config_mode); prints every problem. Returns RL_EXIT_OK with *out
+ * set (caller frees with rl_config_free), or the exit status. */
+int rl_cli_config_load(const struct rl_command *cmd, const struct rl_cli_config_opts *o, int mode,
+		       struct rl_config **out);
+/* Connects to the configuration's database: database.url, or for auto the embedded cluster that a
+ * running `relais serve` with the same state.dir started. */
+int rl_cli_store_open(const struct rl_config *cfg, struct rl_store **out, struct rl_err *err);
 
 /* Process-wide initialisation (libxml2, xmlsec, OpenSSL); idempotent. Returns 0 or -1. */
 int rl_init(struct rl_err *err);

@@ -1,0 +1,195 @@
+/*
+ * bench_daemon.c - end-to-end throughput and latency of two running access points.
+ *
+ * usage: bench_daemon CONNINFO-A URL-B CERT-B MESSAGES CONCURRENCY PID-A PID-B
+ *
+ * Queues MESSAGES invoices of about 5 KB in A's database (as `relais send` does), keeping CONCURRENCY
+ * of them in flight (submitted and not yet delivered or failed), and waits until all are done. A message
+ * is done when A has received B's receipt, verified it against what was sent and stored it. Prints
+ * messages/s, the latency from queueing to stored receipt (p50, p99, max; from the database's own
+ * timestamps) and the peak resident memory (VmHWM) of both relais processes.
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <libpq-fe.h>
+#include "relais/buf.h"
+#include "relais/keys.h"
+#include "relais/store.h"
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long proc_kib(long pid, const char *field)
+{
+	char path[64], line[256];
+	long value = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp))
+		if (strncmp(line, field, strlen(field)) == 0)
+			value = atol(line + strlen(field) + 1);
+	fclose(fp);
+	return value;
+}
+
+/* An SBD with a UBL invoice of about 5 KB; each one different. */
+static void make_invoice(struct rl_buf *b, const char *run, int n)
+{
+	rl_buf_reset(b);
+	rl_buf_printf(b,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<StandardBusinessDocument xmlns=\"http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader\">"
+		"<StandardBusinessDocumentHeader><HeaderVersion>1.0</HeaderVersion>"
+		"<Sender><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000001</Identifier></Sender>"
+		"<Receiver><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000002</Identifier></Receiver>"
+		"<DocumentIdentification><Standard>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2</Standard>"
+		"<TypeVersion>2.1</TypeVersion><InstanceIdentifier>%s-%d</InstanceIdentifier><Type>Invoice</Type>"
+		"<CreationDateAndTime>2026-11-23T10:00:00Z</CreationDateAndTime></DocumentIdentification>"
+		"<BusinessScope><Scope><Type>DOCUMENTID</Type><InstanceIdentifier>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1</InstanceIdentifier><Identifier>busdox-docid-qns</Identifier></Scope>"
+		"<Scope><Type>PROCESSID</Type><InstanceIdentifier>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</InstanceIdentifier><Identifier>cenbii-procid-ubl</Identifier></Scope>"
+		"<Scope><Type>COUNTRY_C1</Type><InstanceIdentifier>BE</InstanceIdentifier></Scope></BusinessScope></StandardBusinessDocumentHeader>\n"
+		"<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" "
+		"xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">"
+		"<cbc:ID>%s-%d</cbc:ID><cbc:IssueDate>2026-11-23</cbc:IssueDate>", run, n, run, n);
+	for (int line = 0; b->len < 5000; line++)
+		rl_buf_printf(b, "<cbc:Note>line %d of invoice %d: 8 x blown glass lamp shade at 50.00 EUR</cbc:Note>\n",
+			      line, n);
+	rl_buf_puts(b, "</Invoice></StandardBusinessDocument>\n");
+}
+
+static long long count_done(PGconn *pg, const char *source)
+{
+	const char *params[1] = { source };
+	PGresult *r = PQexecParams(pg, "SELECT count(*) FROM messages WHERE source = $1 AND state IN "
+				   "('delivered', 'failed')", 1, NULL, params, NULL, NULL, 0);
+	long long n = -1;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		n = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	struct rl_buf cert_pem = RL_BUF_INIT, doc = RL_BUF_INIT;
+	struct rl_store *st;
+	struct rl_err err;
+	char source[64], run[32];
+	long messages, concurrency, pid_a, pid_b;
+	long long submitted = 0, done = 0, failed;
+	double t0, elapsed, *lat;
+	PGconn *pg;
+	PGresult *r;
+	X509 *cert;
+	int n;
+
+	if (argc != 8) {
+		fprintf(stderr, "usage: %s CONNINFO-A URL-B CERT-B MESSAGES CONCURRENCY PID-A PID-B\n", argv[0]);
+		return 2;
+	}
+	messages = atol(argv[4]);
+	concurrency = atol(argv[5]);
+	pid_a = atol(argv[6]);
+	pid_b = atol(argv[7]);
+	cert = rl_cert_load_pem(argv[3], &err);
+	if (cert == NULL || rl_cert_to_pem(cert, &cert_pem) < 0) {
+		fprintf(stderr, "bench_daemon: %s\n", err.msg);
+		return 1;
+	}
+	if (rl_store_open(argv[1], &st, &err) < 0) {
+		fprintf(stderr, "bench_daemon: %s\n", err.msg);
+		return 1;
+	}
+	pg = PQconnectdb(argv[1]);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "bench_daemon: %s", PQerrorMessage(pg));
+		return 1;
+	}
+	snprintf(run, sizeof(run), "b%ld-%ld", (long)getpid(), (long)time(NULL));
+	snprintf(source, sizeof(source), "bench:%s:c%ld", run, concurrency);
+
+	t0 = now_seconds();
+	while (done < messages) {
+		while (submitted < messages && submitted - done < concurrency) {
+			struct rl_store_submission sub = { 0 };
+			int64_t id;
+			char *mid = NULL;
+
+			make_invoice(&doc, run, (int)submitted);
+			sub.payload = fmemopen(doc.data, doc.len, "rb");
+			sub.dest_url = argv[2];
+			sub.dest_cert_pem = cert_pem.data;
+			sub.source = source;
+			if (sub.payload == NULL || rl_store_outbound_submit(st, &sub, &id, &mid, &err) < 0) {
+				fprintf(stderr, "bench_daemon: submit: %s\n", err.msg);
+				return 1;
+			}
+			fclose(sub.payload);
+			free(mid);
+			submitted++;
+		}
+		usleep(2000);
+		done = count_done(pg, source);
+		if (done < 0) {
+			fprintf(stderr, "bench_daemon: %s", PQerrorMessage(pg));
+			return 1;
+		}
+		if (now_seconds() - t0 > 600) {
+			fprintf(stderr, "bench_daemon: only %lld of %ld done after 600 s\n", done, messages);
+			return 1;
+		}
+	}
+	elapsed = now_seconds() - t0;
+
+	{
+		const char *params[1] = { source };
+
+		r = PQexecParams(pg, "SELECT extract(epoch FROM updated_at - created_at), state = 'failed' FROM messages "
+				 "WHERE source = $1", 1, NULL, params, NULL, NULL, 0);
+	}
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "bench_daemon: %s", PQerrorMessage(pg));
+		return 1;
+	}
+	n = PQntuples(r);
+	lat = calloc((size_t)n, sizeof(*lat));
+	failed = 0;
+	for (int i = 0; i < n; i++) {
+		lat[i] = atof(PQgetvalue(r, i, 0)) * 1000.0;
+		failed += PQgetvalue(r, i, 1)[0] == 't';
+	}
+	PQclear(r);
+	qsort(lat, (size_t)n, sizeof(*lat), compare_double);
+	printf("concurrency %3ld: %5ld messages in %6.2f s = %7.1f msg/s; latency ms p50 %7.1f p99 %7.1f max %7.1f; "
+	       "failed %lld; peak RSS A %ld KiB, B %ld KiB\n",
+	       concurrency, messages, elapsed, (double)messages / elapsed, lat[n / 2], lat[(n * 99) / 100],
+	       lat[n - 1], failed, proc_kib(pid_a, "VmHWM:"), proc_kib(pid_b, "VmHWM:"));
+	free(lat);
+	PQfinish(pg);
+	rl_store_close(st);
+	rl_buf_free(&doc);
+	rl_buf_free(&cert_pem);
+	X509_free(cert);
+	return failed ? 1 : 0;
+}

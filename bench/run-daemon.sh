@@ -1,0 +1,33 @@
+#!/bin/sh
+# run-daemon.sh - the end-to-end benchmark (run by `make bench-daemon`): a private PostgreSQL cluster,
+# access points A and B on loopback over HTTPS, each with its own database, then bench/bench_daemon at
+# 1, 4, 16 and 64 submissions in flight; next to the RSA-2048 sign rate of `openssl speed` on this machine.
+# Environment as for the tests (RELAIS, top_srcdir, top_builddir, PG_BINDIR); BENCH_MESSAGES per run.
+T_NAME=bench_daemon
+. "$top_srcdir/tests/scripts/lib.sh"
+. "$top_srcdir/tests/scripts/pg.sh"
+. "$top_srcdir/tests/scripts/daemon_lib.sh"
+messages=${BENCH_MESSAGES:-2000}
+[ -n "$messages" ] || messages=2000
+start_test_db
+# The test cluster runs with fsync off; durable figures need it on.
+sed -i 's/^fsync = off/fsync = on/' "$PG_DIR/data/postgresql.conf"
+restart_private_pg
+DB_A=$(pg_createdb bench_a)
+DB_B=$(pg_createdb bench_b)
+ap_config B POP000002 "$DB_B" "log.level=warn"
+ap_config A POP000001 "$DB_A" "log.level=warn" "submission.outbox=" "queue.workers=${BENCH_WORKERS:-8}"
+ap_start B || exit 1
+ap_start A || exit 1
+echo "machine: $(nproc) cores, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)"
+echo "idle RSS: A $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_A/status), B $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_B/status)"
+openssl speed -seconds 3 rsa2048 2>/dev/null | sed -n 's/^rsa 2048 bits.*/openssl speed rsa2048 (one core; sign\/s verify\/s): &/p'
+for c in 1 4 16 64; do
+	n=$messages
+	[ $c = 1 ] && n=$((messages / 4))
+	"$top_builddir/bench/bench_daemon" "$DB_A" "https://127.0.0.1:$PORT_B/as4" "$PKI/POP000002.cert.pem" \
+		"$n" "$c" "$PID_A" "$PID_B" || { tail -5 "$TMP/A/log" "$TMP/B/log"; break; }
+done
+echo "idle RSS after the runs: A $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_A/status), B $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_B/status)"
+ap_stop A
+ap_stop B

@@ -1,0 +1,114 @@
+/*
+ * daemon.h - `relais serve`: the running access point, and what its parts share.
+ *
+ * The parts, one file each:
+ *   daemon.c    start-up, the shared context, worker threads, signals (SIGTERM drains, SIGHUP reloads)
+ *   receive.c   the AS4 endpoint: POST -> streaming unpack -> duplicate check -> commit -> signed receipt
+ *   sender.c    the outbound queue workers: claim -> route -> pack -> POST -> verify receipt -> store
+ *   delivery.c  backend delivery of received messages: inbox directory and/or webhook, with retries
+ *   outbox.c    the watched outbox directory: each file dropped there becomes a submission
+ *   api.c       the JSON REST API (/api/v1/...) and the health document shared with `relais status`
+ *   routing.c   the static routing table (routing.table)
+ *
+ * Threads: libmicrohttpd's pool answers requests; queue.workers sender threads; one delivery thread;
+ * one outbox thread; the main thread waits for signals. Each thread has its own database connection
+ * (rl_daemon_store) and, for senders, its own HTTP client.
+ */
+#ifndef RELAIS_DAEMON_H
+#define RELAIS_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include "relais/config.h"
+#include "relais/err.h"
+#include "relais/http_server.h"
+#include "relais/keys.h"
+#include "relais/store.h"
+
+/* What SIGHUP reloads: our identity, the trust anchors and the routing table. Reference-counted so that a request or a
+ * send in progress keeps the keys it started with while new work uses the new ones. */
+struct rl_routes;
+
+struct rl_keyring {
+	int refs;			/* guarded by the daemon's keyring_lock */
+	struct rl_identity identity;
+	struct rl_trust *trust;
+	struct rl_routes *routes;
+};
+
+struct rl_daemon {
+	struct rl_config *cfg;
+	char *conninfo;			/* PostgreSQL */
+	struct rl_pgcluster *cluster;	/* the embedded cluster, or NULL */
+	char *spool_dir;		/* state.dir/spool */
+	char *party_id;			/* identity.party_id */
+	char worker_id[128];		/* host:pid, recorded on the rows this instance takes */
+	char *inbox_dir;		/* NULL = no inbox delivery */
+	char *webhook_url;		/* NULL = no webhook delivery */
+	char *outbox_dir;		/* NULL = no outbox */
+	char *api_token;		/* NULL = API disabled */
+	char *tls_anchors;		/* CAs for peers' HTTPS certificates, NULL = system */
+
+	pthread_mutex_t keyring_lock;
+	struct rl_keyring *keyring;
+
+	struct rl_http_server *http;
+	pthread_t *senders;
+	int sender_count;
+	pthread_t delivery_thread, outbox_thread;
+	int delivery_started, outbox_started;
+	atomic_int stopping;
+	time_t started_at;
+
+	/* Sending policy, from the configuration. */
+	int max_attempts;
+	long long initial_delay, max_delay;
+	int circuit_threshold;
+	long long circuit_open;
+	long long request_timeout;
+	unsigned long long max_body;
+};
+
+/* The keys in force: a reference the caller gives back with rl_keyring_put(). */
+struct rl_keyring *rl_daemon_keyring(struct rl_daemon *d);
+void rl_keyring_put(struct rl_daemon *d, struct rl_keyring *k);
+
+/* This thread's database connection (opened on first use, closed when the thread ends). */
+struct rl_store *rl_daemon_store(struct rl_daemon *d, struct rl_err *err);
+
+/* The exponential backoff before attempt `attempts + 1`: initial * 2^(attempts-1), capped, +-10%. */
+int rl_daemon_backoff(const struct rl_daemon *d, int attempts);
+
+/* --- the parts (each in its own file) --- */
+
+void *rl_receive_begin(struct rl_daemon *d, const struct rl_http_request *req);
+int rl_receive_body(void *ctx, const void *data, size_t len);
+void rl_receive_finish(void *ctx, enum rl_http_body_end how, struct rl_http_response *resp);
+void rl_receive_cleanup(void *ctx, int completed);
+
+void *rl_api_begin(struct rl_daemon *d, const struct rl_http_request *req);
+int rl_api_body(void *ctx, const void *data, size_t len);
+void rl_api_finish(void *ctx, enum rl_http_body_end how, struct rl_http_response *resp);
+void rl_api_cleanup(void *ctx, int completed);
+/* The health document (JSON text, caller frees): queues, last error, certificate expiry. Shared by
+ * GET /api/v1/health and `relais status --json`; uptime < 0 = not known (no daemon asked). */
+char *rl_health_json(const char *party_id, X509 *cert, const struct rl_store_stats *st, long long uptime,
+		     int pretty);
+
+void *rl_sender_thread(void *daemon);
+void *rl_delivery_thread(void *daemon);
+void *rl_outbox_thread(void *daemon);
+
+/* Routing table: NULL path = an empty table. */
+struct rl_routes *rl_routes_load(const char *path, struct rl_err *err);
+void rl_routes_free(struct rl_routes *r);
+/* The route for a receiver (participant id with or without scheme, or party id): URL and certificate
+ * file, or RL_ERR_NOT_FOUND. Strings point into the table. */
+int rl_routes_find(const struct rl_routes *r, const char *receiver, const char **url, const char **cert_path,
+		   struct rl_err *err);
+
+/* Runs `relais serve` until SIGTERM/SIGINT. Returns the exit status. */
+int rl_daemon_run(struct rl_config *cfg, struct rl_err *err);
+
+#endif

@@ -1,0 +1,343 @@
+/*
+ * sender.c - the outbound queue workers of `relais serve`.
+ *
+ * Each worker thread loops: take one due message from the store (FOR UPDATE SKIP LOCKED, so instances
+ * sharing a database never take the same one), find where it goes (the submission's URL and certificate,
+ * else the routing table by the SBDH receiver), stream its payload out of the store into a spool file,
+ * pack it (sign, encrypt), POST it, and check the answer: a receipt that verifies against what was sent
+ * makes the message delivered; anything else is a retry with exponential backoff, or a final failure
+ * when the peer refused it for good or the attempts are used up.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/pem.h>
+#include "relais/as4.h"
+#include "relais/daemon.h"
+#include "relais/http_client.h"
+#include "relais/log.h"
+#include "relais/sbdh.h"
+
+#define SENDER_LEASE_SECONDS 300
+#define MAX_SIGNAL_SIZE (4u << 20)
+#define IDLE_WAIT_MS 1000
+
+/* Where a message goes: URL and the receiver's certificate. */
+struct destination {
+	char *url;
+	char *cert_pem;
+	X509 *cert;
+};
+
+static void destination_free(struct destination *dst)
+{
+	free(dst->url);
+	free(dst->cert_pem);
+	X509_free(dst->cert);
+	memset(dst, 0, sizeof(*dst));
+}
+
+static X509 *cert_from_pem_text(const char *pem, struct rl_err *err)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+
+	BIO_free(bio);
+	if (cert == NULL)
+		rl_err_set(err, RL_ERR_CONFIG, "the receiver certificate of the message is not a PEM certificate");
+	return cert;
+}
+
+static char *read_small_file(const char *path, struct rl_err *err)
+{
+	struct rl_buf b = RL_BUF_INIT;
+
+	if (rl_buf_read_file(&b, path, 1 << 20) < 0) {
+		rl_err_set(err, RL_ERR_CONFIG, "cannot read %s: %s", path, strerror(errno));
+		rl_buf_free(&b);
+		return NULL;
+	}
+	return rl_buf_steal(&b);
+}
+
+/* The receiver to route by: the SBDH receiver of the payload, else the submission's final recipient
+ * or To party. Caller frees. */
+static char *receiver_of(const struct rl_store_message *m, const char *payload_path)
+{
+	struct rl_sbdh h = { 0 };
+	struct rl_err ignored;
+	char *receiver = NULL;
+
+	if (rl_sbdh_read_file(payload_path, &h, &ignored) == 1 && h.receiver != NULL) {
+		if (h.receiver_scheme && asprintf(&receiver, "%s::%s", h.receiver_scheme, h.receiver) < 0)
+			receiver = NULL;
+		else if (h.receiver_scheme == NULL)
+			receiver = strdup(h.receiver);
+	}
+	rl_sbdh_free(&h);
+	if (receiver == NULL && m->final_recipient)
+		receiver = strdup(m->final_recipient);
+	if (receiver == NULL && m->to_party)
+		receiver = strdup(m->to_party);
+	return receiver;
+}
+
+/* Finds the destination: as submitted, else by the routing table (recorded so retries reuse it).
+ * This is where SMP discovery slots in for receivers without a static route. */
+static int resolve_destination(const struct rl_keyring *keys, struct rl_store *st, const struct rl_store_message *m,
+			       const char *payload_path, struct destination *dst, struct rl_err *err)
+{
+	if (m->dest_url == NULL || m->dest_cert_pem == NULL) {
+		char *receiver = receiver_of(m, payload_path);
+		const char *url, *cert_path;
+		int rc = rl_routes_find(keys->routes, receiver, &url, &cert_path, err);
+
+		free(receiver);
+		if (rc < 0)
+			return -1;
+		dst->url = strdup(m->dest_url ? m->dest_url : url);
+		dst->cert_pem = m->dest_cert_pem ? strdup(m->dest_cert_pem) : read_small_file(cert_path, err);
+		if (dst->url == NULL || dst->cert_pem == NULL) {
+			if (dst->url == NULL)
+				rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+			return -1;
+		}
+		if (rl_store_outbound_set_destination(st, m->id, dst->url, dst->cert_pem, err) < 0)
+			return -1;
+	} else {
+		dst->url = strdup(m->dest_url);
+		dst->cert_pem = strdup(m->dest_cert_pem);
+		if (dst->url == NULL || dst->cert_pem == NULL)
+			return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	dst->cert = cert_from_pem_text(dst->cert_pem, err);
+	return dst->cert ? 0 : -1;
+}
+
+/* Streams the stored payload into a spool file under the state directory; *path is malloc'd. */
+static int spool_payload(struct rl_daemon *d, struct rl_store *st, int64_t id, char **path, struct rl_err *err)
+{
+	struct rl_sink sink;
+	FILE *fp;
+	int fd;
+
+	if (asprintf(path, "%s/out-%lld-XXXXXX", d->spool_dir, (long long)id) < 0) {
+		*path = NULL;
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	fd = mkstemp(*path);
+	if (fd < 0 || (fp = fdopen(fd, "wb")) == NULL) {
+		rl_err_set(err, RL_ERR_IO, "cannot create a spool file in %s: %s", d->spool_dir, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(*path);
+		}
+		free(*path);
+		*path = NULL;
+		return -1;
+	}
+	sink.write = rl_sink_file_write;
+	sink.ctx = fp;
+	if (rl_store_payload_read(st, id, &sink, err) < 0 || fflush(fp) != 0) {
+		if (err->code == RL_OK)
+			rl_err_set(err, RL_ERR_IO, "cannot write the spool file: %s", strerror(errno));
+		fclose(fp);
+		unlink(*path);
+		free(*path);
+		*path = NULL;
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+/* Peer errors worth another attempt: the receiver could not store or deliver it for now. */
+static int peer_error_is_transient(int code)
+{
+	return code == RL_EBMS_CONNECTION_FAILURE || code == RL_EBMS_DYSFUNCTIONAL_RELIABILITY ||
+	       code == RL_EBMS_DELIVERY_FAILURE;
+}
+
+/* Records an attempt that did not deliver; logs it. */
+static void record_failure(struct rl_daemon *d, struct rl_store *st, const struct rl_store_message *m,
+			   const struct rl_err *why, const char *signal, size_t signal_len, int final,
+			   int transport_failure)
+{
+	char text[RL_ERR_MSG_MAX + 64];
+	struct rl_err err;
+	int delay;
+
+	rl_err_format(why, text, sizeof(text));
+	if (!final && m->attempts >= d->max_attempts)
+		final = 1;
+	delay = final ? 0 : rl_daemon_backoff(d, m->attempts);
+	if (rl_store_outbound_failed(st, m->id, text, signal, signal_len, delay, final, transport_failure,
+				     &err) < 0)
+		rl_log_error(m->message_id, "cannot record the failed attempt: %s", err.msg);
+	if (final)
+		rl_log_error(m->message_id, "failed for good after %d attempt(s): %s", m->attempts, text);
+	else
+		rl_log_warn(m->message_id, "attempt %d failed, next in %ds: %s", m->attempts, delay, text);
+}
+
+/* One attempt for one claimed message. */
+static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_client *http,
+		     const struct rl_store_message *m)
+{
+	struct rl_keyring *keys = rl_daemon_keyring(d);
+	struct destination dst = { 0 };
+	struct rl_as4_sent sent = { 0 };
+	struct rl_as4_signal_info info = { 0 };
+	struct rl_http_result res = { 0 };
+	struct rl_as4_pack_opts po = { 0 };
+	struct rl_err err;
+	char *payload_path = NULL;
+	FILE *packed = NULL;
+	long size;
+
+	rl_err_clear(&err);
+	if (spool_payload(d, st, m->id, &payload_path, &err) < 0) {
+		record_failure(d, st, m, &err, NULL, 0, 0, 0);
+		goto done;
+	}
+	if (resolve_destination(keys, st, m, payload_path, &dst, &err) < 0) {
+		record_failure(d, st, m, &err, NULL, 0, err.code != RL_ERR_DB && err.code != RL_ERR_NETWORK, 0);
+		goto done;
+	}
+	po.sender = &keys->identity;
+	po.receiver_cert = dst.cert;
+	po.payload_path = payload_path;
+	po.payload_mime_type = m->payload_mime_type;
+	po.message_id = m->message_id;
+	po.conversation_id = m->conversation_id;
+	po.from_party = m->from_party;
+	po.to_party = m->to_party;
+	po.service = m->service;
+	po.service_type = m->service_type;
+	po.action = m->action;
+	po.original_sender = m->original_sender;
+	po.final_recipient = m->final_recipient;
+	po.tmp_dir = d->spool_dir;
+	packed = rl_tmpfile(payload_path, &err);
+	if (packed == NULL) {
+		record_failure(d, st, m, &err, NULL, 0, 0, 0);
+		goto done;
+	}
+	{
+		struct rl_sink sink = { rl_sink_file_write, packed };
+
+		if (rl_as4_pack(&po, &sink, 0, &sent, &err) < 0 || fflush(packed) != 0) {
+			/* The document or the certificate is wrong: another attempt would fail the same way. */
+			record_failure(d, st, m, &err, NULL, 0, err.code != RL_ERR_IO && err.code != RL_ERR_NOMEM, 0);
+			goto done;
+		}
+	}
+	size = ftell(packed);
+	rewind(packed);
+	if (rl_http_post_file(http, dst.url, sent.content_type, packed, (uint64_t)size, NULL, MAX_SIGNAL_SIZE,
+			      &res, &err) < 0) {
+		record_failure(d, st, m, &err, NULL, 0, 0, 1);
+		goto done;
+	}
+	{
+		struct rl_as4_signal_check chk = { keys->trust, dst.cert, &sent, 0 };
+		int looks_soap = res.content_type && strstr(res.content_type, "soap+xml") != NULL;
+
+		if (!looks_soap) {
+			rl_err_set(&err, RL_EBMS_MISSING_RECEIPT, "%s answered HTTP %ld without a SOAP signal",
+				   dst.url, res.status);
+			record_failure(d, st, m, &err, NULL, 0, 0, res.status >= 500 || res.status == 429);
+			goto done;
+		}
+		if (rl_as4_signal_check(res.body.data, res.body.len, res.content_type, &chk, &info, &err) < 0) {
+			if (info.is_error) {
+				int final = !peer_error_is_transient(info.error_code);
+
+				rl_err_prefix(&err, "%s refused it", dst.url);
+				record_failure(d, st, m, &err, res.body.data, res.body.len, final, 0);
+			} else {
+				rl_err_prefix(&err, "receipt from %s", dst.url);
+				record_failure(d, st, m, &err, res.body.data, res.body.len, 0, 0);
+			}
+			goto done;
+		}
+	}
+	if (rl_store_outbound_delivered(st, m->id, res.body.data, res.body.len, info.message_id,
+					sent.envelope.data, sent.envelope.len, &err) < 0) {
+		/* The peer has it; the next attempt is answered by its duplicate detection with the same receipt. */
+		rl_log_error(m->message_id, "delivered but not recorded: %s", err.msg);
+		goto done;
+	}
+	rl_log_info(m->message_id, "delivered to %s (attempt %d, receipt %s)", dst.url, m->attempts,
+		    info.message_id ? info.message_id : "?");
+done:
+	if (packed)
+		fclose(packed);
+	if (payload_path) {
+		unlink(payload_path);
+		free(payload_path);
+	}
+	rl_http_result_free(&res);
+	rl_as4_signal_info_free(&info);
+	rl_as4_sent_free(&sent);
+	destination_free(&dst);
+	rl_keyring_put(d, keys);
+}
+
+void *rl_sender_thread(void *arg)
+{
+	struct rl_daemon *d = arg;
+	struct rl_http_client_opts ho = { 0 };
+	struct rl_http_client *http;
+	struct rl_err err;
+	int configured = 0;
+
+	ho.tls_anchors = d->tls_anchors;
+	ho.connect_timeout = 10;
+	ho.timeout = d->request_timeout;
+	ho.user_agent = "relais/" PACKAGE_VERSION;
+	http = rl_http_client_new(&ho, &err);
+	if (http == NULL) {
+		rl_log_error(NULL, "sender cannot start: %s", err.msg);
+		return NULL;
+	}
+	while (!atomic_load(&d->stopping)) {
+		struct rl_store_message m = { 0 };
+		struct rl_store *st = rl_daemon_store(d, &err);
+		int rc;
+
+		if (st == NULL) {
+			rl_log_warn(NULL, "sender: %s", err.msg);
+			sleep(1);
+			continue;
+		}
+		if (!configured) {
+			if (rl_store_circuit_configure(st, d->circuit_threshold, (int)d->circuit_open, &err) < 0 ||
+			    rl_store_listen(st, "relais_outbound", &err) < 0) {
+				rl_log_warn(NULL, "sender: %s", err.msg);
+				sleep(1);
+				continue;
+			}
+			configured = 1;
+		}
+		rc = rl_store_outbound_claim(st, d->worker_id, SENDER_LEASE_SECONDS, &m, &err);
+		if (rc < 0) {
+			rl_log_warn(NULL, "sender: %s", err.msg);
+			configured = 0;	/* a reconnect loses LISTEN */
+			sleep(1);
+			continue;
+		}
+		if (rc == 0) {
+			if (rl_store_wait(st, IDLE_WAIT_MS, &err) < 0)
+				configured = 0;
+			continue;
+		}
+		send_one(d, st, http, &m);
+		rl_store_message_free(&m);
+	}
+	rl_http_client_free(http);
+	return NULL;
+}
