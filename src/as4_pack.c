@@ -407,21 +407,16 @@ static int sent_part_end(void *ctx, struct rl_err *err)
 	return 0;
 }
 
-int rl_as4_sent_from_file(const char *path, struct rl_as4_sent *sent, struct rl_err *err)
+/* Message id and references from the SOAP envelope text of a sent message. */
+static int sent_from_root(const char *text, size_t len, const char *what, struct rl_as4_sent *sent,
+			  struct rl_err *err)
 {
-	static const struct rl_mime_callbacks cb = { sent_part_begin, sent_part_data, sent_part_end };
-	struct sent_reader s;
-	xmlDocPtr doc = NULL;
+	xmlDocPtr doc = rl_xml_parse(text ? text : "", len, RL_EBMS_INVALID_HEADER, "the sent message", err);
 	xmlNodePtr env, header, messaging, security;
 	int rc = -1;
 
-	memset(&s, 0, sizeof(s));
-	memset(sent, 0, sizeof(*sent));
-	if (rl_mime_read_file(path, NULL, &cb, &s, err) < 0)
-		goto done;
-	doc = rl_xml_parse(s.root.data ? s.root.data : "", s.root.len, RL_EBMS_INVALID_HEADER, "the sent message", err);
 	if (doc == NULL)
-		goto done;
+		return -1;
 	env = xmlDocGetRootElement(doc);
 	header = rl_xml_child(env, RL_NS_SOAP12, "Header");
 	messaging = rl_xml_child(header, RL_NS_EB, "Messaging");
@@ -429,18 +424,45 @@ int rl_as4_sent_from_file(const char *path, struct rl_as4_sent *sent, struct rl_
 	sent->message_id = rl_xml_text(rl_xml_child(rl_xml_child(rl_xml_child(messaging, RL_NS_EB, "UserMessage"),
 								RL_NS_EB, "MessageInfo"), RL_NS_EB, "MessageId"));
 	if (sent->message_id == NULL || *sent->message_id == '\0') {
-		rl_err_set(err, RL_EBMS_INVALID_HEADER, "%s has no eb:UserMessage/eb:MessageInfo/eb:MessageId", path);
+		rl_err_set(err, RL_EBMS_INVALID_HEADER, "%s has no eb:UserMessage/eb:MessageInfo/eb:MessageId", what);
 		goto done;
 	}
 	if (references_of(security, &sent->references) < 0 || sent->references.len == 0) {
-		rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "%s is not signed", path);
+		rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "%s is not signed", what);
 		goto done;
 	}
 	rc = 0;
 done:
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+int rl_as4_sent_from_file(const char *path, struct rl_as4_sent *sent, struct rl_err *err)
+{
+	static const struct rl_mime_callbacks cb = { sent_part_begin, sent_part_data, sent_part_end };
+	struct sent_reader s;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	memset(sent, 0, sizeof(*sent));
+	if (rl_mime_read_file(path, NULL, &cb, &s, err) == 0)
+		rc = sent_from_root(s.root.data, s.root.len, path, sent, err);
 	if (rc < 0)
 		rl_as4_sent_free(sent);
-	xmlFreeDoc(doc);
 	rl_buf_free(&s.root);
 	return rc;
+}
+
+int rl_as4_sent_from_envelope(const char *xml, size_t len, struct rl_as4_sent *sent, struct rl_err *err)
+{
+	memset(sent, 0, sizeof(*sent));
+	if (sent_from_root(xml, len, "the stored envelope", sent, err) < 0) {
+		rl_as4_sent_free(sent);
+		return -1;
+	}
+	if (rl_buf_append(&sent->envelope, xml, len) < 0) {
+		rl_as4_sent_free(sent);
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <openssl/x509v3.h>
 #include "relais/cli.h"
+#include "relais/cli_config.h"
 #include "relais/config.h"
 #include "relais/keys.h"
 #include "relais/keys_config.h"

@@ -6,6 +6,7 @@
 #include <time.h>
 #include "relais/as4.h"
 #include "relais/cli.h"
+#include "relais/cli_config.h"
 #include "relais/keys.h"
 #include "relais/keys_config.h"
 #include "relais/revocation.h"

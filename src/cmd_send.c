@@ -8,6 +8,7 @@
 #include <time.h>
 #include "relais/buf.h"
 #include "relais/cli.h"
+#include "relais/cli_config.h"
 #include "relais/config.h"
 #include "relais/store.h"
 #include "commands.h"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "relais/cli.h"
+#include "relais/cli_config.h"
 #include "relais/config.h"
 #include "relais/daemon.h"
 #include "relais/log.h"

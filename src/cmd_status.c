@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "relais/cli.h"
+#include "relais/cli_config.h"
 #include "relais/config.h"
 #include "relais/daemon.h"
 #include "relais/keys.h"

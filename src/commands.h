@@ -16,6 +16,11 @@ extern const struct rl_command rl_cmd_db;
 extern const struct rl_command rl_cmd_serve;
 extern const struct rl_command rl_cmd_send;
 extern const struct rl_command rl_cmd_status;
+extern const struct rl_command rl_cmd_lookup;
+extern const struct rl_command rl_cmd_smp;
+extern const struct rl_command rl_cmd_participant;
+extern const struct rl_command rl_cmd_sbdh;
+extern const struct rl_command rl_cmd_validate;
 extern const struct rl_command rl_cmd_keys;
 
 #define RL_COMMAND_LIST \
@@ -28,6 +33,11 @@ extern const struct rl_command rl_cmd_keys;
 	&rl_cmd_serve, \
 	&rl_cmd_send, \
 	&rl_cmd_status, \
+	&rl_cmd_lookup, \
+	&rl_cmd_smp, \
+	&rl_cmd_participant, \
+	&rl_cmd_sbdh, \
+	&rl_cmd_validate, \
 	&rl_cmd_keys,
 
 #endif

@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <unistd.h>
 #include "relais/daemon.h"
+#include "relais/discovery.h"
 #include "relais/log.h"
 
 /* ---------------------------------------------------------------- per-thread database connections */
@@ -228,6 +229,35 @@ static void clean_spool(const char *dir)
 	closedir(dp);
 }
 
+/* Work held by instances of this host that are gone (killed) is made due again at once, instead of
+ * waiting for their leases to run out. Owners are "host:pid". */
+static void release_dead_leases(struct rl_daemon *d, struct rl_store *st)
+{
+	struct rl_buf owners = RL_BUF_INIT;
+	size_t host_len = strcspn(d->worker_id, ":");
+	struct rl_err err;
+	char *save = NULL;
+
+	if (rl_store_lease_owners(st, &owners, &err) < 0) {
+		rl_log_warn(NULL, "cannot list the leases: %s", err.msg);
+		return;
+	}
+	for (char *o = owners.data ? strtok_r(owners.data, "\n", &save) : NULL; o; o = strtok_r(NULL, "\n", &save)) {
+		long pid;
+
+		if (strncmp(o, d->worker_id, host_len + 1) != 0 || strcmp(o, d->worker_id) == 0)
+			continue;
+		pid = atol(o + host_len + 1);
+		if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (rl_store_leases_release(st, o, &err) < 0)
+			rl_log_warn(NULL, "cannot release the work of %s: %s", o, err.msg);
+		else
+			rl_log_info(NULL, "took over the unfinished work of %s (no longer running)", o);
+	}
+	rl_buf_free(&owners);
+}
+
 static int open_database(struct rl_daemon *d, struct rl_err *err)
 {
 	const char *url = rl_config_str(d->cfg, RL_CFG_DATABASE_URL);
@@ -248,6 +278,7 @@ static int open_database(struct rl_daemon *d, struct rl_err *err)
 		return -1;
 	if (applied > 0)
 		rl_log_info(NULL, "database schema: %d migration(s) applied", applied);
+	release_dead_leases(d, st);
 	return 0;
 }
 
@@ -400,7 +431,16 @@ int rl_daemon_run(struct rl_config *cfg, struct rl_err *err)
 	if (d.keyring == NULL)
 		goto out;
 	d.tls_anchors = dup_or_null(rl_config_str(cfg, RL_CFG_TRUST_TLS_ANCHORS));
-	if (open_database(&d, err) < 0 || start_http(&d, err) < 0 || start_threads(&d, err) < 0)
+	if (open_database(&d, err) < 0)
+		goto out;
+	if (rl_config_str(cfg, RL_CFG_TRUST_SMP_ANCHORS)[0]) {
+		d.discovery = rl_discovery_from_config(cfg, err);
+		if (d.discovery == NULL || rl_discovery_use_database(d.discovery, d.conninfo, err) < 0)
+			goto out;
+		rl_log_info(NULL, "discovery: SML zone %s, receivers without a route are looked up",
+			    rl_config_str(cfg, RL_CFG_DISCOVERY_SML_ZONE));
+	}
+	if (start_http(&d, err) < 0 || start_threads(&d, err) < 0)
 		goto out;
 
 	for (;;) {
@@ -428,6 +468,7 @@ out:
 	free(d.outbox_dir);
 	free(d.api_token);
 	free(d.tls_anchors);
+	rl_discovery_free(d.discovery);
 	pthread_mutex_destroy(&d.keyring_lock);
 	return rc;
 }

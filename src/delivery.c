@@ -9,6 +9,7 @@
  * anything else is retried with backoff until retry.max_attempts.
  */
 #include "config.h"
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,27 @@ done:
 	return rc;
 }
 
+/* Temporary files of inbox deliveries cut short by a crash (".NAME.tmp-XXXXXX"): never renamed into
+ * place, so nothing delivered; the delivery is still pending and will be done again. */
+static void remove_stale_temporaries(const char *dir)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+
+	if (dp == NULL)
+		return;
+	while ((de = readdir(dp)) != NULL) {
+		char path[4096];
+
+		if (de->d_name[0] != '.' || strstr(de->d_name, ".tmp-") == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) == 0)
+			rl_log_info(NULL, "removed %s, left by an interrupted delivery", path);
+	}
+	closedir(dp);
+}
+
 void *rl_delivery_thread(void *arg)
 {
 	struct rl_daemon *d = arg;
@@ -136,6 +158,8 @@ void *rl_delivery_thread(void *arg)
 	struct rl_err err;
 	int listening = 0;
 
+	if (d->inbox_dir)
+		remove_stale_temporaries(d->inbox_dir);
 	if (d->webhook_url) {
 		struct rl_http_client_opts ho = { 0 };
 

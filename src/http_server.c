@@ -73,7 +73,8 @@ struct rl_http_server {
 	MHD_socket quiesced_fd;		/* the listen socket after quiescing, closed after the stop */
 
 	pthread_mutex_t lock;		/* guards everything below */
-	pthread_cond_t changed;		/* active went down, or the watchdog is told to quit */
+	pthread_cond_t changed;		/* active went down, or the watchdog is told to quit
+					 * (timed waits on CLOCK_MONOTONIC) */
 	struct tls_pair *tls_pairs;	/* the current one first */
 	struct conn *conns;
 	unsigned active;		/* begun requests not yet cleaned up */
@@ -277,7 +278,7 @@ static void *watchdog_main(void *arg)
 		struct timespec until;
 		int64_t now;
 
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += WATCHDOG_PERIOD_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
@@ -652,6 +653,7 @@ struct rl_http_server *rl_http_server_start(const struct rl_http_server_opts *o,
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;
 	const union MHD_DaemonInfo *info;
+	pthread_condattr_t cattr;
 
 	if (h->begin == NULL || h->finish == NULL || h->cleanup == NULL) {
 		rl_err_set(err, RL_ERR_INTERNAL, "HTTP handler without begin, finish or cleanup");
@@ -681,7 +683,11 @@ struct rl_http_server *rl_http_server_start(const struct rl_http_server_opts *o,
 	s->tls = o->tls;
 	s->quiesced_fd = MHD_INVALID_SOCKET;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->changed, NULL);
+	/* Timed waits on the monotonic clock: a change of the wall clock does not stretch them. */
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->changed, &cattr);
+	pthread_condattr_destroy(&cattr);
 
 	if (o->tls && (s->tls_pairs = tls_pair_load(o->tls_key_path, o->tls_cert_path, err)) == NULL) {
 		server_free(s);
@@ -769,7 +775,7 @@ void rl_http_server_stop(struct rl_http_server *s)
 	if (s == NULL)
 		return;
 	rl_http_server_quiesce(s);
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += s->timeout;
 	pthread_mutex_lock(&s->lock);
 	s->stopping = 1;

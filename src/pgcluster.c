@@ -135,10 +135,10 @@ static int cluster_running(const char *datadir)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
-/* Gives a path we made to the user PostgreSQL runs as. */
+/* Gives a directory we have just made to the user PostgreSQL runs as. */
 static int hand_over(const struct rl_pgcluster *c, const char *path, struct rl_err *err)
 {
-	if (c->drop && chown(path, c->uid, c->gid) < 0)
+	if (c->drop && lchown(path, c->uid, c->gid) < 0)
 		return rl_err_set(err, RL_ERR_IO, "cannot give %s to the %s user: %s", path, PG_OS_USER,
 				  strerror(errno));
 	return 0;
@@ -154,24 +154,40 @@ static int private_dir_ok(const struct rl_pgcluster *c, const char *path)
 	return st.st_uid == (c->drop ? c->uid : geteuid());
 }
 
+/*
+ * Makes a directory for the database's user, or checks that the existing one is such. Only a directory
+ * made here changes owner: an existing one (say in /tmp) must already belong to that user.
+ */
 static int make_private_dir(const struct rl_pgcluster *c, const char *path, struct rl_err *err)
 {
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+	if (mkdir(path, 0700) == 0) {
+		if (hand_over(c, path, err) < 0)
+			return -1;
+	} else if (errno != EEXIST) {
 		return rl_err_set(err, RL_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-	if (hand_over(c, path, err) < 0)
-		return -1;
+	}
 	if (!private_dir_ok(c, path))
-		return rl_err_set(err, RL_ERR_IO, "%s is not a private directory of the database's user", path);
+		return rl_err_set(err, RL_ERR_IO, "%s is not a private directory of the database's user "
+				  "(a directory of mode 0700 owned by %s)", path, c->drop ? PG_OS_USER : "us");
 	return 0;
 }
 
-static int write_text_file(const char *path, const char *text, struct rl_err *err)
+/* Writes (or, with flags O_APPEND, appends) text to a file that is not a symbolic link; the file is given
+ * to the database's user when `give` is set. */
+static int write_text_file(const struct rl_pgcluster *c, const char *path, int flags, const char *text,
+			   int give, struct rl_err *err)
 {
-	FILE *fp = fopen(path, "we");
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, 0600);
+	size_t len = strlen(text);
 
-	if (fp == NULL)
+	if (fd < 0)
 		return rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-	if (fputs(text, fp) == EOF || fclose(fp) == EOF)
+	if ((give && c->drop && fchown(fd, c->uid, c->gid) < 0) || write(fd, text, len) != (ssize_t)len) {
+		rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0)
 		return rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", path, strerror(errno));
 	return 0;
 }
@@ -201,8 +217,7 @@ static int choose_socket_dir(struct rl_pgcluster *c, struct rl_err *err)
 	if (record == NULL)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	if (recorded != NULL && strlen(recorded) + strlen(SOCKET_NAME) < sizeof(sun.sun_path) &&
-	    (mkdir(recorded, 0700) == 0 || errno == EEXIST) && hand_over(c, recorded, err) == 0 &&
-	    private_dir_ok(c, recorded)) {
+	    make_private_dir(c, recorded, err) == 0) {
 		c->sockdir = recorded;
 		recorded = NULL;
 		rc = 0;
@@ -222,6 +237,10 @@ static int choose_socket_dir(struct rl_pgcluster *c, struct rl_err *err)
 			rl_err_set(err, RL_ERR_IO, "cannot create a socket directory under /tmp: %s", strerror(errno));
 			goto out;
 		}
+		if (hand_over(c, tmpl, err) < 0) {
+			rmdir(tmpl);
+			goto out;
+		}
 		c->sockdir = strdup(tmpl);
 		if (c->sockdir == NULL) {
 			rl_err_set(err, RL_ERR_NOMEM, "out of memory");
@@ -234,7 +253,7 @@ static int choose_socket_dir(struct rl_pgcluster *c, struct rl_err *err)
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = write_text_file(record, text.data, err);
+	rc = write_text_file(c, record, O_TRUNC, text.data, 0, err);
 out:
 	rl_buf_free(&text);
 	free(record);
@@ -263,7 +282,7 @@ static int run_tool(const struct rl_pgcluster *c, char *const argv[], struct rl_
 		free(path);
 		return -1;
 	}
-	logfd = open(c->logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	logfd = open(c->logpath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (logfd < 0) {
 		rl_err_set(err, RL_ERR_IO, "cannot open %s: %s", c->logpath, strerror(errno));
 		free(path);
@@ -323,22 +342,17 @@ static int init_cluster(struct rl_pgcluster *c, struct rl_err *err)
 	char *const argv[] = { "initdb", "-D", c->datadir, "--auth=trust", "-U", PG_USER, "--encoding=UTF8",
 			       "--no-instructions", NULL };
 	char *conf;
-	FILE *fp;
+	int rc;
 
 	if (make_private_dir(c, c->datadir, err) < 0 || run_tool(c, argv, err) < 0)
 		return -1;
 	conf = join(c->datadir, "postgresql.conf");
 	if (conf == NULL)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	fp = fopen(conf, "ae");
-	if (fp == NULL || fputs("\n# relais: socket settings, rewritten at each start\n"
-				"include_if_exists = 'relais.conf'\n", fp) == EOF || fclose(fp) == EOF) {
-		rl_err_set(err, RL_ERR_IO, "cannot append to %s: %s", conf, strerror(errno));
-		free(conf);
-		return -1;
-	}
+	rc = write_text_file(c, conf, O_APPEND, "\n# relais: socket settings, rewritten at each start\n"
+			     "include_if_exists = 'relais.conf'\n", 0, err);
 	free(conf);
-	return 0;
+	return rc;
 }
 
 /* pgdata/relais.conf: no TCP listener, our socket directory and port. */
@@ -356,9 +370,7 @@ static int write_settings(const struct rl_pgcluster *c, struct rl_err *err)
 			goto nomem;
 	if (rl_buf_puts(&text, "'\n") < 0)
 		goto nomem;
-	rc = write_text_file(path, text.data, err);
-	if (rc == 0)
-		rc = hand_over(c, path, err);
+	rc = write_text_file(c, path, O_TRUNC, text.data, 1, err);
 	goto out;
 nomem:
 	rl_err_set(err, RL_ERR_NOMEM, "out of memory");
@@ -471,13 +483,16 @@ int rl_pgcluster_start(const char *state_dir, const char *pg_bindir, struct rl_p
 			goto fail;
 		}
 	} else {
-		logfd = open(c->logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		if (logfd < 0) {
-			rl_err_set(err, RL_ERR_IO, "cannot open %s: %s", c->logpath, strerror(errno));
+		/* The log is written by pg_ctl's server too. */
+		logfd = open(c->logpath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (logfd < 0 || (c->drop && fchown(logfd, c->uid, c->gid) < 0)) {
+			rl_err_set(err, RL_ERR_IO, "cannot prepare %s: %s", c->logpath, strerror(errno));
+			if (logfd >= 0)
+				close(logfd);
 			goto fail;
 		}
 		close(logfd);
-		if (hand_over(c, c->logpath, err) < 0 || choose_socket_dir(c, err) < 0)
+		if (choose_socket_dir(c, err) < 0)
 			goto fail;
 		version_file = join(c->datadir, "PG_VERSION");
 		if (version_file == NULL) {

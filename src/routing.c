@@ -113,15 +113,17 @@ fail:
 }
 
 int rl_routes_find(const struct rl_routes *r, const char *receiver, const char **url, const char **cert_path,
-		   struct rl_err *err)
+		   int *wildcard, struct rl_err *err)
 {
 	for (size_t i = 0; r != NULL && i < r->count; i++) {
 		const struct route *rt = &r->routes[i];
+		int any = strcmp(rt->receiver, "*") == 0;
 
-		if (strcmp(rt->receiver, "*") == 0 ||
-		    (receiver != NULL && strcasecmp(strip_scheme(rt->receiver), strip_scheme(receiver)) == 0)) {
+		if (any || (receiver != NULL && strcasecmp(strip_scheme(rt->receiver), strip_scheme(receiver)) == 0)) {
 			*url = rt->url;
 			*cert_path = rt->cert_path;
+			if (wildcard)
+				*wildcard = any;
 			return 0;
 		}
 	}

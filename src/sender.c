@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include "relais/as4.h"
 #include "relais/daemon.h"
+#include "relais/discovery.h"
 #include "relais/http_client.h"
 #include "relais/log.h"
 #include "relais/sbdh.h"
@@ -63,47 +64,105 @@ static char *read_small_file(const char *path, struct rl_err *err)
 	return rl_buf_steal(&b);
 }
 
-/* The receiver to route by: the SBDH receiver of the payload, else the submission's final recipient
- * or To party. Caller frees. */
-static char *receiver_of(const struct rl_store_message *m, const char *payload_path)
+/* Who and what a message is for: the SBDH receiver, document type and process of the payload, else the
+ * submission's final recipient or To party (then without document type). */
+struct addressee {
+	char *receiver;		/* "iso6523-actorid-upis::0088:..." or a party id */
+	char *doctype;		/* "busdox-docid-qns::...", or NULL */
+	char *process;		/* "cenbii-procid-ubl::...", or NULL */
+};
+
+static void addressee_free(struct addressee *a)
+{
+	free(a->receiver);
+	free(a->doctype);
+	free(a->process);
+}
+
+static char *scheme_value(const char *scheme, const char *value)
+{
+	char *out = NULL;
+
+	if (value == NULL)
+		return NULL;
+	if (scheme == NULL)
+		return strdup(value);
+	return asprintf(&out, "%s::%s", scheme, value) < 0 ? NULL : out;
+}
+
+static void addressee_of(const struct rl_store_message *m, const char *payload_path, struct addressee *a)
 {
 	struct rl_sbdh h = { 0 };
 	struct rl_err ignored;
-	char *receiver = NULL;
 
-	if (rl_sbdh_read_file(payload_path, &h, &ignored) == 1 && h.receiver != NULL) {
-		if (h.receiver_scheme && asprintf(&receiver, "%s::%s", h.receiver_scheme, h.receiver) < 0)
-			receiver = NULL;
-		else if (h.receiver_scheme == NULL)
-			receiver = strdup(h.receiver);
+	memset(a, 0, sizeof(*a));
+	if (rl_sbdh_read_file(payload_path, &h, &ignored) == 1) {
+		a->receiver = scheme_value(h.receiver_scheme, h.receiver);
+		a->doctype = scheme_value(h.document_id_scheme ? h.document_id_scheme : "busdox-docid-qns",
+					  h.document_id);
+		a->process = scheme_value(h.process_id_scheme ? h.process_id_scheme : "cenbii-procid-ubl",
+					  h.process_id);
 	}
 	rl_sbdh_free(&h);
-	if (receiver == NULL && m->final_recipient)
-		receiver = strdup(m->final_recipient);
-	if (receiver == NULL && m->to_party)
-		receiver = strdup(m->to_party);
-	return receiver;
+	if (a->receiver == NULL && m->final_recipient)
+		a->receiver = strdup(m->final_recipient);
+	if (a->receiver == NULL && m->to_party)
+		a->receiver = strdup(m->to_party);
 }
 
-/* Finds the destination: as submitted, else by the routing table (recorded so retries reuse it).
- * This is where SMP discovery slots in for receivers without a static route. */
-static int resolve_destination(const struct rl_keyring *keys, struct rl_store *st, const struct rl_store_message *m,
-			       const char *payload_path, struct destination *dst, struct rl_err *err)
+/* Through SML and SMP: the receiver's AS4 endpoint and certificate. */
+static int discover(struct rl_daemon *d, const struct addressee *a, struct destination *dst, struct rl_err *err)
+{
+	struct rl_endpoint ep = { 0 };
+	struct rl_buf pem = RL_BUF_INIT;
+
+	if (a->receiver == NULL || a->doctype == NULL)
+		return rl_err_set(err, RL_ERR_NOT_FOUND, "no route, and no SBDH receiver and document type to "
+				  "look up");
+	if (rl_discovery_resolve(d->discovery, a->receiver, a->doctype, a->process, &ep, err) < 0)
+		return rl_err_prefix(err, "discovery of %s", a->receiver);
+	if (rl_cert_to_pem(ep.cert, &pem) < 0 || (dst->url = strdup(ep.url)) == NULL) {
+		rl_endpoint_free(&ep);
+		rl_buf_free(&pem);
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	dst->cert_pem = rl_buf_steal(&pem);
+	rl_log_info(NULL, "discovered %s for %s: %s (%s)", a->doctype, a->receiver, ep.url,
+		    ep.transport_profile ? ep.transport_profile : "?");
+	rl_endpoint_free(&ep);
+	return 0;
+}
+
+/* Finds the destination: as submitted; else a static route for the receiver; else SML/SMP discovery
+ * (when configured); else the catch-all route. Recorded in the store so retries reuse it. */
+static int resolve_destination(struct rl_daemon *d, const struct rl_keyring *keys, struct rl_store *st,
+			       const struct rl_store_message *m, const char *payload_path, struct destination *dst,
+			       struct rl_err *err)
 {
 	if (m->dest_url == NULL || m->dest_cert_pem == NULL) {
-		char *receiver = receiver_of(m, payload_path);
-		const char *url, *cert_path;
-		int rc = rl_routes_find(keys->routes, receiver, &url, &cert_path, err);
+		struct addressee a;
+		const char *url = NULL, *cert_path = NULL;
+		int wildcard = 0, found;
 
-		free(receiver);
-		if (rc < 0)
-			return -1;
-		dst->url = strdup(m->dest_url ? m->dest_url : url);
-		dst->cert_pem = m->dest_cert_pem ? strdup(m->dest_cert_pem) : read_small_file(cert_path, err);
-		if (dst->url == NULL || dst->cert_pem == NULL) {
-			if (dst->url == NULL)
-				rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-			return -1;
+		addressee_of(m, payload_path, &a);
+		found = rl_routes_find(keys->routes, a.receiver, &url, &cert_path, &wildcard, err) == 0;
+		if ((!found || wildcard) && d->discovery) {
+			if (discover(d, &a, dst, err) < 0 && !found) {
+				addressee_free(&a);
+				return -1;
+			}
+		}
+		addressee_free(&a);
+		if (dst->url == NULL) {
+			if (!found)
+				return -1;
+			dst->url = strdup(url);
+			dst->cert_pem = read_small_file(cert_path, err);
+			if (dst->url == NULL || dst->cert_pem == NULL) {
+				if (dst->url == NULL)
+					rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+				return -1;
+			}
 		}
 		if (rl_store_outbound_set_destination(st, m->id, dst->url, dst->cert_pem, err) < 0)
 			return -1;
@@ -183,6 +242,61 @@ static void record_failure(struct rl_daemon *d, struct rl_store *st, const struc
 		rl_log_warn(m->message_id, "attempt %d failed, next in %ds: %s", m->attempts, delay, text);
 }
 
+/* A resend of a message the receiver already had is answered with the receipt of the first copy (its
+ * duplicate detection), which acknowledges that attempt's digests, not this one's. Such a receipt is
+ * checked against each earlier attempt's envelope; the one it acknowledges is what gets stored. */
+struct earlier_attempt {
+	struct receipt_context {
+		const struct rl_keyring *keys;
+		X509 *receiver;
+		const struct rl_http_result *res;
+		struct rl_as4_signal_info *info;
+	} ref;
+	int current;
+	int attempt;
+	struct rl_as4_sent sent;	/* the attempt the receipt acknowledges */
+};
+
+static int try_attempt(void *ctx, int attempt, const char *envelope, size_t len)
+{
+	struct earlier_attempt *e = ctx;
+	struct rl_as4_sent candidate;
+	struct rl_as4_signal_info info = { 0 };
+	struct rl_err err;
+
+	if (attempt == e->current || rl_as4_sent_from_envelope(envelope, len, &candidate, &err) < 0)
+		return 0;
+	{
+		struct rl_as4_signal_check chk = { e->ref.keys->trust, e->ref.receiver, &candidate, 0 };
+
+		if (rl_as4_signal_check(e->ref.res->body.data, e->ref.res->body.len, e->ref.res->content_type, &chk,
+					&info, &err) < 0) {
+			rl_as4_signal_info_free(&info);
+			rl_as4_sent_free(&candidate);
+			return 0;
+		}
+	}
+	rl_as4_signal_info_free(e->ref.info);
+	*e->ref.info = info;
+	e->sent = candidate;
+	e->attempt = attempt;
+	return 1;
+}
+
+static int receipt_for_earlier_attempt(struct rl_store *st, const struct rl_store_message *m,
+				       const struct rl_keyring *keys, X509 *receiver, const struct rl_http_result *res,
+				       struct rl_as4_signal_info *info, struct earlier_attempt *e)
+{
+	struct rl_err err;
+
+	e->ref.keys = keys;
+	e->ref.receiver = receiver;
+	e->ref.res = res;
+	e->ref.info = info;
+	e->current = m->attempts;
+	return rl_store_outbound_attempts(st, m->id, try_attempt, e, &err) == 1 ? 0 : -1;
+}
+
 /* One attempt for one claimed message. */
 static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_client *http,
 		     const struct rl_store_message *m)
@@ -193,6 +307,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 	struct rl_as4_signal_info info = { 0 };
 	struct rl_http_result res = { 0 };
 	struct rl_as4_pack_opts po = { 0 };
+	struct earlier_attempt earlier = { 0 };
 	struct rl_err err;
 	char *payload_path = NULL;
 	FILE *packed = NULL;
@@ -203,8 +318,10 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 		record_failure(d, st, m, &err, NULL, 0, 0, 0);
 		goto done;
 	}
-	if (resolve_destination(keys, st, m, payload_path, &dst, &err) < 0) {
-		record_failure(d, st, m, &err, NULL, 0, err.code != RL_ERR_DB && err.code != RL_ERR_NETWORK, 0);
+	if (resolve_destination(d, keys, st, m, payload_path, &dst, &err) < 0) {
+		/* Unreachable DNS/SMP or database: again later; no route, not registered, refused: final. */
+		record_failure(d, st, m, &err, NULL, 0, err.code != RL_ERR_DB && err.code != RL_ERR_NETWORK &&
+			       err.code != RL_ERR_BAD_RESPONSE, 0);
 		goto done;
 	}
 	po.sender = &keys->identity;
@@ -235,6 +352,8 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 			goto done;
 		}
 	}
+	if (rl_store_outbound_attempt_record(st, m->id, m->attempts, sent.envelope.data, sent.envelope.len, &err) < 0)
+		rl_log_warn(m->message_id, "attempt %d not recorded: %s", m->attempts, err.msg);
 	size = ftell(packed);
 	rewind(packed);
 	if (rl_http_post_file(http, dst.url, sent.content_type, packed, (uint64_t)size, NULL, MAX_SIGNAL_SIZE,
@@ -258,15 +377,21 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 
 				rl_err_prefix(&err, "%s refused it", dst.url);
 				record_failure(d, st, m, &err, res.body.data, res.body.len, final, 0);
+			} else if (m->attempts > 1 && err.code == RL_EBMS_INVALID_RECEIPT &&
+				   receipt_for_earlier_attempt(st, m, keys, dst.cert, &res, &info, &earlier) == 0) {
+				rl_log_info(m->message_id, "the receiver already had attempt %d: its receipt was answered again",
+					    earlier.attempt);
 			} else {
 				rl_err_prefix(&err, "receipt from %s", dst.url);
 				record_failure(d, st, m, &err, res.body.data, res.body.len, 0, 0);
+				goto done;
 			}
-			goto done;
 		}
 	}
 	if (rl_store_outbound_delivered(st, m->id, res.body.data, res.body.len, info.message_id,
-					sent.envelope.data, sent.envelope.len, &err) < 0) {
+					earlier.sent.envelope.len ? earlier.sent.envelope.data : sent.envelope.data,
+					earlier.sent.envelope.len ? earlier.sent.envelope.len : sent.envelope.len,
+					&err) < 0) {
 		/* The peer has it; the next attempt is answered by its duplicate detection with the same receipt. */
 		rl_log_error(m->message_id, "delivered but not recorded: %s", err.msg);
 		goto done;
@@ -283,6 +408,7 @@ done:
 	rl_http_result_free(&res);
 	rl_as4_signal_info_free(&info);
 	rl_as4_sent_free(&sent);
+	rl_as4_sent_free(&earlier.sent);
 	destination_free(&dst);
 	rl_keyring_put(d, keys);
 }

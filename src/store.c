@@ -5,10 +5,16 @@
  * rows together) or, when a payload is involved, one short transaction. Statements are prepared once
  * per connection. A lost connection is re-established once per call; the statement is then repeated
  * only when no transaction was open (a transaction cut in the middle is reported as RL_ERR_DB and
- * rolled back by the server). State events wake waiting clients through a trigger (NOTIFY
- * relais_state); submissions and received messages NOTIFY relais_outbound and relais_delivery.
+ * rolled back by the server).
+ *
+ * Wake-ups: a state change NOTIFYs relais_state, a submission relais_outbound, a received message
+ * relais_delivery, with the message row id as payload. PostgreSQL serialises the commits of all
+ * transactions that NOTIFY, WAL flush included, so a durable write never NOTIFYs itself: the
+ * notification follows its commit in a small transaction of its own that does not wait for a flush.
+ * Wake-ups are hints (one lost in a crash costs a listener its poll interval), the data is durable.
  */
 #include "config.h"
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -38,6 +44,15 @@
 	"extract(epoch FROM m.next_attempt_at)::bigint AS next_attempt_epoch, " \
 	"m.last_error, m.receipt_message_id"
 
+/*
+ * Added to the output of the claims: the transaction of a claim that took a row commits without waiting
+ * for its WAL flush (SET LOCAL synchronous_commit = off, for that transaction only). A claim lost in a
+ * crash only means the row is taken again, which a lease expiry does anyway; the next synchronous
+ * commit (delivered, done, failed) flushes it. Every other write waits for its flush, and so do the
+ * commits that answer a peer (inbound) or a submitter.
+ */
+#define ASYNC_COMMIT "set_config('synchronous_commit', 'off', true) AS async_commit"
+
 enum statement {
 	ST_FIND_RECEIPT,
 	ST_LO_FROM_BYTEA,
@@ -58,6 +73,7 @@ enum statement {
 	ST_RECEIPT,
 	ST_ENVELOPE,
 	ST_STATS,
+	ST_NOTIFY,
 	ST_COUNT
 };
 
@@ -77,7 +93,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, 'received', 'receipt ' || coalesce($17, '') FROM m),"
 		" d AS (INSERT INTO deliveries (message, channel) SELECT m.id, ch FROM m, unnest($18::smallint[]) ch)"
-		" SELECT id, pg_notify('relais_delivery', id::text) FROM m",
+		" SELECT id FROM m",
 	[ST_SUBMIT] =
 		"WITH m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party,"
 		"  to_party, service, service_type, action, original_sender, final_recipient, dest_url,"
@@ -87,7 +103,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id, message_id),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, 'queued', 'submitted by ' || coalesce($15::text, 'unknown') FROM m)"
-		" SELECT id, message_id, pg_notify('relais_outbound', id::text) FROM m",
+		" SELECT id, message_id FROM m",
 	/* A claimed row's next_attempt_at is the end of its lease: one index serves new, retried and
 	 * abandoned rows alike. */
 	[ST_OUTBOUND_CLAIM] =
@@ -102,7 +118,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		" RETURNING " MESSAGE_COLUMNS "),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, 'sending', 'attempt ' || attempts || ' by ' || $1::text FROM c)"
-		" SELECT * FROM c",
+		" SELECT *, pg_notify('relais_state', id::text), " ASYNC_COMMIT " FROM c",
 	[ST_OUTBOUND_DELIVERED] =
 		"WITH m AS (UPDATE messages SET state = 'delivered', receipt = $2, receipt_message_id = $3::text,"
 		"  envelope = $4, lease_owner = NULL, lease_until = NULL, last_error = NULL, last_error_at = NULL,"
@@ -139,7 +155,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		" WHERE id = (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= now()"
 		"  ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
 		" RETURNING id, message, channel, attempts)"
-		" SELECT d.id, d.message, d.channel, d.attempts, m.message_id, m.payload_mime_type"
+		" SELECT d.id, d.message, d.channel, d.attempts, m.message_id, m.payload_mime_type, " ASYNC_COMMIT
 		" FROM d JOIN messages m ON m.id = d.message",
 	/* The pending count on the message row is decremented under its row lock, so two deliveries of one
 	 * message finishing at once still make it delivered exactly once. */
@@ -203,6 +219,8 @@ static const char *const statement_sql[ST_COUNT] = {
 		" l.last_error, l.message_id, extract(epoch FROM l.last_error_at)::bigint"
 		" FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT last_error, message_id, last_error_at"
 		"  FROM messages WHERE last_error IS NOT NULL ORDER BY last_error_at DESC LIMIT 1) l ON true",
+	[ST_NOTIFY] =
+		"SELECT pg_notify($1::text, $3::text), pg_notify($2::text, $3::text), " ASYNC_COMMIT,
 };
 
 struct rl_store {
@@ -259,7 +277,7 @@ static int check_bytes_len(size_t len, const char *what, struct rl_err *err)
 	return 0;
 }
 
-/* The first line of a libpq message, without "ERROR:  " noise at the end of lines. */
+/* RL_ERR_DB with the first line of a libpq message. */
 static int db_error(struct rl_err *err, const char *context, const char *msg)
 {
 	size_t n;
@@ -270,9 +288,13 @@ static int db_error(struct rl_err *err, const char *context, const char *msg)
 	return rl_err_set(err, RL_ERR_DB, "%s: %.*s", context, (int)n, msg);
 }
 
+/* The server's own message when there is one ("duplicate key value ..."), else libpq's. */
 static int result_error(struct rl_store *s, PGresult *r, struct rl_err *err)
 {
-	const char *msg = r ? PQresultErrorMessage(r) : NULL;
+	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (msg == NULL || *msg == '\0')
+		msg = r ? PQresultErrorMessage(r) : NULL;
 
 	if (msg == NULL || *msg == '\0')
 		msg = PQerrorMessage(s->conn);
@@ -399,6 +421,21 @@ static void tx_rollback(struct rl_store *s)
 	if (s->in_tx && PQstatus(s->conn) == CONNECTION_OK)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	s->in_tx = 0;
+}
+
+/*
+ * Wakes the listeners of channel and relais_state about a message row, after its change committed. A
+ * failure here is not the operation's: the change is stored, and listeners also poll.
+ */
+static void notify(struct rl_store *s, const char *channel, int64_t message)
+{
+	struct params p = { 0 };
+	struct rl_err ignored;
+
+	p_text(&p, channel);
+	p_text(&p, "relais_state");
+	p_int(&p, message);
+	run_command(s, ST_NOTIFY, NULL, &p, &ignored);
 }
 
 /* ---------------------------------------------------------------- connection and schema */
@@ -796,6 +833,7 @@ int rl_store_inbound_commit(struct rl_store *s, const struct rl_store_inbound *i
 	PQclear(r);
 	if (tx_commit(s, err) < 0)
 		return -1;
+	notify(s, "relais_delivery", *id);
 	return 0;
 fail:
 	tx_rollback(s);
@@ -844,12 +882,29 @@ int rl_store_delivery_claim(struct rl_store *s, const char *worker, int lease_se
 	return 1;
 }
 
+/* Runs a statement ending a delivery attempt; when it changed the delivery, the message's history got
+ * an event: relais_state is woken. */
+static int delivery_update(struct rl_store *s, int stmt, const struct params *p, int64_t message,
+			   struct rl_err *err)
+{
+	PGresult *r = run(s, stmt, NULL, p, 0, err);
+	long long changed;
+
+	if (r == NULL)
+		return -1;
+	changed = int_value(r, 0, 0);
+	PQclear(r);
+	if (changed > 0)
+		notify(s, "relais_state", message);
+	return 0;
+}
+
 int rl_store_delivery_done(struct rl_store *s, const struct rl_store_delivery *d, struct rl_err *err)
 {
 	struct params p = { 0 };
 
 	p_int(&p, d->id);
-	return run_command(s, ST_DELIVERY_DONE, NULL, &p, err);
+	return delivery_update(s, ST_DELIVERY_DONE, &p, d->message, err);
 }
 
 int rl_store_delivery_failed(struct rl_store *s, const struct rl_store_delivery *d, const char *error,
@@ -861,7 +916,7 @@ int rl_store_delivery_failed(struct rl_store *s, const struct rl_store_delivery 
 	p_text(&p, error);
 	p_int(&p, delay_seconds < 0 ? 0 : delay_seconds);
 	p_bool(&p, final);
-	return run_command(s, ST_DELIVERY_FAILED, NULL, &p, err);
+	return delivery_update(s, ST_DELIVERY_FAILED, &p, d->message, err);
 }
 
 /* ---------------------------------------------------------------- outbound */
@@ -918,6 +973,7 @@ int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submissio
 		*message_id = NULL;
 		return -1;
 	}
+	notify(s, "relais_outbound", *id);
 	return 0;
 fail:
 	tx_rollback(s);
@@ -942,8 +998,9 @@ int rl_store_outbound_claim(struct rl_store *s, const char *worker, int lease_se
 	return rc;
 }
 
-/* Runs an UPDATE of one outbound row; a missing row is RL_ERR_NOT_FOUND. */
-static int update_outbound(struct rl_store *s, int stmt, const struct params *p, int64_t id, struct rl_err *err)
+/* Runs an UPDATE of one outbound row; a missing row is RL_ERR_NOT_FOUND. A state change wakes relais_state. */
+static int update_outbound(struct rl_store *s, int stmt, const struct params *p, int64_t id, int state_change,
+			   struct rl_err *err)
 {
 	PGresult *r = run(s, stmt, NULL, p, 0, err);
 	int found;
@@ -954,6 +1011,8 @@ static int update_outbound(struct rl_store *s, int stmt, const struct params *p,
 	PQclear(r);
 	if (!found)
 		return rl_err_set(err, RL_ERR_NOT_FOUND, "no outbound message with id %" PRId64, id);
+	if (state_change)
+		notify(s, "relais_state", id);
 	return 0;
 }
 
@@ -970,7 +1029,7 @@ int rl_store_outbound_delivered(struct rl_store *s, int64_t id, const char *rece
 	p_bytes(&p, receipt, receipt_len);
 	p_text(&p, receipt_message_id);
 	p_bytes(&p, sent_envelope, sent_envelope_len);
-	return update_outbound(s, ST_OUTBOUND_DELIVERED, &p, id, err);
+	return update_outbound(s, ST_OUTBOUND_DELIVERED, &p, id, 1, err);
 }
 
 int rl_store_outbound_failed(struct rl_store *s, int64_t id, const char *error, const char *signal,
@@ -989,7 +1048,7 @@ int rl_store_outbound_failed(struct rl_store *s, int64_t id, const char *error, 
 	p_bool(&p, transport_failure);
 	p_int(&p, s->circuit_threshold);
 	p_int(&p, s->circuit_open_seconds);
-	return update_outbound(s, ST_OUTBOUND_FAILED, &p, id, err);
+	return update_outbound(s, ST_OUTBOUND_FAILED, &p, id, 1, err);
 }
 
 int rl_store_outbound_set_destination(struct rl_store *s, int64_t id, const char *dest_url,
@@ -1000,7 +1059,7 @@ int rl_store_outbound_set_destination(struct rl_store *s, int64_t id, const char
 	p_int(&p, id);
 	p_text(&p, dest_url);
 	p_text(&p, dest_cert_pem);
-	return update_outbound(s, ST_SET_DESTINATION, &p, id, err);
+	return update_outbound(s, ST_SET_DESTINATION, &p, id, 0, err);
 }
 
 int rl_store_circuit_configure(struct rl_store *s, int threshold, int open_seconds, struct rl_err *err)
@@ -1129,6 +1188,80 @@ int rl_store_message_receipt(struct rl_store *s, int64_t id, struct rl_buf *out,
 int rl_store_message_envelope(struct rl_store *s, int64_t id, struct rl_buf *out, struct rl_err *err)
 {
 	return message_bytes(s, ST_ENVELOPE, id, out, err);
+}
+
+int rl_store_lease_owners(struct rl_store *s, struct rl_buf *out, struct rl_err *err)
+{
+	PGresult *r = run(s, -1, "SELECT lease_owner FROM messages WHERE state = 'sending' AND lease_owner IS NOT NULL"
+			  " UNION SELECT lease_owner FROM deliveries WHERE state = 'pending' AND lease_owner IS NOT NULL",
+			  NULL, 0, err);
+
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		if (rl_buf_printf(out, "%s\n", PQgetvalue(r, i, 0)) < 0) {
+			PQclear(r);
+			return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		}
+	PQclear(r);
+	return 0;
+}
+
+int rl_store_leases_release(struct rl_store *s, const char *owner, struct rl_err *err)
+{
+	struct params p = { 0 };
+
+	p_text(&p, owner);
+	if (run_command(s, -1, "UPDATE messages SET next_attempt_at = now(), lease_until = now()"
+			" WHERE lease_owner = $1 AND state = 'sending'", &p, err) < 0)
+		return -1;
+	return run_command(s, -1, "UPDATE deliveries SET next_attempt_at = now(), lease_until = now()"
+			   " WHERE lease_owner = $1 AND state = 'pending'", &p, err);
+}
+
+int rl_store_outbound_attempt_record(struct rl_store *s, int64_t id, int attempt, const char *envelope,
+				     size_t len, struct rl_err *err)
+{
+	struct params p = { 0 };
+
+	if (check_bytes_len(len, "an envelope", err) < 0)
+		return -1;
+	p_int(&p, id);
+	p_int(&p, attempt);
+	p_bytes(&p, envelope, len);
+	if (tx_begin(s, err) < 0)
+		return -1;
+	if (run_command(s, -1, "SET LOCAL synchronous_commit = off", NULL, err) < 0 ||
+	    run_command(s, -1, "INSERT INTO sent_attempts (message, attempt, envelope) VALUES ($1, $2, $3)"
+			" ON CONFLICT (message, attempt) DO UPDATE SET envelope = EXCLUDED.envelope, at = now()",
+			&p, err) < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	return tx_commit(s, err);
+}
+
+int rl_store_outbound_attempts(struct rl_store *s, int64_t id,
+			       int (*fn)(void *ctx, int attempt, const char *envelope, size_t len), void *ctx,
+			       struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int rc = 0;
+
+	p_int(&p, id);
+	r = run(s, -1, "SELECT attempt, envelope FROM sent_attempts WHERE message = $1 ORDER BY attempt DESC", &p, 1,
+		err);
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		uint32_t attempt_be;
+
+		memcpy(&attempt_be, PQgetvalue(r, i, 0), sizeof(attempt_be));
+		rc = fn(ctx, (int)ntohl(attempt_be), PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
+	}
+	PQclear(r);
+	return rc;
 }
 
 void rl_store_stats_free(struct rl_store_stats *st)

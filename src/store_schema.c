@@ -61,11 +61,6 @@ static const char *const migrations[] = {
 	"  detail text"
 	");"
 	"CREATE INDEX message_events_message ON message_events (message, id);"
-	/* Every state change is an event; waiting clients are woken by it. */
-	"CREATE FUNCTION relais_notify_state() RETURNS trigger LANGUAGE plpgsql AS $$"
-	"BEGIN PERFORM pg_notify('relais_state', NEW.message::text); RETURN NULL; END $$;"
-	"CREATE TRIGGER message_events_notify AFTER INSERT ON message_events"
-	"  FOR EACH ROW EXECUTE FUNCTION relais_notify_state();"
 	""
 	"CREATE TABLE deliveries ("
 	"  id bigserial PRIMARY KEY,"
@@ -87,6 +82,38 @@ static const char *const migrations[] = {
 	"  dest_url text PRIMARY KEY,"
 	"  consecutive_failures integer NOT NULL DEFAULT 0,"
 	"  open_until timestamptz"
+	");",
+	/* 2: the participants this access point publishes in its SMP (relais participant, relais smp). */
+	"CREATE TABLE smp_participants ("
+	"  participant text NOT NULL,"		/* iso6523-actorid-upis::0088:..., canonical (lower case) */
+	"  doctype text NOT NULL,"		/* busdox-docid-qns::..., case kept */
+	"  process text NOT NULL,"		/* cenbii-procid-ubl::... */
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  PRIMARY KEY (participant, doctype)"
+	");",
+	/* 3: discovery results shared by the instances: found endpoints and "not found", until expires_at. */
+	"CREATE TABLE smp_cache ("
+	"  key text PRIMARY KEY,"		/* participant, doctype, process */
+	"  found boolean NOT NULL,"
+	"  endpoint_url text,"
+	"  transport_profile text,"
+	"  cert_pem text,"
+	"  smp_url text,"
+	"  process text,"
+	"  activation timestamptz,"
+	"  expiration timestamptz,"
+	"  error text,"				/* the not-found message */
+	"  expires_at timestamptz NOT NULL"
+	");"
+	"CREATE INDEX smp_cache_expires ON smp_cache (expires_at);",
+	/* 4: the signed envelope of every sending attempt, so that a receipt for an earlier attempt (the
+	 * receiver's duplicate detection answers a resend with its first receipt) can still be verified. */
+	"CREATE TABLE sent_attempts ("
+	"  message bigint NOT NULL REFERENCES messages (id),"
+	"  attempt integer NOT NULL,"
+	"  envelope bytea NOT NULL,"
+	"  at timestamptz NOT NULL DEFAULT now(),"
+	"  PRIMARY KEY (message, attempt)"
 	");",
 };
 

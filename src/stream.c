@@ -93,7 +93,16 @@ int rl_outfile_open(struct rl_outfile *of, const char *path, struct rl_err *err)
 
 	memset(of, 0, sizeof(*of));
 	of->path = strdup(path);
-	if (of->path == NULL || asprintf(&of->tmp_path, "%s.tmp-XXXXXX", path) < 0) {
+	/* A hidden name beside the final one: programs watching the directory skip dot files. */
+	{
+		const char *slash = strrchr(path, '/');
+		int dir_len = slash ? (int)(slash - path + 1) : 0;
+
+		if (of->path != NULL &&
+		    asprintf(&of->tmp_path, "%.*s.%s.tmp-XXXXXX", dir_len, path, path + dir_len) < 0)
+			of->tmp_path = NULL;
+	}
+	if (of->path == NULL || of->tmp_path == NULL) {
 		free(of->path);
 		of->path = NULL;
 		of->tmp_path = NULL;

@@ -55,6 +55,8 @@ int rl_as4_pack(const struct rl_as4_pack_opts *o, const struct rl_sink *out, int
 
 /* Reads a sent message file back (e.g. `verify-receipt --sent MSG`): message id and references. */
 int rl_as4_sent_from_file(const char *path, struct rl_as4_sent *sent, struct rl_err *err);
+/* The same from the signed SOAP envelope alone (as kept in the store); also fills sent->envelope. */
+int rl_as4_sent_from_envelope(const char *xml, size_t len, struct rl_as4_sent *sent, struct rl_err *err);
 
 /* ---------------------------------------------------------------- unpacking */
 

@@ -41,28 +41,6 @@ int rl_cli_load_identity(const char *key, const char *cert, const char *keystore
  * sequence `since` (rl_revocation_sequence() taken before the work). Returns how many. */
 int rl_cli_warn_revocation(const struct rl_trust *trust, unsigned long since);
 
-/* The configuration options every daemon-side command shares: -c/--config FILE and --set k=v
- * (repeatable, applied after the file; without -c, over the built-in defaults). */
-struct rl_config;
-struct rl_store;
-struct rl_cli_config_opts {
-	const char *path;
-	const char **sets;
-	int nsets;
-};
-/* Takes argv[*i] when it is one of those options (advancing *i past its value): returns 1; 0 when it
- * is not; -1 when its value is missing (a usage error was printed, exit with RL_EXIT_USAGE). */
-int rl_cli_config_opt(const struct rl_command *cmd, struct rl_cli_config_opts *o, int argc, char **argv,
-		      int *i);
-void rl_cli_config_opts_free(struct rl_cli_config_opts *o);
-/* Loads and validates (mode: enum rl_config_mode); prints every problem. Returns RL_EXIT_OK with *out
- * set (caller frees with rl_config_free), or the exit status. */
-int rl_cli_config_load(const struct rl_command *cmd, const struct rl_cli_config_opts *o, int mode,
-		       struct rl_config **out);
-/* Connects to the configuration's database: database.url, or for auto the embedded cluster that a
- * running `relais serve` with the same state.dir started. */
-int rl_cli_store_open(const struct rl_config *cfg, struct rl_store **out, struct rl_err *err);
-
 /* Process-wide initialisation (libxml2, xmlsec, OpenSSL); idempotent. Returns 0 or -1. */
 int rl_init(struct rl_err *err);
 void rl_shutdown(void);

@@ -49,6 +49,7 @@ struct rl_daemon {
 	char *outbox_dir;		/* NULL = no outbox */
 	char *api_token;		/* NULL = API disabled */
 	char *tls_anchors;		/* CAs for peers' HTTPS certificates, NULL = system */
+	struct rl_discovery *discovery;	/* SML/SMP lookups (trust.smp_anchors set), or NULL */
 
 	pthread_mutex_t keyring_lock;
 	struct rl_keyring *keyring;
@@ -104,9 +105,10 @@ void *rl_outbox_thread(void *daemon);
 struct rl_routes *rl_routes_load(const char *path, struct rl_err *err);
 void rl_routes_free(struct rl_routes *r);
 /* The route for a receiver (participant id with or without scheme, or party id): URL and certificate
- * file, or RL_ERR_NOT_FOUND. Strings point into the table. */
+ * file, or RL_ERR_NOT_FOUND. Strings point into the table. *wildcard (may be NULL) tells whether the
+ * route found is the catch-all "*" one. */
 int rl_routes_find(const struct rl_routes *r, const char *receiver, const char **url, const char **cert_path,
-		   struct rl_err *err);
+		   int *wildcard, struct rl_err *err);
 
 /* Runs `relais serve` until SIGTERM/SIGINT. Returns the exit status. */
 int rl_daemon_run(struct rl_config *cfg, struct rl_err *err);

@@ -42,7 +42,8 @@ enum rl_err_code {
 	RL_ERR_DB,		/* database */
 	RL_ERR_NETWORK,		/* could not reach a peer, DNS, HTTP */
 	RL_ERR_NOT_FOUND,	/* a looked-up thing does not exist */
-	RL_ERR_INTERNAL		/* a bug */
+	RL_ERR_INTERNAL,	/* a bug */
+	RL_ERR_BAD_RESPONSE	/* a peer's answer is malformed: DNS record, HTTP or SMP response */
 };
 
 #define RL_ERR_MSG_MAX 512

@@ -24,7 +24,8 @@
 struct rl_http_client_opts {
 	const char *tls_anchors;	/* PEM bundle of the CAs for https server certificates; NULL or
 					 * "" = the system's CAs */
-	int insecure_plain_http_ok;	/* allow http:// to any host (default: loopback hosts only) */
+	int insecure_plain_http_ok;	/* allow http:// to any host (default: loopback hosts only).
+					 * Peppol SMPs are reached over plain http: their client sets it. */
 	long connect_timeout;		/* seconds; 0 = 30 */
 	long timeout;			/* seconds for a whole request; 0 = 300 */
 	const char *const *resolve;	/* "host:port:address" entries (curl's CURLOPT_RESOLVE), NULL-

@@ -45,7 +45,10 @@ int rl_store_schema_target(void);
 /* database.url = auto: a private PostgreSQL cluster in STATE_DIR/pgdata, listening only on a unix socket
  * in STATE_DIR/pgsock (or a short directory under /tmp when that path would be too long for a socket, the
  * choice recorded in STATE_DIR/pgsock.path). initdb on first start, pg_ctl start, database "relais".
- * rl_pgcluster_stop() stops it (pg_ctl stop -m fast) unless it was already running when started. */
+ * rl_pgcluster_stop() stops it (pg_ctl stop -m fast) unless it was already running when started.
+ * initdb's and pg_ctl's output and the server log go to STATE_DIR/pg.log, which failures name. Run as
+ * root, PostgreSQL runs as the "postgres" user (who must be able to enter STATE_DIR). pg_bindir NULL =
+ * RELAIS_PG_BINDIR. rl_pgcluster_stop(NULL) does nothing. */
 struct rl_pgcluster;
 int rl_pgcluster_start(const char *state_dir, const char *pg_bindir, struct rl_pgcluster **out,
 		       struct rl_err *err);
@@ -130,7 +133,8 @@ void rl_store_delivery_free(struct rl_store_delivery *d);
  * returns 1 and fills d, 0 when none is due. */
 int rl_store_delivery_claim(struct rl_store *s, const char *worker, int lease_seconds,
 			    struct rl_store_delivery *d, struct rl_err *err);
-/* Marks it done; when it was the message's last pending delivery the message becomes delivered. */
+/* Marks it done; when it was the message's last pending delivery the message becomes delivered.
+ * Reporting a delivery done twice changes nothing the second time. */
 int rl_store_delivery_done(struct rl_store *s, const struct rl_store_delivery *d, struct rl_err *err);
 /* Records a failed attempt: retried after delay_seconds, or failed for good when final is set. */
 int rl_store_delivery_failed(struct rl_store *s, const struct rl_store_delivery *d, const char *error,
@@ -165,7 +169,8 @@ int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submissio
  * sending with a lease of lease_seconds and attempts + 1. Returns 1 and fills m, 0 when none is due. */
 int rl_store_outbound_claim(struct rl_store *s, const char *worker, int lease_seconds,
 			    struct rl_store_message *m, struct rl_err *err);
-/* A verified receipt came back: stores it and the envelope we sent, state delivered, closes the circuit. */
+/* A verified receipt came back: stores it and the envelope we sent, state delivered, closes the circuit.
+ * This and the two below fail with RL_ERR_NOT_FOUND for an id that is no outbound message. */
 int rl_store_outbound_delivered(struct rl_store *s, int64_t id, const char *receipt, size_t receipt_len,
 				const char *receipt_message_id, const char *sent_envelope,
 				size_t sent_envelope_len, struct rl_err *err);
@@ -179,18 +184,38 @@ int rl_store_outbound_failed(struct rl_store *s, int64_t id, const char *error, 
 int rl_store_outbound_set_destination(struct rl_store *s, int64_t id, const char *dest_url,
 				      const char *dest_cert_pem, struct rl_err *err);
 
+/* Records the signed envelope of attempt `attempt` before it is POSTed (without waiting for the disk:
+ * losing it in a crash only costs a retry). */
+int rl_store_outbound_attempt_record(struct rl_store *s, int64_t id, int attempt, const char *envelope,
+				     size_t len, struct rl_err *err);
+/* Calls fn for each recorded attempt's envelope, newest first; fn returning non-zero stops (and is
+ * returned). */
+int rl_store_outbound_attempts(struct rl_store *s, int64_t id,
+			       int (*fn)(void *ctx, int attempt, const char *envelope, size_t len), void *ctx,
+			       struct rl_err *err);
+
 /* The circuit breaker: after `threshold` consecutive transport failures toward a destination URL, it is
- * skipped by claim for open_seconds. */
+ * skipped by claim for open_seconds (then one message is let through: a receipt closes the circuit, a
+ * further transport failure opens it again). Applies to the failures this connection records; the
+ * default is 5 failures and 300 seconds. */
 int rl_store_circuit_configure(struct rl_store *s, int threshold, int open_seconds, struct rl_err *err);
+
+/* Work taken by an instance that stopped without finishing it (killed) waits for its lease to run out.
+ * At start-up an instance lists the lease owners (worker ids, one per line into out) and releases those
+ * it knows to be gone: their sending messages and deliveries become due at once. */
+int rl_store_lease_owners(struct rl_store *s, struct rl_buf *out, struct rl_err *err);
+int rl_store_leases_release(struct rl_store *s, const char *owner, struct rl_err *err);
 
 /* ---------------------------------------------------------------- queries */
 
 /* By row id (id > 0) or by MessageId and direction. Returns 1 found, 0 not found. */
 int rl_store_message_get(struct rl_store *s, int64_t id, const char *message_id, enum rl_direction dir,
 			 struct rl_store_message *m, struct rl_err *err);
-/* The state history: one "timestamp state detail" line per change, oldest first, into out. */
+/* The state history: one "timestamp state detail" line per change, oldest first, appended to out
+ * (timestamps in UTC, 2026-11-23T10:00:00.123Z). An unknown id is RL_ERR_NOT_FOUND. */
 int rl_store_message_history(struct rl_store *s, int64_t id, struct rl_buf *out, struct rl_err *err);
-/* Newest first; state NULL = any; dir < 0 = both. Calls fn for each; fn returning non-zero stops. */
+/* Newest first; state NULL = any; dir < 0 = both; limit <= 0 = all. Calls fn for each; fn returning
+ * non-zero stops. */
 int rl_store_message_list(struct rl_store *s, const char *state, int dir, int limit,
 			  int (*fn)(void *ctx, const struct rl_store_message *m), void *ctx,
 			  struct rl_err *err);
@@ -213,9 +238,15 @@ int rl_store_stats(struct rl_store *s, struct rl_store_stats *st, struct rl_err 
 
 /* ---------------------------------------------------------------- wake-ups */
 
+/* Notifications carry the message row id: relais_outbound (a submission), relais_delivery (a received
+ * message), relais_state (any state change of a message). They are sent after the change is committed
+ * and are hints: a process that crashes in between sends none, so listeners also look now and then. */
+
 /* LISTEN on a channel ("relais_outbound", "relais_delivery", "relais_state"). */
 int rl_store_listen(struct rl_store *s, const char *channel, struct rl_err *err);
-/* Waits up to timeout_ms for a notification on a listened channel: 1 notified, 0 timed out. */
+/* Waits up to timeout_ms for a notification on a listened channel: 1 notified, 0 timed out. Every
+ * notification already received is consumed. After re-establishing a lost connection (LISTENing again)
+ * it returns 1, as notifications may have been missed meanwhile. */
 int rl_store_wait(struct rl_store *s, int timeout_ms, struct rl_err *err);
 
 #endif

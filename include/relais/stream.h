@@ -38,7 +38,7 @@ int rl_stream_copy_file(FILE *in, const struct rl_sink *out, struct rl_err *err)
  * so nothing is left behind whatever happens. */
 FILE *rl_tmpfile(const char *near_path, struct rl_err *err);
 
-/* Atomic output: write to PATH.tmp-XXXXXX, then rl_outfile_commit() fsyncs and renames it to PATH;
+/* Atomic output: write to DIR/.NAME.tmp-XXXXXX (hidden), then rl_outfile_commit() fsyncs and renames it to PATH;
  * rl_outfile_abort() removes it. Nothing half-written ever appears under PATH. */
 struct rl_outfile {
 	FILE *fp;

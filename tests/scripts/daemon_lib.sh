@@ -19,9 +19,10 @@ start_test_db() {
 API_TOKEN=test-token-0123456789abcdef
 CURL_TLS="--cacert $PKI/tls-ca.cert.pem"
 
-# Ports: each test script has its own range (from its name), so tests running side by side never
-# share one; within it, ports are handed out in order.
-NEXT_PORT=$(( 20000 + ($(printf '%s' "$T_NAME" | cksum | cut -d' ' -f1) % 400) * 50 ))
+# Ports: each test directory has its own range (from its path), so tests running side by side, also
+# from other build trees, do not share one; within it, ports are handed out in order. ap_start checks
+# that the server it waited for is really its own.
+NEXT_PORT=$(( 20000 + ($(printf '%s' "$TMP" | cksum | cut -d' ' -f1) % 800) * 50 ))
 free_port() {
 	NEXT_PORT=$((NEXT_PORT + 1))
 	echo $NEXT_PORT
@@ -94,13 +95,16 @@ ap_sets() {
 ap_start() {
 	name=$1; dir="$TMP/$name"
 	eval "port=\$PORT_$name"
+	touch "$dir/log"
+	from_line=$(($(wc -l < "$dir/log") + 1))
 	# shellcheck disable=SC2046
 	(IFS='
 '; exec "$RELAIS" serve -c "$dir/relais.conf" $(ap_sets "$name")) >>"$dir/log" 2>&1 &
 	eval "PID_$name=$!"
 	i=0
 	while [ $i -lt 300 ]; do
-		if curl -s $CURL_TLS -o /dev/null "https://127.0.0.1:$port/api/v1/health" 2>/dev/null; then
+		if tail -n +$from_line "$dir/log" | grep -q "listening on" &&
+		   curl -s $CURL_TLS -o /dev/null "https://127.0.0.1:$port/api/v1/health" 2>/dev/null; then
 			return 0
 		fi
 		eval "kill -0 \$PID_$name" 2>/dev/null || { echo "# $name exited:"; tail -20 "$dir/log" | sed 's/^/#   /'; return 1; }

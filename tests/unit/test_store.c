@@ -852,10 +852,30 @@ static void test_listen_wait(void **state)
 	assert_true(elapsed_ms(&t0) < 4000);
 	/* Everything queued was taken by that wake-up. */
 	assert_int_equal(rl_store_wait(waiter, 50, &err), 0);
-	/* A state change (the claim) wakes relais_state listeners. */
+	/* A state change (the claim, the receipt) wakes relais_state listeners. */
 	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	assert_int_equal(rl_store_wait(waiter, 5000, &err), 1);
+	assert_int_equal(rl_store_wait(waiter, 50, &err), 0);
+	assert_int_equal(rl_store_outbound_delivered(s, m.id, "<R/>", 4, "r", "<E/>", 4, &err), 0);
 	rl_store_message_free(&m);
 	assert_int_equal(rl_store_wait(waiter, 5000, &err), 1);
+	/* A received message wakes relais_delivery listeners. */
+	{
+		struct rl_store *deliverer = open_store();
+		struct rl_store_inbound in;
+		FILE *fp = file_with("<Invoice/>");
+		int64_t id;
+
+		assert_int_equal(rl_store_listen(deliverer, "relais_delivery", &err), 0);
+		submit(s, "no-delivery-wake@test", NULL, "x");
+		assert_int_equal(rl_store_wait(deliverer, 100, &err), 0);
+		inbound_fill(&in, "wake@peer", "<R/>", fp);
+		in.deliver_inbox = 1;
+		assert_int_equal(rl_store_inbound_commit(s, &in, &id, NULL, &err), 0);
+		assert_int_equal(rl_store_wait(deliverer, 5000, &err), 1);
+		fclose(fp);
+		rl_store_close(deliverer);
+	}
 	rl_store_close(waiter);
 	rl_store_close(s);
 }
@@ -903,6 +923,110 @@ static void test_reconnect_after_restart(void **state)
 	rl_store_close(s);
 }
 
+/* Cuts the store's connections (application_name relais) from a side connection. */
+static void terminate_store_backends(void)
+{
+	sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'relais'");
+}
+
+/* A payload stream that cuts the database connection once the first 64 KiB chunk has been read. */
+struct cutting_reader {
+	size_t served, size;
+	int cut;
+};
+
+static ssize_t cutting_read(void *cookie, char *buf, size_t size)
+{
+	struct cutting_reader *r = cookie;
+	size_t n = r->size - r->served < size ? r->size - r->served : size;
+
+	if (r->served >= 64 * 1024 && !r->cut) {
+		terminate_store_backends();
+		r->cut = 1;
+	}
+	memset(buf, 'p', n);
+	r->served += n;
+	return (ssize_t)n;
+}
+
+static void test_connection_cut(void **state)
+{
+	struct rl_store *s = open_store();
+	struct cutting_reader reader = { .size = 300 * 1024 };
+	struct rl_store_submission sub = { 0 };
+	struct rl_store_message m;
+	struct rl_err err = { 0 };
+	char *mid = NULL;
+	int64_t id;
+
+	(void)state;
+	empty_tables();
+	id = submit(s, "cut@test", NULL, "x");
+	/* Cut between two statements: the next one reconnects and runs. */
+	terminate_store_backends();
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	rl_store_message_free(&m);
+	/* Cut in the middle of a transaction (streaming a payload): not repeated, reported, nothing kept. */
+	sub.message_id = "cut-in-transaction@test";
+	sub.payload = fopencookie(&reader, "r", (cookie_io_functions_t){ .read = cutting_read });
+	assert_non_null(sub.payload);
+	assert_int_equal(rl_store_outbound_submit(s, &sub, &id, &mid, &err), -1);
+	assert_int_equal(err.code, RL_ERR_DB);
+	assert_null(mid);
+	fclose(sub.payload);
+	assert_int_equal(reader.cut, 1);
+	assert_int_equal(sql("SELECT count(*) FROM messages"), 1);
+	assert_int_equal(sql("SELECT count(*) FROM pg_largeobject_metadata"), 1);
+	/* The store carries on. */
+	id = submit(s, "after-cut@test", NULL, "y");
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	rl_store_message_free(&m);
+	rl_store_close(s);
+}
+
+/* Instances migrating a fresh database at the same time take turns: each migration is applied once. */
+struct migrator {
+	const char *url;
+	int applied, version;
+	char error[RL_ERR_MSG_MAX];
+};
+
+static void *migrate_fresh(void *arg)
+{
+	struct migrator *mg = arg;
+	struct rl_store *s = NULL;
+	struct rl_err err = { 0 };
+
+	if (rl_store_open(mg->url, &s, &err) < 0 || rl_store_migrate(s, &mg->applied, &err) < 0 ||
+	    rl_store_schema_version(s, &mg->version, &err) < 0)
+		snprintf(mg->error, sizeof(mg->error), "%s", err.msg);
+	rl_store_close(s);
+	return NULL;
+}
+
+static void test_concurrent_migrate(void **state)
+{
+	const char *url = getenv("RELAIS_TEST_PGURL_FRESH");
+	struct migrator mg[3] = { { 0 } };
+	pthread_t t[3];
+	int total = 0;
+
+	(void)state;
+	if (url == NULL || *url == '\0')
+		skip();
+	for (int i = 0; i < 3; i++) {
+		mg[i].url = url;
+		pthread_create(&t[i], NULL, migrate_fresh, &mg[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		assert_string_equal(mg[i].error, "");
+		assert_int_equal(mg[i].version, rl_store_schema_target());
+		total += mg[i].applied;
+	}
+	assert_int_equal(total, rl_store_schema_target());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -920,7 +1044,9 @@ int main(void)
 		cmocka_unit_test(test_large_payload),
 		cmocka_unit_test(test_list_and_stats),
 		cmocka_unit_test(test_listen_wait),
+		cmocka_unit_test(test_connection_cut),
 		cmocka_unit_test(test_reconnect_after_restart),
+		cmocka_unit_test(test_concurrent_migrate),
 	};
 
 	pgurl = getenv("RELAIS_TEST_PGURL");
