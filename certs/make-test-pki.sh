@@ -1,11 +1,14 @@
 #!/bin/sh
 # make-test-pki.sh OUTDIR - makes the relais test PKI with openssl (RSA-2048, SHA-256).
 #
-# A root CA with an AP intermediate CA issuing POP000001, POP000002, an expired POP000099, a revoked
-# POP000003 (listed in ap-ca.crl.pem) and an OCSP responder; a rogue root issuing POP000666; an SMP CA
-# issuing SMP000001. Each NAME gets NAME.key.pem (PKCS#8), NAME.cert.pem and NAME.p12 (password
-# "test", with its chain). Last, two TLS CAs, each issuing an HTTPS server certificate for localhost
-# (key and certificate only). See certs/README.md.
+# A root CA with an AP intermediate CA issuing POP000001, POP000002 (and POP000002-new, its renewal for
+# key rollover tests), an expired POP000099, a revoked POP000003 (listed in ap-ca.crl.pem and in the CA
+# database that `openssl ocsp` answers from) and an OCSP responder; a rogue root issuing POP000666; an SMP
+# CA issuing SMP000001. AP certificates name the OCSP responder http://127.0.0.1:18561/ in their AIA and
+# the CRL distribution point http://127.0.0.1:18562/ap-ca.crl (tests point trust.ocsp_url at a responder
+# on a free port instead, and serve the CRL only when that port is free). Each NAME gets NAME.key.pem
+# (PKCS#8), NAME.cert.pem and NAME.p12 (password "test", with its chain). Last, two TLS CAs, each
+# issuing an HTTPS server certificate for localhost (key and certificate only). See certs/README.md.
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -21,6 +24,8 @@ exec 3>&2 2>openssl.log
 trap 'status=$?; if [ "$status" -ne 0 ]; then cat openssl.log >&3; echo "$0: failed" >&3; fi' EXIT
 
 days=3650
+ocsp_port=18561
+crl_port=18562
 p12_password=test
 subject_base="/C=BE/O=relais test"
 
@@ -29,7 +34,7 @@ new_key() {
 }
 
 # Extension sections shared by every signing step.
-cat >ext.cnf <<'EOF'
+cat >ext.cnf <<EOF
 [ca_root]
 basicConstraints = critical, CA:true
 keyUsage = critical, keyCertSign, cRLSign
@@ -48,6 +53,8 @@ keyUsage = critical, digitalSignature, keyEncipherment, dataEncipherment
 extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
+authorityInfoAccess = OCSP;URI:http://127.0.0.1:$ocsp_port/
+crlDistributionPoints = URI:http://127.0.0.1:$crl_port/ap-ca.crl
 
 [ocsp_cert]
 basicConstraints = critical, CA:false
@@ -146,6 +153,9 @@ for name in POP000001 POP000002 POP000003; do
 	ca_sign ap-ca "$name" "$(ap_subject "$name")" ap_cert
 	p12 "$name" ca-chain.pem
 done
+# The renewal of POP000002: same subject, new key and serial.
+ca_sign ap-ca POP000002-new "$(ap_subject POP000002)" ap_cert
+p12 POP000002-new ca-chain.pem
 ca_sign ap-ca POP000099 "$(ap_subject POP000099)" ap_cert \
 	-startdate 20200101000000Z -enddate 20210101000000Z
 p12 POP000099 ca-chain.pem
@@ -154,6 +164,7 @@ p12 ocsp ca-chain.pem
 
 openssl ca -config ap-ca.cnf -revoke POP000003.cert.pem -crl_reason keyCompromise
 openssl ca -config ap-ca.cnf -gencrl -out ap-ca.crl.pem
+openssl crl -in ap-ca.crl.pem -outform DER -out ap-ca.crl
 
 # A rogue root that nobody trusts.
 make_root other-root-ca "$subject_base/CN=relais Other Root CA"

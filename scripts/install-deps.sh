@@ -8,7 +8,7 @@ PACKAGES="
  libssl-dev openssl libxml2-dev libxml2-utils libxmlsec1-dev libxmlsec1-openssl xmlsec1
  libcurl4-openssl-dev libpq-dev libmicrohttpd-dev libgnutls28-dev zlib1g-dev libinih-dev libjansson-dev
  libcmocka-dev libpoppler-glib-dev
- postgresql postgresql-client dnsmasq-base busybox curl procps
+ postgresql postgresql-client dnsmasq-base busybox curl procps python3
  clang libclang-rt-14-dev
  openjdk-17-jdk-headless libxml-security-java libslf4j-java libsaxonhe-java
 "

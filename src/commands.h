@@ -22,6 +22,7 @@ extern const struct rl_command rl_cmd_smp;
 extern const struct rl_command rl_cmd_participant;
 extern const struct rl_command rl_cmd_sbdh;
 extern const struct rl_command rl_cmd_validate;
+extern const struct rl_command rl_cmd_keys;
 
 #define RL_COMMAND_LIST \
 	&rl_cmd_unpack, \
@@ -38,6 +39,7 @@ extern const struct rl_command rl_cmd_validate;
 	&rl_cmd_smp, \
 	&rl_cmd_participant, \
 	&rl_cmd_sbdh, \
-	&rl_cmd_validate,
+	&rl_cmd_validate, \
+	&rl_cmd_keys,
 
 #endif

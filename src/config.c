@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <ini.h>
 #include "relais/config.h"
+#include "relais/keys.h"
 
 #define KIB 1024LL
 #define MIB (1024LL * KIB)
@@ -36,12 +37,32 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	  "Password of identity.keystore." },
 	{ RL_CFG_IDENTITY_PARTY_ID, "identity", "party_id", RL_CFG_STRING, "", 0, 0,
 	  "Our AS4 party id (the Peppol seat id, e.g. POP000123)." },
+	{ RL_CFG_IDENTITY_NEXT_KEY, "identity", "next_key", RL_CFG_FILE, "", 0, 0,
+	  "PEM private key of the second identity (the next one during a key rollover, or the previous one)." },
+	{ RL_CFG_IDENTITY_NEXT_CERT, "identity", "next_cert", RL_CFG_FILE, "", 0, 0,
+	  "PEM certificate of the second identity (used with identity.next_key)." },
+	{ RL_CFG_IDENTITY_NEXT_KEYSTORE, "identity", "next_keystore", RL_CFG_FILE, "", 0, 0,
+	  "PKCS#12 keystore of the second identity (instead of identity.next_key and identity.next_cert)." },
+	{ RL_CFG_IDENTITY_NEXT_PASSWORD, "identity", "next_password", RL_CFG_STRING, "", 0, 0,
+	  "Password of identity.next_keystore." },
+	{ RL_CFG_IDENTITY_SWITCH_AT, "identity", "switch_at", RL_CFG_STRING, "", 0, 0,
+	  "Date-time (2026-03-01T00:00:00Z) from which we sign with the second identity; empty = it only decrypts." },
 	{ RL_CFG_TRUST_ANCHORS, "trust", "anchors", RL_CFG_FILE, "", 0, 0,
 	  "PEM bundle of the CA certificates that peer access point certificates must chain to." },
 	{ RL_CFG_TRUST_SMP_ANCHORS, "trust", "smp_anchors", RL_CFG_FILE, "", 0, 0,
 	  "PEM bundle of the CA certificates that SMP signing certificates must chain to." },
 	{ RL_CFG_TRUST_TLS_ANCHORS, "trust", "tls_anchors", RL_CFG_FILE, "", 0, 0,
 	  "PEM bundle of the CAs for the HTTPS server certificates of peers; empty = the system's CAs." },
+	{ RL_CFG_TRUST_REVOCATION, "trust", "revocation", RL_CFG_STRING, "hard", 0, 0,
+	  "Revocation checks of peer certificates: hard (no answer = refused), soft (no answer = accepted with a warning) or off." },
+	{ RL_CFG_TRUST_CRLS, "trust", "crls", RL_CFG_STRING, "", 0, 0,
+	  "CRL files (PEM bundles or DER), separated by spaces or commas; consulted before OCSP." },
+	{ RL_CFG_TRUST_OCSP_URL, "trust", "ocsp_url", RL_CFG_URL, "", 0, 0,
+	  "OCSP responder asked for every certificate; empty = the one named in each certificate (AIA)." },
+	{ RL_CFG_TRUST_OCSP_TIMEOUT, "trust", "ocsp_timeout", RL_CFG_DURATION, "5s", 1, 120,
+	  "Time allowed to one OCSP request or CRL download." },
+	{ RL_CFG_TRUST_CRL_DOWNLOAD, "trust", "crl_download", RL_CFG_BOOL, "on", 0, 0,
+	  "When neither trust.crls nor OCSP answers, fetch the CRL from the certificate's distribution point (http)." },
 	{ RL_CFG_SERVER_LISTEN, "server", "listen", RL_CFG_HOSTPORT, "127.0.0.1:8443", 0, 0,
 	  "Address and port the AS4 endpoint listens on." },
 	{ RL_CFG_SERVER_TLS, "server", "tls", RL_CFG_BOOL, "on", 0, 0,
@@ -652,6 +673,54 @@ static int is_set(const struct rl_config *cfg, enum rl_config_key key)
 	return cfg->values[key][0] != '\0';
 }
 
+/* The second identity of a key rollover: the same rules as the first, and a valid switch time. */
+static void check_identity_next(struct rl_config *cfg)
+{
+	int has_pair = is_set(cfg, RL_CFG_IDENTITY_NEXT_KEY) || is_set(cfg, RL_CFG_IDENTITY_NEXT_CERT);
+	int has_store = is_set(cfg, RL_CFG_IDENTITY_NEXT_KEYSTORE);
+
+	if (has_pair && has_store)
+		key_problem(cfg, RL_CFG_IDENTITY_NEXT_KEYSTORE, "set either identity.next_keystore or "
+			    "identity.next_key and identity.next_cert, not both");
+	if (is_set(cfg, RL_CFG_IDENTITY_NEXT_KEY) && !is_set(cfg, RL_CFG_IDENTITY_NEXT_CERT))
+		key_problem(cfg, RL_CFG_IDENTITY_NEXT_CERT, "required with identity.next_key");
+	if (is_set(cfg, RL_CFG_IDENTITY_NEXT_CERT) && !is_set(cfg, RL_CFG_IDENTITY_NEXT_KEY))
+		key_problem(cfg, RL_CFG_IDENTITY_NEXT_KEY, "required with identity.next_cert");
+	if (is_set(cfg, RL_CFG_IDENTITY_NEXT_PASSWORD) && !has_store)
+		key_problem(cfg, RL_CFG_IDENTITY_NEXT_PASSWORD, "set without identity.next_keystore");
+	if (is_set(cfg, RL_CFG_IDENTITY_SWITCH_AT)) {
+		if (rl_parse_datetime(cfg->values[RL_CFG_IDENTITY_SWITCH_AT]) == (time_t)-1)
+			key_problem(cfg, RL_CFG_IDENTITY_SWITCH_AT, "'%s' is not a date-time like "
+				    "2026-03-01T00:00:00Z", cfg->values[RL_CFG_IDENTITY_SWITCH_AT]);
+		if (!has_pair && !has_store)
+			key_problem(cfg, RL_CFG_IDENTITY_SWITCH_AT, "set without a second identity "
+				    "(identity.next_keystore or identity.next_key and identity.next_cert)");
+	}
+}
+
+static void check_trust_revocation(struct rl_config *cfg)
+{
+	const char *policy = cfg->values[RL_CFG_TRUST_REVOCATION];
+	char *list = strdup(cfg->values[RL_CFG_TRUST_CRLS]), *save = NULL;
+	struct stat st;
+
+	if (strcmp(policy, "hard") != 0 && strcmp(policy, "soft") != 0 && strcmp(policy, "off") != 0)
+		key_problem(cfg, RL_CFG_TRUST_REVOCATION, "'%s' is not one of hard, soft, off", policy);
+	if (list == NULL) {
+		cfg->nomem = 1;
+		return;
+	}
+	for (char *path = strtok_r(list, " ,\t", &save); path; path = strtok_r(NULL, " ,\t", &save)) {
+		if (stat(path, &st) < 0)
+			key_problem(cfg, RL_CFG_TRUST_CRLS, "%s: %s", path, strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			key_problem(cfg, RL_CFG_TRUST_CRLS, "%s: not a regular file", path);
+		else if (access(path, R_OK) < 0)
+			key_problem(cfg, RL_CFG_TRUST_CRLS, "%s: not readable: %s", path, strerror(errno));
+	}
+	free(list);
+}
+
 static void check_rules(struct rl_config *cfg, enum rl_config_mode mode)
 {
 	int has_pair = is_set(cfg, RL_CFG_IDENTITY_KEY) || is_set(cfg, RL_CFG_IDENTITY_CERT);
@@ -668,6 +737,8 @@ static void check_rules(struct rl_config *cfg, enum rl_config_mode mode)
 		key_problem(cfg, RL_CFG_IDENTITY_KEY, "required with identity.cert");
 	if (is_set(cfg, RL_CFG_IDENTITY_PASSWORD) && !has_store)
 		key_problem(cfg, RL_CFG_IDENTITY_PASSWORD, "set without identity.keystore");
+	check_identity_next(cfg);
+	check_trust_revocation(cfg);
 	if (rl_config_parse_duration(cfg->values[RL_CFG_RETRY_INITIAL_DELAY], &initial) == 0 &&
 	    rl_config_parse_duration(cfg->values[RL_CFG_RETRY_MAX_DELAY], &longest) == 0 && initial > longest)
 		key_problem(cfg, RL_CFG_RETRY_MAX_DELAY, "shorter than retry.initial_delay");

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "relais/keys.h"
+#include "relais/revocation.h"
 
 #define KEYS_FILE_MAX (4u * 1024 * 1024)
 /* Subject/issuer printing: RFC 2253, but UTF-8 characters are kept rather than escaped as \XX. */
@@ -31,6 +32,8 @@
 struct rl_trust {
 	X509_STORE *store;
 	STACK_OF(X509) *intermediates;
+	int anchors;
+	struct rl_revocation *revocation;	/* may be NULL */
 };
 
 /* The first OpenSSL error as text, and the queue emptied. */
@@ -229,11 +232,22 @@ void rl_identity_free(struct rl_identity *id)
 	memset(id, 0, sizeof(*id));
 }
 
+/* Whether some other certificate of the bundle issued cert (names match and its key verifies cert). */
+static int issuer_in_bundle(X509 *cert, STACK_OF(X509) *certs)
+{
+	for (int i = 0; i < sk_X509_num(certs); i++) {
+		X509 *candidate = sk_X509_value(certs, i);
+		if (candidate != cert && X509_check_issued(candidate, cert) == X509_V_OK)
+			return 1;
+	}
+	return 0;
+}
+
 struct rl_trust *rl_trust_load(const char *pem_bundle_path, struct rl_err *err)
 {
 	STACK_OF(X509) *certs = load_cert_file(pem_bundle_path, err);
 	struct rl_trust *t;
-	int anchors = 0;
+	int partial = 0;
 
 	if (!certs)
 		return NULL;
@@ -244,17 +258,20 @@ struct rl_trust *rl_trust_load(const char *pem_bundle_path, struct rl_err *err)
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory loading %s", pem_bundle_path);
 		return NULL;
 	}
-	for (int i = 0; i < sk_X509_num(certs); i++)
-		if (X509_self_signed(sk_X509_value(certs, i), 0) == 1)
-			anchors++;
-	ERR_clear_error();
 	for (int i = 0; i < sk_X509_num(certs); i++) {
 		X509 *cert = sk_X509_value(certs, i);
+		int self_signed = X509_self_signed(cert, 0) == 1;
+		int anchor = self_signed || !issuer_in_bundle(cert, certs);
 		int ok;
-		if (anchors == 0 || X509_self_signed(cert, 0) == 1)
+
+		ERR_clear_error();
+		if (anchor) {
 			ok = X509_STORE_add_cert(t->store, cert);	/* takes its own reference */
-		else
+			t->anchors++;
+			partial |= !self_signed;
+		} else {
 			ok = X509_up_ref(cert) && sk_X509_push(t->intermediates, cert);
+		}
 		if (!ok) {
 			rl_trust_free(t);
 			sk_X509_pop_free(certs, X509_free);
@@ -262,8 +279,8 @@ struct rl_trust *rl_trust_load(const char *pem_bundle_path, struct rl_err *err)
 			return NULL;
 		}
 	}
-	/* With no root in the bundle the listed CAs themselves are the anchors. */
-	if (anchors == 0)
+	/* A CA without its root in the bundle is trusted as it is. */
+	if (partial)
 		X509_STORE_set_flags(t->store, X509_V_FLAG_PARTIAL_CHAIN);
 	sk_X509_pop_free(certs, X509_free);
 	return t;
@@ -275,7 +292,26 @@ void rl_trust_free(struct rl_trust *t)
 		return;
 	X509_STORE_free(t->store);
 	sk_X509_pop_free(t->intermediates, X509_free);
+	rl_revocation_free(t->revocation);
 	free(t);
+}
+
+void rl_trust_set_revocation(struct rl_trust *t, struct rl_revocation *rev)
+{
+	if (t->revocation != rev)
+		rl_revocation_free(t->revocation);
+	t->revocation = rev;
+}
+
+struct rl_revocation *rl_trust_revocation(const struct rl_trust *t)
+{
+	return t ? t->revocation : NULL;
+}
+
+void rl_trust_counts(const struct rl_trust *t, int *anchors, int *intermediates)
+{
+	*anchors = t ? t->anchors : 0;
+	*intermediates = t ? sk_X509_num(t->intermediates) : 0;
 }
 
 static void format_date(time_t t, char *out, size_t size)
@@ -326,6 +362,12 @@ static int verify_failure(X509_STORE_CTX *ctx, X509 *leaf, struct rl_err *err)
 int rl_trust_verify(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *untrusted, time_t at,
 		    struct rl_err *err)
 {
+	return rl_trust_verify_chain(t, cert, untrusted, at, NULL, err);
+}
+
+int rl_trust_verify_chain(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *untrusted, time_t at,
+			  STACK_OF(X509) **chain_out, struct rl_err *err)
+{
 	STACK_OF(X509) *candidates = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	int rc = -1;
@@ -349,12 +391,22 @@ int rl_trust_verify(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *untrus
 	}
 	if (at != 0)
 		X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
-	if (X509_verify_cert(ctx) == 1)
-		rc = 0;
-	else
+	if (X509_verify_cert(ctx) != 1) {
 		verify_failure(ctx, cert, err);
-	ERR_clear_error();
+		goto out;
+	}
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	X509 *issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+	if (t->revocation && rl_revocation_check(t->revocation, cert, issuer, t->store, candidates, at, NULL,
+						 err) < 0)
+		goto out;
+	if (chain_out && !(*chain_out = X509_STORE_CTX_get1_chain(ctx))) {
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory verifying a certificate");
+		goto out;
+	}
+	rc = 0;
 out:
+	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
 	sk_X509_free(candidates);	/* the certificates belong to the trust store and the caller */
 	return rc;

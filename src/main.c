@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "relais/cli.h"
+#include "relais/revocation.h"
 #include "commands.h"
 
 static const struct rl_command *const commands[] = {
@@ -67,6 +68,25 @@ int rl_cli_load_identity(const char *key, const char *cert, const char *keystore
 	if (rc < 0)
 		err->code = RL_ERR_USAGE;
 	return rc;
+}
+
+int rl_cli_warn_revocation(const struct rl_trust *trust, unsigned long since)
+{
+	struct rl_revocation *rev = rl_trust_revocation(trust);
+	struct rl_revocation_outcome outcomes[16];
+	size_t n;
+	int warned = 0;
+
+	if (rl_revocation_policy(rev) != RL_REVOCATION_SOFT)
+		return 0;
+	n = rl_revocation_outcomes_since(rev, since, outcomes, 16);
+	for (size_t i = 0; i < n; i++)
+		if (outcomes[i].status == RL_REVOCATION_UNKNOWN) {
+			fprintf(stderr, "warning: could not check revocation of certificate CN=%s: %s "
+				"(accepted: trust.revocation = soft)\n", outcomes[i].subject_cn, outcomes[i].problem);
+			warned++;
+		}
+	return warned;
 }
 
 int main(int argc, char **argv)

@@ -36,6 +36,11 @@ int rl_cli_print_usage(const struct rl_command *cmd);
 int rl_cli_load_identity(const char *key, const char *cert, const char *keystore, const char *password,
 			 struct rl_identity *id, struct rl_err *err);
 
+/* Prints a "warning: could not check revocation of certificate CN=X: why" line to stderr for every
+ * certificate that the trust store's revocation checker accepted without an answer (soft policy) since
+ * sequence `since` (rl_revocation_sequence() taken before the work). Returns how many. */
+int rl_cli_warn_revocation(const struct rl_trust *trust, unsigned long since);
+
 /* Process-wide initialisation (libxml2, xmlsec, OpenSSL); idempotent. Returns 0 or -1. */
 int rl_init(struct rl_err *err);
 void rl_shutdown(void);

@@ -3,8 +3,12 @@
  *
  * An identity is one private key with its certificate (and chain): loaded from PEM files (key in
  * PKCS#8 or PKCS#1, optionally encrypted) or a PKCS#12 keystore with a password.
- * A trust store is a PEM bundle: self-signed certificates are anchors, the others intermediates (when
- * no certificate is self-signed, all of them are anchors).
+ * A trust store is a PEM bundle that may hold several networks side by side (Peppol test and production,
+ * G2 and G3, a private PKI): self-signed certificates are anchors; a CA certificate whose issuer is also in
+ * the bundle is an intermediate, used only to build chains; a CA certificate whose issuer is not in the
+ * bundle is itself an anchor (so a bundle of AP CAs without their roots works too).
+ * A trust store may carry a revocation checker (revocation.h): rl_trust_verify() then also asks it
+ * about the verified certificate, so every caller gets revocation checks.
  * Certificate checks return EBMS:0101 FailedAuthentication with a sentence naming the certificate
  * ("certificate CN=POP000099 expired on 2021-01-01", "... does not chain to a trusted CA").
  */
@@ -31,12 +35,26 @@ int rl_identity_load_p12(struct rl_identity *id, const char *p12_path, const cha
 void rl_identity_free(struct rl_identity *id);
 
 struct rl_trust;
+struct rl_revocation;
 struct rl_trust *rl_trust_load(const char *pem_bundle_path, struct rl_err *err);
+/* Frees the trust store and its revocation checker. */
 void rl_trust_free(struct rl_trust *t);
+/* Attaches a revocation checker; the trust store owns it from now on (a previous one is freed). */
+void rl_trust_set_revocation(struct rl_trust *t, struct rl_revocation *rev);
+/* The attached checker (NULL when none), for its status and outcomes. Still owned by the trust store. */
+struct rl_revocation *rl_trust_revocation(const struct rl_trust *t);
+/* How many anchors and intermediates the bundle gave. */
+void rl_trust_counts(const struct rl_trust *t, int *anchors, int *intermediates);
 /* Verifies cert (with extra untrusted intermediates, may be NULL) at time `at` (0 = now): chain to an
- * anchor, validity of every certificate at that time. Returns 0 or -1 with EBMS:0101. */
+ * anchor, validity of every certificate at that time, then revocation of cert (not of its CAs) when a
+ * checker is attached; that may block for the checker's network timeout. Returns 0 or -1 with
+ * EBMS:0101. */
 int rl_trust_verify(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *untrusted, time_t at,
 		    struct rl_err *err);
+/* The same, and on success hands back the chain from cert to its anchor (the caller frees it with
+ * sk_X509_pop_free(chain, X509_free)). */
+int rl_trust_verify_chain(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *untrusted, time_t at,
+			  STACK_OF(X509) **chain, struct rl_err *err);
 
 X509 *rl_cert_load_pem(const char *path, struct rl_err *err);
 X509 *rl_cert_from_der(const unsigned char *der, size_t len, struct rl_err *err);

@@ -265,7 +265,8 @@ static void test_datetime(void **state)
 	assert_int_equal(rl_parse_datetime(text), 1619827200);
 	rl_format_datetime(0, 0, text, sizeof(text));
 	time_t now = rl_parse_datetime(text);
-	assert_true(now >= time(NULL) - 2 && now <= time(NULL));
+	/* time() reads a coarse clock that may still show the previous second. */
+	assert_true(now >= time(NULL) - 2 && now <= time(NULL) + 1);
 }
 
 /* The real Peppol CAs and a Peppol test AP certificate of the G2 generation. */
