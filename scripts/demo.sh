@@ -31,6 +31,7 @@ party_id = $2
 [trust]
 anchors = $demo/pki/ca-chain.pem
 tls_anchors = $demo/pki/tls-ca.cert.pem
+crls = $demo/pki/ap-ca.crl.pem
 [server]
 listen = 127.0.0.1:$3
 tls = on

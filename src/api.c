@@ -27,6 +27,7 @@
 #include "relais/crypto.h"
 #include "relais/daemon.h"
 #include "relais/log.h"
+#include "relais/revocation.h"
 #include "relais/stream.h"
 
 #define API_JSON_MAX (16u << 20)
@@ -131,8 +132,32 @@ static json_t *message_json(const struct rl_store_message *m)
 	return o;
 }
 
+/* The revocation policy, each responder's reachability, and certificates whose status is unknown. */
+static json_t *revocation_json(struct rl_revocation *rev)
+{
+	struct rl_revocation_responder responders[16];
+	struct rl_revocation_outcome outcomes[32];
+	size_t nr = rl_revocation_responders(rev, responders, 16);
+	size_t no = rl_revocation_outcomes(rev, outcomes, 32);
+	json_t *o = json_object(), *list = json_array(), *unknown = json_array();
+
+	json_object_set_new(o, "policy", json_string(rl_revocation_policy_name(rl_revocation_policy(rev))));
+	for (size_t i = 0; i < nr; i++)
+		json_array_append_new(list, json_pack("{s:s, s:b, s:I, s:s}", "url", responders[i].url, "reachable",
+						      responders[i].reachable, "requests",
+						      (json_int_t)responders[i].requests, "last_error",
+						      responders[i].last_error));
+	for (size_t i = 0; i < no; i++)
+		if (outcomes[i].status == RL_REVOCATION_UNKNOWN)
+			json_array_append_new(unknown, json_pack("{s:s, s:s}", "subject_cn", outcomes[i].subject_cn,
+								 "problem", outcomes[i].problem));
+	json_object_set_new(o, "responders", list);
+	json_object_set_new(o, "unchecked", unknown);
+	return o;
+}
+
 char *rl_health_json(const char *party_id, X509 *cert, const struct rl_store_stats *st, long long uptime,
-		     int pretty)
+		     struct rl_revocation *revocation, int pretty)
 {
 	json_t *o = json_object(), *q;
 	const char *status = "ok";
@@ -174,6 +199,8 @@ char *rl_health_json(const char *party_id, X509 *cert, const struct rl_store_sta
 		else if (days < 30)
 			status = "certificate-expires-soon";
 	}
+	if (revocation)
+		json_object_set_new(o, "revocation", revocation_json(revocation));
 	if (st->out_failed > 0 || st->in_failed > 0)
 		status = strcmp(status, "ok") == 0 ? "failures" : status;
 	json_object_set_new(o, "status", json_string(status));
@@ -522,8 +549,8 @@ static void handle_health(struct api *a, struct rl_store *st, struct rl_http_res
 		return;
 	}
 	keys = rl_daemon_keyring(a->d);
-	text = rl_health_json(a->d->party_id, keys->identity.cert, &stats, (long long)(time(NULL) - a->d->started_at),
-			      1);
+	text = rl_health_json(a->d->party_id, rl_keyring_signer(keys)->cert, &stats,
+			      (long long)(time(NULL) - a->d->started_at), rl_trust_revocation(keys->trust), 1);
 	rl_keyring_put(a->d, keys);
 	rl_store_stats_free(&stats);
 	resp->status = text ? 200 : 500;

@@ -61,6 +61,8 @@ static void print_text(const struct rl_config *cfg, X509 *cert, const struct rl_
 	       st->in_received + st->in_delivered + st->in_failed, st->in_delivered, st->in_failed,
 	       st->deliveries_pending);
 	printf("destinations   %lld paused (circuit open)\n", st->circuits_open);
+	printf("revocation     %s%s%s\n", rl_config_str(cfg, RL_CFG_TRUST_REVOCATION),
+	       rl_config_str(cfg, RL_CFG_TRUST_CRLS)[0] ? ", CRLs " : "", rl_config_str(cfg, RL_CFG_TRUST_CRLS));
 	if (st->last_error) {
 		char at[40] = "";
 
@@ -119,7 +121,7 @@ static int run_status(int argc, char **argv)
 	}
 	cert = our_certificate(cfg);
 	if (json) {
-		char *text = rl_health_json(rl_config_str(cfg, RL_CFG_IDENTITY_PARTY_ID), cert, &stats, -1, 1);
+		char *text = rl_health_json(rl_config_str(cfg, RL_CFG_IDENTITY_PARTY_ID), cert, &stats, -1, NULL, 1);
 
 		if (text)
 			printf("%s\n", text);

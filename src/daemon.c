@@ -70,7 +70,7 @@ static void keyring_free(struct rl_keyring *k)
 {
 	if (k == NULL)
 		return;
-	rl_identity_free(&k->identity);
+	rl_identity_set_free(&k->identities);
 	rl_trust_free(k->trust);
 	rl_routes_free(k->routes);
 	free(k);
@@ -79,24 +79,17 @@ static void keyring_free(struct rl_keyring *k)
 static struct rl_keyring *keyring_load(const struct rl_config *cfg, struct rl_err *err)
 {
 	struct rl_keyring *k = calloc(1, sizeof(*k));
-	const char *keystore = rl_config_str(cfg, RL_CFG_IDENTITY_KEYSTORE);
-	int rc;
 
 	if (k == NULL) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	k->refs = 1;
-	if (keystore[0])
-		rc = rl_identity_load_p12(&k->identity, keystore, rl_config_str(cfg, RL_CFG_IDENTITY_PASSWORD), err);
-	else
-		rc = rl_identity_load_pem(&k->identity, rl_config_str(cfg, RL_CFG_IDENTITY_KEY),
-					  rl_config_str(cfg, RL_CFG_IDENTITY_CERT), NULL, err);
-	if (rc < 0) {
+	if (rl_identity_set_load_config(&k->identities, cfg, err) < 0) {
 		free(k);
 		return NULL;
 	}
-	k->trust = rl_trust_load(rl_config_str(cfg, RL_CFG_TRUST_ANCHORS), err);
+	k->trust = rl_trust_load_config(cfg, NULL, err);
 	if (k->trust == NULL) {
 		keyring_free(k);
 		return NULL;
@@ -107,6 +100,11 @@ static struct rl_keyring *keyring_load(const struct rl_config *cfg, struct rl_er
 		return NULL;
 	}
 	return k;
+}
+
+const struct rl_identity *rl_keyring_signer(const struct rl_keyring *k)
+{
+	return rl_identity_set_signing(&k->identities, time(NULL));
 }
 
 struct rl_keyring *rl_daemon_keyring(struct rl_daemon *d)

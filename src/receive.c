@@ -25,7 +25,6 @@ struct receive {
 	struct rl_err err;
 	int failed;
 	int is_post;
-	const struct rl_identity *ids[1];	/* the unpacker keeps a pointer to this array */
 	char remote[64];
 };
 
@@ -49,9 +48,8 @@ void *rl_receive_begin(struct rl_daemon *d, const struct rl_http_request *req)
 		rc->failed = 1;
 		return rc;
 	}
-	rc->ids[0] = &rc->keys->identity;
-	uo.identities = rc->ids;
-	uo.identity_count = 1;
+	/* Every identity we hold (a rollover has two): the one the EncryptedKey names decrypts. */
+	uo.identities = rl_identity_set_all(&rc->keys->identities, &uo.identity_count);
 	uo.trust = rc->keys->trust;
 	uo.max_payload = d->max_body * 16;	/* inflated size: gzip ratios beyond 16 are refused */
 	uo.tmp_dir = d->spool_dir;
@@ -93,7 +91,7 @@ static void respond_error(struct receive *rc, int status, const struct rl_err *w
 
 	rl_err_format(why, text, sizeof(text));
 	rl_log_warn(ref_to, "refused a message from %s: %s", rc->remote, text);
-	if (rl_as4_error_build(why, ref_to, &rc->keys->identity, &signal, &err) < 0) {
+	if (rl_as4_error_build(why, ref_to, rl_keyring_signer(rc->keys), &signal, &err) < 0) {
 		rl_log_error(ref_to, "cannot build the error signal: %s", err.msg);
 		resp->status = 500;
 		resp->content_type = strdup("text/plain");
@@ -153,7 +151,7 @@ static void accept_message(struct receive *rc, struct rl_as4_received *r, struct
 	default:
 		goto unavailable;
 	}
-	if (rl_as4_receipt_build(r, &rc->keys->identity, &receipt, &receipt_id, &err) < 0) {
+	if (rl_as4_receipt_build(r, rl_keyring_signer(rc->keys), &receipt, &receipt_id, &err) < 0) {
 		respond_error(rc, 500, &err, r->um.message_id, resp);
 		goto done;
 	}

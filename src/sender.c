@@ -331,7 +331,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 			       err.code != RL_ERR_BAD_RESPONSE, 0);
 		goto done;
 	}
-	po.sender = &keys->identity;
+	po.sender = rl_keyring_signer(keys);
 	po.receiver_cert = dst.cert;
 	po.payload_path = payload_path;
 	po.payload_mime_type = m->payload_mime_type;

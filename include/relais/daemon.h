@@ -24,15 +24,18 @@
 #include "relais/err.h"
 #include "relais/http_server.h"
 #include "relais/keys.h"
+#include "relais/keys_config.h"
 #include "relais/store.h"
 
-/* What SIGHUP reloads: our identity, the trust anchors and the routing table. Reference-counted so that a request or a
- * send in progress keeps the keys it started with while new work uses the new ones. */
+/* What SIGHUP reloads: our identities (the current one and, during a key rollover, the next; see
+ * keys_config.h), the trust anchors with their revocation checker, and the routing table.
+ * Reference-counted so that a request or a send in progress keeps the keys it started with while new
+ * work uses the new ones. */
 struct rl_routes;
 
 struct rl_keyring {
 	int refs;			/* guarded by the daemon's keyring_lock */
-	struct rl_identity identity;
+	struct rl_identity_set identities;
 	struct rl_trust *trust;
 	struct rl_routes *routes;
 };
@@ -71,6 +74,8 @@ struct rl_daemon {
 	unsigned long long max_body;
 };
 
+/* The identity that signs now (receipts, error signals, sent messages). */
+const struct rl_identity *rl_keyring_signer(const struct rl_keyring *k);
 /* The keys in force: a reference the caller gives back with rl_keyring_put(). */
 struct rl_keyring *rl_daemon_keyring(struct rl_daemon *d);
 void rl_keyring_put(struct rl_daemon *d, struct rl_keyring *k);
@@ -94,8 +99,9 @@ void rl_api_finish(void *ctx, enum rl_http_body_end how, struct rl_http_response
 void rl_api_cleanup(void *ctx, int completed);
 /* The health document (JSON text, caller frees): queues, last error, certificate expiry. Shared by
  * GET /api/v1/health and `relais status --json`; uptime < 0 = not known (no daemon asked). */
+struct rl_revocation;
 char *rl_health_json(const char *party_id, X509 *cert, const struct rl_store_stats *st, long long uptime,
-		     int pretty);
+		     struct rl_revocation *revocation, int pretty);
 
 void *rl_sender_thread(void *daemon);
 void *rl_delivery_thread(void *daemon);

@@ -58,6 +58,7 @@ party_id = $seat
 [trust]
 anchors = $PKI/ca-chain.pem
 tls_anchors = $PKI/tls-ca.cert.pem
+crls = $PKI/ap-ca.crl.pem
 [server]
 listen = 127.0.0.1:$port
 tls = on
