@@ -14,6 +14,7 @@ DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 [ -x "$DNSMASQ" ] || { echo "SKIP: no dnsmasq"; exit 77; }
 # every background process (access points, dnsmasq, relais smp) is a PID_* variable: kill_aps ends them
 start_test_db
+trap 'exit 130' INT TERM
 DB_A=$(pg_createdb net_a)
 DB_B=$(pg_createdb net_b)
 
@@ -151,11 +152,15 @@ expect_exit 0 "NAPTR and CNAME: relais lookup finds B" -- "$RELAIS" lookup --sml
 	--dns "127.0.0.1:$DNS_PORT" --set "trust.smp_anchors=$PKI/smp-ca-chain.pem" --explain "$P_BOTH" "$INVOICE_DOCTYPE"
 grep -q "SML: NAPTR gives SMP $SMP_URL" "$TMP/stdout" && grep -q "^endpoint *https://127.0.0.1:$PORT_B/as4\$" "$TMP/stdout" &&
 	ok "NAPTR and CNAME: the NAPTR record is used" || { not_ok "NAPTR and CNAME: the NAPTR record is used"; cat "$TMP/stdout"; }
+: > "$TMP/dnsmasq.log"
 route_case "NAPTR and CNAME" "$P_BOTH" 100
+grep -q "query\[NAPTR\] $(naptr_of "$P_BOTH")" "$TMP/dnsmasq.log" && ! grep -q "$(cname_of "$P_BOTH")" "$TMP/dnsmasq.log" &&
+	ok "NAPTR and CNAME: A asked the NAPTR name, never the CNAME name" ||
+	not_ok "NAPTR and CNAME: A asked the NAPTR name, never the CNAME name"
 route_case "NAPTR only" "$P_NAPTR" 200
 if [ "$CAN_BIND_80" = 1 ]; then
 	route_case "CNAME only" "$P_CNAME" 300
-	grep -q "$(cname_of "$P_CNAME")" "$TMP/dnsmasq.log" && ok "CNAME only: A asked for the B-MD5 name" ||
+	grep -q "query\[A\] $(cname_of "$P_CNAME")" "$TMP/dnsmasq.log" && ok "CNAME only: A asked for the B-MD5 name" ||
 		not_ok "CNAME only: A asked for the B-MD5 name"
 else
 	echo "# CNAME only: skipped (port 80 needs root)"
@@ -183,7 +188,8 @@ retrying() {
 	[ "$(sql "$DB_A" "SELECT state FROM messages WHERE message_id='$mid' AND last_error LIKE '%unreachable%'")" = retry ]
 }
 wait_until 20 "DNS down: A keeps the message for another attempt (state retry, DNS unreachable)" -- retrying
-sleep 2
+wait_until 20 "DNS down: A tries again" -- \
+	sh -c "[ \"\$(\"$PG_BINDIR/psql\" -X -A -t -q -d '$DB_A' -c \"SELECT attempts FROM messages WHERE message_id='$mid'\")\" -ge 2 ]"
 [ "$(state_of "$mid")" = retry ] && [ "$(sql "$DB_A" "SELECT attempts FROM messages WHERE message_id='$mid'")" -ge 2 ] &&
 	ok "DNS down: still retry after $(sql "$DB_A" "SELECT attempts FROM messages WHERE message_id='$mid'") attempts: $(sql "$DB_A" "SELECT last_error FROM messages WHERE message_id='$mid'")" ||
 	not_ok "DNS down: A's record: $(sql "$DB_A" "SELECT state, attempts, last_error FROM messages WHERE message_id='$mid'")"
