@@ -1,19 +1,21 @@
 /*
  * bench_daemon.c - end-to-end throughput and latency of two running access points.
  *
- * usage: bench_daemon CONNINFO-A URL-B CERT-B MESSAGES CONCURRENCY PID-A PID-B
+ * usage: bench_daemon CONNINFO-A URL-B CERT-B MESSAGES CONCURRENCY PID-A PID-B [PID-POSTMASTER]
  *
  * Queues MESSAGES invoices of about 5 KB in A's database (as `relais send` does), keeping CONCURRENCY
  * of them in flight (submitted and not yet delivered or failed), and waits until all are done. A message
  * is done when A has received B's receipt, verified it against what was sent and stored it. Prints
  * messages/s, the latency from queueing to stored receipt (p50, p99, max; from the database's own
- * timestamps) and the peak resident memory (VmHWM) of both relais processes.
+ * timestamps), the peak resident memory (VmHWM) of both relais processes, and the CPU time each relais
+ * and the PostgreSQL cluster (postmaster and its children) spent per message.
  */
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <libpq-fe.h>
 #include "relais/buf.h"
@@ -43,6 +45,62 @@ static long proc_kib(long pid, const char *field)
 			value = atol(line + strlen(field) + 1);
 	fclose(fp);
 	return value;
+}
+
+/* CPU seconds (user + system) a process has used so far. */
+static double proc_cpu_seconds(long pid)
+{
+	char path[64], line[1024];
+	unsigned long long utime = 0, stime = 0;
+	const char *p;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return 0;
+	if (fgets(line, sizeof(line), fp) == NULL) {
+		fclose(fp);
+		return 0;
+	}
+	fclose(fp);
+	p = strrchr(line, ')');	/* the command name may hold spaces */
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+		return 0;
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds used so far by a PostgreSQL postmaster and its server processes (its children). */
+static double postgres_cpu_seconds(long postmaster)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	double total = 0;
+
+	if (proc == NULL || postmaster <= 0) {
+		if (proc)
+			closedir(proc);
+		return 0;
+	}
+	while ((de = readdir(proc)) != NULL) {
+		char path[300], line[1024];
+		long pid = atol(de->d_name), ppid = 0;
+		const char *p;
+		FILE *fp;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		fp = fopen(path, "r");
+		if (fp == NULL)
+			continue;
+		if (fgets(line, sizeof(line), fp) && (p = strrchr(line, ')')) && sscanf(p + 2, "%*c %ld", &ppid) == 1 &&
+		    (pid == postmaster || ppid == postmaster))
+			total += proc_cpu_seconds(pid);
+		fclose(fp);
+	}
+	closedir(proc);
+	return total;
 }
 
 /* An SBD with a UBL invoice of about 5 KB; each one different. */
@@ -96,18 +154,20 @@ int main(int argc, char **argv)
 	struct rl_store *st;
 	struct rl_err err;
 	char source[64], run[32];
-	long messages, concurrency, pid_a, pid_b;
+	long messages, concurrency, pid_a, pid_b, postmaster;
 	long long submitted = 0, done = 0, failed;
-	double t0, elapsed, *lat;
+	double t0, elapsed, *lat, cpu_a, cpu_b, cpu_pg;
 	PGconn *pg;
 	PGresult *r;
 	X509 *cert;
 	int n;
 
-	if (argc != 8) {
-		fprintf(stderr, "usage: %s CONNINFO-A URL-B CERT-B MESSAGES CONCURRENCY PID-A PID-B\n", argv[0]);
+	if (argc != 8 && argc != 9) {
+		fprintf(stderr, "usage: %s CONNINFO-A URL-B CERT-B MESSAGES CONCURRENCY PID-A PID-B [PID-POSTMASTER]\n",
+			argv[0]);
 		return 2;
 	}
+	postmaster = argc == 9 ? atol(argv[8]) : 0;
 	messages = atol(argv[4]);
 	concurrency = atol(argv[5]);
 	pid_a = atol(argv[6]);
@@ -129,6 +189,9 @@ int main(int argc, char **argv)
 	snprintf(run, sizeof(run), "b%ld-%ld", (long)getpid(), (long)time(NULL));
 	snprintf(source, sizeof(source), "bench:%s:c%ld", run, concurrency);
 
+	cpu_a = proc_cpu_seconds(pid_a);
+	cpu_b = proc_cpu_seconds(pid_b);
+	cpu_pg = postgres_cpu_seconds(postmaster);
 	t0 = now_seconds();
 	while (done < messages) {
 		while (submitted < messages && submitted - done < concurrency) {
@@ -161,6 +224,9 @@ int main(int argc, char **argv)
 		}
 	}
 	elapsed = now_seconds() - t0;
+	cpu_a = proc_cpu_seconds(pid_a) - cpu_a;
+	cpu_b = proc_cpu_seconds(pid_b) - cpu_b;
+	cpu_pg = postgres_cpu_seconds(postmaster) - cpu_pg;
 
 	{
 		const char *params[1] = { source };
@@ -182,9 +248,10 @@ int main(int argc, char **argv)
 	PQclear(r);
 	qsort(lat, (size_t)n, sizeof(*lat), compare_double);
 	printf("concurrency %3ld: %5ld messages in %6.2f s = %7.1f msg/s; latency ms p50 %7.1f p99 %7.1f max %7.1f; "
-	       "failed %lld; peak RSS A %ld KiB, B %ld KiB\n",
+	       "failed %lld; peak RSS A %ld KiB, B %ld KiB; CPU ms/message A %.2f B %.2f PostgreSQL %.2f\n",
 	       concurrency, messages, elapsed, (double)messages / elapsed, lat[n / 2], lat[(n * 99) / 100],
-	       lat[n - 1], failed, proc_kib(pid_a, "VmHWM:"), proc_kib(pid_b, "VmHWM:"));
+	       lat[n - 1], failed, proc_kib(pid_a, "VmHWM:"), proc_kib(pid_b, "VmHWM:"),
+	       1000.0 * cpu_a / (double)messages, 1000.0 * cpu_b / (double)messages, 1000.0 * cpu_pg / (double)messages);
 	free(lat);
 	PQfinish(pg);
 	rl_store_close(st);

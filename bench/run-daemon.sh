@@ -30,7 +30,7 @@ for c in 1 4 16 64; do
 	[ $c = 1 ] && n=$((messages / 4))
 	case " ${BENCH_CONCURRENCY:-1 4 16 64} " in *" $c "*) ;; *) continue ;; esac
 	"$top_builddir/bench/bench_daemon" "$DB_A" "https://127.0.0.1:$PORT_B/as4" "$PKI/POP000002.cert.pem" \
-		"$n" "$c" "$PID_A" "$PID_B" || { tail -5 "$TMP/A/log" "$TMP/B/log"; break; }
+		"$n" "$c" "$PID_A" "$PID_B" "$(head -1 "$PG_DIR/data/postmaster.pid")" || { tail -5 "$TMP/A/log" "$TMP/B/log"; break; }
 done
 echo "idle RSS after the runs: A $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_A/status), B $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_B/status)"
 ap_stop A

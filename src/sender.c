@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <openssl/pem.h>
 #include "relais/as4.h"
 #include "relais/daemon.h"
@@ -177,37 +178,59 @@ static int resolve_destination(struct rl_daemon *d, const struct rl_keyring *key
 	return dst->cert ? 0 : -1;
 }
 
-/* Streams the stored payload into a spool file under the state directory; *path is malloc'd. */
-static int spool_payload(struct rl_daemon *d, struct rl_store *st, int64_t id, char **path, struct rl_err *err)
+/* The payload as a file for the packer: a memory file (memfd, named /proc/self/fd/N) when it is small,
+ * else a file in the spool directory. */
+struct payload_file {
+	char *path;
+	int memfd;		/* -1 for a spool directory file */
+};
+
+static void payload_file_remove(struct payload_file *pf)
+{
+	if (pf->memfd >= 0)
+		close(pf->memfd);
+	else if (pf->path)
+		unlink(pf->path);
+	free(pf->path);
+	pf->path = NULL;
+	pf->memfd = -1;
+}
+
+static int spool_payload(struct rl_daemon *d, struct rl_store *st, const struct rl_store_message *m,
+			 struct payload_file *pf, struct rl_err *err)
 {
 	struct rl_sink sink;
-	FILE *fp;
+	FILE *fp = NULL;
 	int fd;
 
-	if (asprintf(path, "%s/out-%lld-XXXXXX", d->spool_dir, (long long)id) < 0) {
-		*path = NULL;
+	pf->memfd = -1;
+	if (m->payload_size <= RL_SPOOL_MEMORY_MAX && (pf->memfd = memfd_create("relais-payload", MFD_CLOEXEC)) >= 0) {
+		if (asprintf(&pf->path, "/proc/self/fd/%d", pf->memfd) < 0)
+			pf->path = NULL;
+		fd = pf->path ? dup(pf->memfd) : -1;
+	} else {
+		if (asprintf(&pf->path, "%s/out-%lld-XXXXXX", d->spool_dir, (long long)m->id) < 0)
+			pf->path = NULL;
+		fd = pf->path ? mkstemp(pf->path) : -1;
+	}
+	if (pf->path == NULL) {
+		payload_file_remove(pf);
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	}
-	fd = mkstemp(*path);
 	if (fd < 0 || (fp = fdopen(fd, "wb")) == NULL) {
 		rl_err_set(err, RL_ERR_IO, "cannot create a spool file in %s: %s", d->spool_dir, strerror(errno));
-		if (fd >= 0) {
+		if (fd >= 0)
 			close(fd);
-			unlink(*path);
-		}
-		free(*path);
-		*path = NULL;
+		payload_file_remove(pf);
 		return -1;
 	}
 	sink.write = rl_sink_file_write;
 	sink.ctx = fp;
-	if (rl_store_payload_read(st, id, &sink, err) < 0 || fflush(fp) != 0) {
+	if (rl_store_payload_read(st, m->id, &sink, err) < 0 || fflush(fp) != 0) {
 		if (err->code == RL_OK)
 			rl_err_set(err, RL_ERR_IO, "cannot write the spool file: %s", strerror(errno));
 		fclose(fp);
-		unlink(*path);
-		free(*path);
-		*path = NULL;
+		payload_file_remove(pf);
 		return -1;
 	}
 	fclose(fp);
@@ -332,16 +355,16 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 	struct rl_as4_pack_opts po = { 0 };
 	struct earlier_attempt earlier = { 0 };
 	struct rl_err err;
-	char *payload_path = NULL;
+	struct payload_file pf = { NULL, -1 };
 	FILE *packed = NULL;
 	long size;
 
 	rl_err_clear(&err);
-	if (spool_payload(d, st, m->id, &payload_path, &err) < 0) {
+	if (spool_payload(d, st, m, &pf, &err) < 0) {
 		record_failure(d, st, m, NULL, &err, NULL, 0, 0, 0);
 		goto done;
 	}
-	if (resolve_destination(d, keys, st, m, payload_path, &dst, &err) < 0) {
+	if (resolve_destination(d, keys, st, m, pf.path, &dst, &err) < 0) {
 		/* Unreachable DNS/SMP or database: again later; no route, not registered, refused: final. */
 		record_failure(d, st, m, NULL, &err, NULL, 0, err.code != RL_ERR_DB && err.code != RL_ERR_NETWORK &&
 			       err.code != RL_ERR_BAD_RESPONSE, 0);
@@ -349,7 +372,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 	}
 	po.sender = rl_keyring_signer(keys);
 	po.receiver_cert = dst.cert;
-	po.payload_path = payload_path;
+	po.payload_path = pf.path;
 	po.payload_mime_type = m->payload_mime_type;
 	po.message_id = m->message_id;
 	po.conversation_id = m->conversation_id;
@@ -361,7 +384,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 	po.original_sender = m->original_sender;
 	po.final_recipient = m->final_recipient;
 	po.tmp_dir = d->spool_dir;
-	packed = rl_tmpfile(payload_path, &err);
+	packed = rl_tmpfile(d->spool_dir, &err);
 	if (packed == NULL) {
 		record_failure(d, st, m, NULL, &err, NULL, 0, 0, 0);
 		goto done;
@@ -428,10 +451,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 done:
 	if (packed)
 		fclose(packed);
-	if (payload_path) {
-		unlink(payload_path);
-		free(payload_path);
-	}
+	payload_file_remove(&pf);
 	rl_http_result_free(&res);
 	rl_as4_signal_info_free(&info);
 	rl_as4_sent_free(&sent);

@@ -59,31 +59,149 @@ static char *dir_of(const char *path)
 	return d;
 }
 
-FILE *rl_tmpfile(const char *near_path, struct rl_err *err)
+/*
+ * Spool files: the first RL_SPOOL_MEMORY_MAX bytes live in memory; a spool that grows past that moves
+ * to an unlinked temporary file (so small messages never touch the file system, and large ones never
+ * sit in memory). A stdio stream over this through fopencookie().
+ */
+struct spool {
+	char *dir;		/* where the file goes if it spills */
+	unsigned char *mem;
+	size_t cap;
+	off64_t len, pos;
+	int fd;			/* -1 while in memory */
+};
+
+static int spool_spill(struct spool *sp)
 {
-	char *dir = dir_of(near_path);
 	char *tmpl = NULL;
-	FILE *fp = NULL;
 	int fd;
 
-	if (dir == NULL || asprintf(&tmpl, "%s/.relais-tmp-XXXXXX", dir) < 0) {
-		free(dir);
+	if (asprintf(&tmpl, "%s/.relais-tmp-XXXXXX", sp->dir) < 0)
+		return -1;
+	fd = mkstemp(tmpl);
+	if (fd < 0) {
+		free(tmpl);
+		return -1;
+	}
+	unlink(tmpl);
+	free(tmpl);
+	for (off64_t done = 0; done < sp->len;) {
+		ssize_t n = pwrite(fd, sp->mem + done, (size_t)(sp->len - done), done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		done += n;
+	}
+	free(sp->mem);
+	sp->mem = NULL;
+	sp->cap = 0;
+	sp->fd = fd;
+	return 0;
+}
+
+static ssize_t spool_write(void *cookie, const char *buf, size_t size)
+{
+	struct spool *sp = cookie;
+
+	if (sp->fd < 0 && sp->pos + (off64_t)size > RL_SPOOL_MEMORY_MAX && spool_spill(sp) < 0)
+		return -1;
+	if (sp->fd >= 0) {
+		ssize_t n = pwrite(sp->fd, buf, size, sp->pos);
+
+		if (n < 0)
+			return -1;
+		size = (size_t)n;
+	} else {
+		size_t need = (size_t)sp->pos + size;
+
+		if (need > sp->cap) {
+			size_t cap = sp->cap ? sp->cap : 16384;
+			unsigned char *grown;
+
+			while (cap < need)
+				cap *= 2;
+			grown = realloc(sp->mem, cap);
+			if (grown == NULL)
+				return -1;
+			sp->mem = grown;
+			sp->cap = cap;
+		}
+		if (sp->pos > sp->len)
+			memset(sp->mem + sp->len, 0, (size_t)(sp->pos - sp->len));
+		memcpy(sp->mem + sp->pos, buf, size);
+	}
+	sp->pos += (off64_t)size;
+	if (sp->pos > sp->len)
+		sp->len = sp->pos;
+	return (ssize_t)size;
+}
+
+static ssize_t spool_read(void *cookie, char *buf, size_t size)
+{
+	struct spool *sp = cookie;
+	ssize_t n;
+
+	if (sp->fd >= 0) {
+		n = pread(sp->fd, buf, size, sp->pos);
+		if (n < 0)
+			return -1;
+	} else {
+		n = sp->pos >= sp->len ? 0 : (ssize_t)((off64_t)size < sp->len - sp->pos ? (off64_t)size : sp->len - sp->pos);
+		if (n > 0)
+			memcpy(buf, sp->mem + sp->pos, (size_t)n);
+	}
+	sp->pos += n;
+	return n;
+}
+
+static int spool_seek(void *cookie, off64_t *offset, int whence)
+{
+	struct spool *sp = cookie;
+	off64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? sp->pos : sp->len;
+
+	if (base + *offset < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	sp->pos = base + *offset;
+	*offset = sp->pos;
+	return 0;
+}
+
+static int spool_close(void *cookie)
+{
+	struct spool *sp = cookie;
+
+	if (sp->fd >= 0)
+		close(sp->fd);
+	free(sp->mem);
+	free(sp->dir);
+	free(sp);
+	return 0;
+}
+
+FILE *rl_tmpfile(const char *near_path, struct rl_err *err)
+{
+	static const cookie_io_functions_t io = { spool_read, spool_write, spool_seek, spool_close };
+	struct spool *sp = calloc(1, sizeof(*sp));
+	FILE *fp;
+
+	if (sp == NULL || (sp->dir = dir_of(near_path)) == NULL) {
+		free(sp);
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	fd = mkstemp(tmpl);
-	if (fd < 0) {
-		rl_err_set(err, RL_ERR_IO, "cannot create a temporary file in %s: %s", dir, strerror(errno));
-	} else {
-		unlink(tmpl);
-		fp = fdopen(fd, "w+b");
-		if (fp == NULL) {
-			close(fd);
-			rl_err_set(err, RL_ERR_IO, "fdopen: %s", strerror(errno));
-		}
+	sp->fd = -1;
+	fp = fopencookie(sp, "w+b", io);
+	if (fp == NULL) {
+		spool_close(sp);
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	}
-	free(tmpl);
-	free(dir);
 	return fp;
 }
 

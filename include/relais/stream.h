@@ -34,8 +34,10 @@ int rl_sink_null_write(void *ctx, const unsigned char *data, size_t len, struct 
 /* Copies a whole FILE into a sink in fixed-size chunks. */
 int rl_stream_copy_file(FILE *in, const struct rl_sink *out, struct rl_err *err);
 
-/* A temporary file beside `near_path` (or in TMPDIR when NULL), opened "w+b" and unlinked at once,
- * so nothing is left behind whatever happens. */
+/* A spool: a temporary stream beside `near_path` (or in TMPDIR when NULL), opened "w+b". The first
+ * RL_SPOOL_MEMORY_MAX bytes are kept in memory; past that it moves to a file created and unlinked at once
+ * in that directory, so nothing is left behind whatever happens. fileno() does not apply to it. */
+#define RL_SPOOL_MEMORY_MAX (256 * 1024)
 FILE *rl_tmpfile(const char *near_path, struct rl_err *err);
 
 /* Atomic output: write to DIR/.NAME.tmp-XXXXXX (hidden), then rl_outfile_commit() fsyncs and renames it to PATH;
