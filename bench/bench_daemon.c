@@ -128,11 +128,16 @@ static void make_invoice(struct rl_buf *b, const char *run, int n)
 	rl_buf_puts(b, "</Invoice></StandardBusinessDocument>\n");
 }
 
-static long long count_done(PGconn *pg, const char *source)
+/* Messages of this run done; only rows from the run's first id on are looked at (primary key range). */
+static long long count_done(PGconn *pg, const char *source, long long first_id)
 {
-	const char *params[1] = { source };
-	PGresult *r = PQexecParams(pg, "SELECT count(*) FROM messages WHERE source = $1 AND state IN "
-				   "('delivered', 'failed')", 1, NULL, params, NULL, NULL, 0);
+	char first[32];
+	const char *params[2] = { source, first };
+	PGresult *r;
+
+	snprintf(first, sizeof(first), "%lld", first_id);
+	r = PQexecParams(pg, "SELECT count(*) FROM messages WHERE id >= $2::bigint AND source = $1 AND state IN "
+			 "('delivered', 'failed')", 2, NULL, params, NULL, NULL, 0);
 	long long n = -1;
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
@@ -155,7 +160,7 @@ int main(int argc, char **argv)
 	struct rl_err err;
 	char source[64], run[32];
 	long messages, concurrency, pid_a, pid_b, postmaster;
-	long long submitted = 0, done = 0, failed;
+	long long submitted = 0, done = 0, failed, first_id = 0;
 	double t0, elapsed, *lat, cpu_a, cpu_b, cpu_pg;
 	PGconn *pg;
 	PGresult *r;
@@ -208,12 +213,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "bench_daemon: submit: %s\n", err.msg);
 				return 1;
 			}
+			if (first_id == 0)
+				first_id = id;
 			fclose(sub.payload);
 			free(mid);
 			submitted++;
 		}
-		usleep(2000);
-		done = count_done(pg, source);
+		usleep(5000);
+		done = count_done(pg, source, first_id);
 		if (done < 0) {
 			fprintf(stderr, "bench_daemon: %s", PQerrorMessage(pg));
 			return 1;

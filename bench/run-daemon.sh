@@ -25,12 +25,16 @@ ap_start A || exit 1
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)"
 echo "idle RSS: A $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_A/status), B $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_B/status)"
 openssl speed -seconds 3 rsa2048 2>/dev/null | sed -n 's/^rsa 2048 bits.*/openssl speed rsa2048 (one core; sign\/s verify\/s): &/p'
+xacts() { sql "$PGURL" "SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database WHERE datname IN ('bench_a', 'bench_b')"; }
 for c in 1 4 16 64; do
 	n=$messages
 	[ $c = 1 ] && n=$((messages / 4))
 	case " ${BENCH_CONCURRENCY:-1 4 16 64} " in *" $c "*) ;; *) continue ;; esac
+	before=$(xacts)
 	"$top_builddir/bench/bench_daemon" "$DB_A" "https://127.0.0.1:$PORT_B/as4" "$PKI/POP000002.cert.pem" \
 		"$n" "$c" "$PID_A" "$PID_B" "$(head -1 "$PG_DIR/data/postmaster.pid")" || { tail -5 "$TMP/A/log" "$TMP/B/log"; break; }
+	sleep 1	# statistics reach pg_stat_database within a second
+	echo "                 database transactions per message (A and B, bench polling included): $(( ($(xacts) - before) / n ))"
 done
 echo "idle RSS after the runs: A $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_A/status), B $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_B/status)"
 ap_stop A

@@ -320,6 +320,9 @@ static int start_threads(struct rl_daemon *d, struct rl_err *err)
 			return rl_err_set(err, RL_ERR_INTERNAL, "cannot start a sender thread");
 		d->sender_count++;
 	}
+	if (pthread_create(&d->waker_thread, NULL, rl_sender_waker_thread, d) != 0)
+		return rl_err_set(err, RL_ERR_INTERNAL, "cannot start the queue listener thread");
+	d->waker_started = 1;
 	if (d->inbox_dir || d->webhook_url) {
 		if (pthread_create(&d->delivery_thread, NULL, rl_delivery_thread, d) != 0)
 			return rl_err_set(err, RL_ERR_INTERNAL, "cannot start the delivery thread");
@@ -340,8 +343,13 @@ static void stop_all(struct rl_daemon *d)
 		rl_http_server_quiesce(d->http);
 	rl_http_server_stop(d->http);	/* answers the requests under way */
 	d->http = NULL;
+	pthread_mutex_lock(&d->work_lock);
+	pthread_cond_broadcast(&d->work_cond);
+	pthread_mutex_unlock(&d->work_lock);
 	for (int i = 0; i < d->sender_count; i++)
 		pthread_join(d->senders[i], NULL);
+	if (d->waker_started)
+		pthread_join(d->waker_thread, NULL);
 	if (d->delivery_started)
 		pthread_join(d->delivery_thread, NULL);
 	if (d->outbox_started)
@@ -383,6 +391,8 @@ int rl_daemon_run(struct rl_config *cfg, struct rl_err *err)
 	memset(&d, 0, sizeof(d));
 	d.cfg = cfg;
 	pthread_mutex_init(&d.keyring_lock, NULL);
+	pthread_mutex_init(&d.work_lock, NULL);
+	pthread_cond_init(&d.work_cond, NULL);
 	d.started_at = time(NULL);
 	d.party_id = dup_or_null(rl_config_str(cfg, RL_CFG_IDENTITY_PARTY_ID));
 	d.inbox_dir = dup_or_null(rl_config_str(cfg, RL_CFG_DELIVERY_INBOX));
@@ -468,5 +478,7 @@ out:
 	free(d.tls_anchors);
 	rl_discovery_free(d.discovery);
 	pthread_mutex_destroy(&d.keyring_lock);
+	pthread_mutex_destroy(&d.work_lock);
+	pthread_cond_destroy(&d.work_cond);
 	return rc;
 }

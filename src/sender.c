@@ -460,6 +460,60 @@ done:
 	rl_keyring_put(d, keys);
 }
 
+/* Waits until the waker hands this worker a queued message, or a second passes (a fallback poll). */
+static void wait_for_work(struct rl_daemon *d)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += IDLE_WAIT_MS / 1000;
+	pthread_mutex_lock(&d->work_lock);
+	while (d->work_signals == 0 && !atomic_load(&d->stopping))
+		if (pthread_cond_timedwait(&d->work_cond, &d->work_lock, &until) != 0)
+			break;
+	if (d->work_signals > 0)
+		d->work_signals--;
+	pthread_mutex_unlock(&d->work_lock);
+}
+
+void *rl_sender_waker_thread(void *arg)
+{
+	struct rl_daemon *d = arg;
+	struct rl_store *st = NULL;
+	struct rl_err err;
+	int listening = 0;
+
+	while (!atomic_load(&d->stopping)) {
+		int n;
+
+		if (st == NULL && (st = rl_daemon_store(d, &err)) == NULL) {
+			sleep(1);
+			continue;
+		}
+		if (!listening && rl_store_listen(st, "relais_outbound", &err) < 0) {
+			sleep(1);
+			continue;
+		}
+		listening = 1;
+		n = rl_store_wait(st, IDLE_WAIT_MS, &err);
+		if (n < 0) {
+			listening = 0;
+			sleep(1);
+			continue;
+		}
+		if (n == 0)
+			continue;
+		pthread_mutex_lock(&d->work_lock);
+		d->work_signals += n;
+		if (d->work_signals > d->sender_count)
+			d->work_signals = d->sender_count;
+		for (int i = 0; i < n && i < d->sender_count; i++)
+			pthread_cond_signal(&d->work_cond);
+		pthread_mutex_unlock(&d->work_lock);
+	}
+	return NULL;
+}
+
 void *rl_sender_thread(void *arg)
 {
 	struct rl_daemon *d = arg;
@@ -488,8 +542,7 @@ void *rl_sender_thread(void *arg)
 			continue;
 		}
 		if (!configured) {
-			if (rl_store_circuit_configure(st, d->circuit_threshold, (int)d->circuit_open, &err) < 0 ||
-			    rl_store_listen(st, "relais_outbound", &err) < 0) {
+			if (rl_store_circuit_configure(st, d->circuit_threshold, (int)d->circuit_open, &err) < 0) {
 				rl_log_warn(NULL, "sender: %s", err.msg);
 				sleep(1);
 				continue;
@@ -499,13 +552,12 @@ void *rl_sender_thread(void *arg)
 		rc = rl_store_outbound_claim(st, d->worker_id, (int)(2 * d->request_timeout + 30), &m, &err);
 		if (rc < 0) {
 			rl_log_warn(NULL, "sender: %s", err.msg);
-			configured = 0;	/* a reconnect loses LISTEN */
+			configured = 0;
 			sleep(1);
 			continue;
 		}
 		if (rc == 0) {
-			if (rl_store_wait(st, IDLE_WAIT_MS, &err) < 0)
-				configured = 0;
+			wait_for_work(d);
 			continue;
 		}
 		send_one(d, st, http, &m);

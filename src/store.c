@@ -1399,8 +1399,12 @@ int rl_store_wait(struct rl_store *s, int timeout_ms, struct rl_err *err)
 				continue;
 			return db_error(err, "waiting for notifications", PQerrorMessage(s->conn));
 		}
-		if (drain_notifications(s) > 0)
-			return 1;
+		{
+			int n = drain_notifications(s);
+
+			if (n > 0)
+				return n;
+		}
 		left = deadline - now_ms();
 		if (left <= 0)
 			return 0;

@@ -60,8 +60,13 @@ struct rl_daemon {
 	struct rl_http_server *http;
 	pthread_t *senders;
 	int sender_count;
-	pthread_t delivery_thread, outbox_thread;
-	int delivery_started, outbox_started;
+	pthread_t delivery_thread, outbox_thread, waker_thread;
+	int delivery_started, outbox_started, waker_started;
+	/* Idle senders sleep here; the waker thread (the one LISTENer of relais_outbound) wakes one of
+	 * them per queued message, so a submission does not wake every worker. */
+	pthread_mutex_t work_lock;
+	pthread_cond_t work_cond;
+	int work_signals;
 	atomic_int stopping;
 	time_t started_at;
 
@@ -104,6 +109,7 @@ char *rl_health_json(const char *party_id, X509 *cert, const struct rl_store_sta
 		     struct rl_revocation *revocation, int pretty);
 
 void *rl_sender_thread(void *daemon);
+void *rl_sender_waker_thread(void *daemon);
 void *rl_delivery_thread(void *daemon);
 void *rl_outbox_thread(void *daemon);
 

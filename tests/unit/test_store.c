@@ -900,17 +900,17 @@ static void test_listen_wait(void **state)
 	assert_true(elapsed_ms(&t0) >= 90);
 	submit(s, "wake@test", NULL, "x");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(rl_store_wait(waiter, 5000, &err), 1);
+	assert_true(rl_store_wait(waiter, 5000, &err) >= 1);
 	assert_true(elapsed_ms(&t0) < 4000);
 	/* Everything queued was taken by that wake-up. */
 	assert_int_equal(rl_store_wait(waiter, 50, &err), 0);
 	/* A state change (the claim, the receipt) wakes relais_state listeners. */
 	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
-	assert_int_equal(rl_store_wait(waiter, 5000, &err), 1);
+	assert_true(rl_store_wait(waiter, 5000, &err) >= 1);
 	assert_int_equal(rl_store_wait(waiter, 50, &err), 0);
 	assert_int_equal(rl_store_outbound_delivered(s, m.id, "<R/>", 4, "r", "<E/>", 4, &err), 0);
 	rl_store_message_free(&m);
-	assert_int_equal(rl_store_wait(waiter, 5000, &err), 1);
+	assert_true(rl_store_wait(waiter, 5000, &err) >= 1);
 	/* A received message wakes relais_delivery listeners. */
 	{
 		struct rl_store *deliverer = open_store();
@@ -924,7 +924,7 @@ static void test_listen_wait(void **state)
 		inbound_fill(&in, "wake@peer", "<R/>", fp);
 		in.deliver_inbox = 1;
 		assert_int_equal(rl_store_inbound_commit(s, &in, &id, NULL, &err), 0);
-		assert_int_equal(rl_store_wait(deliverer, 5000, &err), 1);
+		assert_true(rl_store_wait(deliverer, 5000, &err) >= 1);
 		fclose(fp);
 		rl_store_close(deliverer);
 	}
@@ -969,7 +969,7 @@ static void test_reconnect_after_restart(void **state)
 		;
 	other = open_store();
 	submit(other, "wake-after-restart@test", NULL, "x");
-	assert_int_equal(rl_store_wait(waiter, 5000, &err), 1);
+	assert_true(rl_store_wait(waiter, 5000, &err) >= 1);
 	rl_store_close(other);
 	rl_store_close(waiter);
 	rl_store_close(s);
