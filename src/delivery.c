@@ -7,6 +7,9 @@
  * delivery finds it there and does not write it again. The webhook gets a POST of the payload with the
  * message's headers (Relais-Message-Id lets the backend drop a repeat); any 2xx answer is success,
  * anything else is retried with backoff until retry.max_attempts.
+ * Relay routes (relay.h) may ask for another syntax: the inbox then gets the converted form beside the
+ * original (<MessageId>.<syntax>.xml), the webhook gets it instead, with Relais-Converted-From. A
+ * conversion that fails never holds the original back: it is delivered and the failure recorded.
  */
 #include "config.h"
 #include <dirent.h>
@@ -19,6 +22,7 @@
 #include "relais/daemon.h"
 #include "relais/http_client.h"
 #include "relais/log.h"
+#include "relais/relay.h"
 #include "relais/stream.h"
 
 #define DELIVERY_LEASE_SECONDS 120
@@ -41,8 +45,64 @@ static void file_name_of(const char *message_id, const char *mime_type, char *ou
 	snprintf(out + n, size - n, "%s", ext);
 }
 
+/* The syntax the relay route for the message's final recipient asks on this channel for the delivered
+ * document at doc_path: 1 with *to and *from, 0 when it stays as it is, -1 when it cannot be told. */
+static int relay_target(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_relay_table *relay,
+			int channel, const char *doc_path, enum rl_relay_syntax *to, enum rl_relay_syntax *from,
+			struct rl_err *err)
+{
+	struct rl_store_message m = { 0 };
+	int channels = 0, rc;
+
+	if (rl_store_message_get(st, dl->message, NULL, RL_DIR_IN, &m, err) <= 0) {
+		if (err->code == RL_OK)
+			rl_err_set(err, RL_ERR_INTERNAL, "message row %lld is gone", (long long)dl->message);
+		return -1;
+	}
+	rc = rl_relay_inbound_plan(relay, m.final_recipient ? m.final_recipient : m.to_party, doc_path, to, from,
+				   &channels, err);
+	rl_store_message_free(&m);
+	return rc > 0 && (channels & channel) ? 1 : rc < 0 ? -1 : 0;
+}
+
+/* Converts doc_path into out_path for the relay route; logs what was done. -1 with err: it failed. */
+static int relay_convert(const struct rl_store_delivery *dl, const char *doc_path, enum rl_relay_syntax to,
+			 enum rl_relay_syntax from, const char *out_path, struct rl_err *err)
+{
+	struct rl_buf report = RL_BUF_INIT;
+	int rc = rl_relay_convert(doc_path, to, out_path, &report, err);
+
+	if (rc == 0)
+		rl_log_info(dl->message_id, "relay: converted %s to %s (%s)%s%.*s", rl_relay_syntax_name(from),
+			    rl_relay_syntax_name(to), out_path, report.len ? "; not carried: " : "",
+			    (int)(report.len > 400 ? 400 : report.len), report.data ? report.data : "");
+	rl_buf_free(&report);
+	return rc;
+}
+
+/* The original in the inbox at path; its converted form beside it when a relay route asks for one. */
+static void relay_inbox(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_relay_table *relay,
+			const char *path, struct rl_err *problem)
+{
+	enum rl_relay_syntax to, from;
+	struct stat sb;
+	char *out;
+	size_t n = strlen(path);
+	int rc = relay_target(st, dl, relay, RL_RELAY_INBOX, path, &to, &from, problem);
+
+	if (rc <= 0)
+		return;
+	if (asprintf(&out, "%.*s.%s.xml", (int)(n > 4 ? n - 4 : n), path, rl_relay_syntax_name(to)) < 0) {
+		rl_err_set(problem, RL_ERR_NOMEM, "out of memory");
+		return;
+	}
+	if (stat(out, &sb) != 0 && relay_convert(dl, path, to, from, out, problem) < 0)
+		rl_err_prefix(problem, "relay conversion to %s failed, the original was delivered", rl_relay_syntax_name(to));
+	free(out);
+}
+
 static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
-			 struct rl_err *err)
+			 const struct rl_relay_table *relay, struct rl_err *problem, struct rl_err *err)
 {
 	char name[256], *path;
 	struct rl_outfile of;
@@ -54,6 +114,7 @@ static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct 
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	if (stat(path, &sb) == 0) {
 		/* Renamed into place by an earlier attempt that could not record it: already delivered. */
+		relay_inbox(st, dl, relay, path, problem);
 		free(path);
 		return 0;
 	}
@@ -70,17 +131,78 @@ static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct 
 		rl_outfile_abort(&of);
 	else
 		rc = rl_outfile_commit(&of, err);
+	if (rc == 0)
+		relay_inbox(st, dl, relay, path, problem);
 	free(path);
 	return rc;
 }
 
+/* A named spool file (conversions read paths): *path gets its name, which the caller unlinks and frees. */
+static FILE *named_spool(struct rl_daemon *d, char **path, struct rl_err *err)
+{
+	FILE *fp;
+	int fd;
+
+	if (asprintf(path, "%s/.relay-XXXXXX", d->spool_dir && d->spool_dir[0] ? d->spool_dir : "/tmp") < 0) {
+		*path = NULL;
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	fd = mkstemp(*path);
+	if (fd < 0 || (fp = fdopen(fd, "w+b")) == NULL) {
+		rl_err_set(err, RL_ERR_IO, "cannot create a spool file %s: %s", *path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(*path);
+		}
+		free(*path);
+		*path = NULL;
+		return NULL;
+	}
+	return fp;
+}
+
+/* The webhook body when a relay route asks for another syntax: the converted document (spool replaced,
+ * *size updated, from_header filled), or the original when the conversion fails (problem set). */
+static void relay_webhook(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
+			  const struct rl_relay_table *relay, const char *spool_path, FILE **spool, long *size,
+			  char *from_header, size_t from_size, struct rl_err *problem)
+{
+	enum rl_relay_syntax to, from;
+	char *out = NULL;
+	FILE *converted;
+
+	if (relay_target(st, dl, relay, RL_RELAY_WEBHOOK, spool_path, &to, &from, problem) <= 0)
+		return;
+	converted = named_spool(d, &out, problem);
+	if (converted == NULL)
+		return;
+	fclose(converted);
+	if (relay_convert(dl, spool_path, to, from, out, problem) < 0 || (converted = fopen(out, "rb")) == NULL) {
+		if (problem->code == RL_OK)
+			rl_err_set(problem, RL_ERR_IO, "cannot read %s: %s", out, strerror(errno));
+		rl_err_prefix(problem, "relay conversion to %s failed, the original was delivered", rl_relay_syntax_name(to));
+	} else if (fseek(converted, 0, SEEK_END) == 0 && (*size = ftell(converted)) >= 0) {
+		rewind(converted);
+		fclose(*spool);
+		*spool = converted;
+		snprintf(from_header, from_size, "Relais-Converted-From: %s", rl_relay_syntax_name(from));
+	} else {
+		fclose(converted);
+	}
+	unlink(out);
+	free(out);
+}
+
 static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_http_client *http,
-			   const struct rl_store_delivery *dl, struct rl_err *err)
+			   const struct rl_store_delivery *dl, const struct rl_relay_table *relay, struct rl_err *problem,
+			   struct rl_err *err)
 {
 	struct rl_store_message m = { 0 };
 	struct rl_http_result res = { 0 };
-	char h_id[600], h_from[300], h_to[300], h_action[600];
-	const char *headers[5];
+	char h_id[600], h_from[300], h_to[300], h_action[600], h_converted[64] = "";
+	const char *headers[6];
+	char *spool_path = NULL;
 	FILE *spool;
 	long size;
 	int rc = -1;
@@ -90,7 +212,7 @@ static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_h
 			rl_err_set(err, RL_ERR_INTERNAL, "message row %lld is gone", (long long)dl->message);
 		return -1;
 	}
-	spool = rl_tmpfile(d->spool_dir[0] ? d->spool_dir : NULL, err);
+	spool = named_spool(d, &spool_path, err);
 	if (spool == NULL)
 		goto done;
 	{
@@ -105,6 +227,7 @@ static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_h
 	}
 	size = ftell(spool);
 	rewind(spool);
+	relay_webhook(d, st, dl, relay, spool_path, &spool, &size, h_converted, sizeof(h_converted), problem);
 	snprintf(h_id, sizeof(h_id), "Relais-Message-Id: %s", m.message_id);
 	snprintf(h_from, sizeof(h_from), "Relais-From: %s", m.original_sender ? m.original_sender : m.from_party);
 	snprintf(h_to, sizeof(h_to), "Relais-To: %s", m.final_recipient ? m.final_recipient : m.to_party);
@@ -113,8 +236,10 @@ static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_h
 	headers[1] = h_from;
 	headers[2] = h_to;
 	headers[3] = h_action;
-	headers[4] = NULL;
-	if (rl_http_post_file(http, d->webhook_url, m.payload_mime_type ? m.payload_mime_type : "application/xml",
+	headers[4] = h_converted[0] ? h_converted : NULL;
+	headers[5] = NULL;
+	if (rl_http_post_file(http, d->webhook_url, h_converted[0] || !m.payload_mime_type ? "application/xml" :
+			      m.payload_mime_type,
 			      spool, (uint64_t)size, headers, 64 * 1024, &res, err) < 0)
 		goto done;
 	if (res.status < 200 || res.status > 299) {
@@ -125,6 +250,10 @@ static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_h
 done:
 	if (spool)
 		fclose(spool);
+	if (spool_path) {
+		unlink(spool_path);
+		free(spool_path);
+	}
 	rl_http_result_free(&res);
 	rl_store_message_free(&m);
 	return rc;
@@ -155,11 +284,17 @@ void *rl_delivery_thread(void *arg)
 {
 	struct rl_daemon *d = arg;
 	struct rl_http_client *http = NULL;
+	struct rl_relay_table *relay;
 	struct rl_err err;
 	int listening = 0;
 
 	if (d->inbox_dir)
 		remove_stale_temporaries(d->inbox_dir);
+	relay = rl_relay_load(rl_config_str(d->cfg, RL_CFG_RELAY_ROUTES), &err);
+	if (relay == NULL) {
+		rl_log_error(NULL, "delivery cannot start: %s", err.msg);
+		return NULL;
+	}
 	if (d->webhook_url) {
 		struct rl_http_client_opts ho = { 0 };
 
@@ -170,11 +305,13 @@ void *rl_delivery_thread(void *arg)
 		http = rl_http_client_new(&ho, &err);
 		if (http == NULL) {
 			rl_log_error(NULL, "webhook delivery cannot start: %s", err.msg);
+			rl_relay_free(relay);
 			return NULL;
 		}
 	}
 	while (!atomic_load(&d->stopping)) {
 		struct rl_store_delivery dl = { 0 };
+		struct rl_err problem = { 0 };
 		struct rl_store *st = rl_daemon_store(d, &err);
 		int rc;
 
@@ -205,9 +342,9 @@ void *rl_delivery_thread(void *arg)
 		}
 		rl_err_clear(&err);
 		if (dl.channel == RL_DELIVERY_INBOX && d->inbox_dir)
-			rc = deliver_inbox(d, st, &dl, &err);
+			rc = deliver_inbox(d, st, &dl, relay, &problem, &err);
 		else if (dl.channel == RL_DELIVERY_WEBHOOK && http)
-			rc = deliver_webhook(d, st, http, &dl, &err);
+			rc = deliver_webhook(d, st, http, &dl, relay, &problem, &err);
 		else
 			rc = rl_err_set(&err, RL_ERR_CONFIG, "the %s is no longer configured",
 					dl.channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
@@ -223,6 +360,14 @@ void *rl_delivery_thread(void *arg)
 			else
 				rl_log_info(dl.message_id, "delivered to the %s",
 					    dl.channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
+			if (recorded >= 0 && problem.code != RL_OK) {
+				char text[RL_ERR_MSG_MAX + 64];
+
+				rl_err_format(&problem, text, sizeof(text));
+				rl_log_error(dl.message_id, "%s", text);
+				if (rl_store_delivery_note(st, &dl, text, &err) < 0)
+					rl_log_error(dl.message_id, "cannot record the relay failure: %s", err.msg);
+			}
 		} else {
 			char text[RL_ERR_MSG_MAX + 64];
 			int final = dl.attempts >= d->max_attempts;
@@ -238,5 +383,6 @@ void *rl_delivery_thread(void *arg)
 		rl_store_delivery_free(&dl);
 	}
 	rl_http_client_free(http);
+	rl_relay_free(relay);
 	return NULL;
 }
