@@ -223,7 +223,8 @@ int rl_relay_inbound_plan(const struct rl_relay_table *t, const char *receiver, 
 		return 0;
 	if (rl_doc_detect_file(doc_path, &info, err) < 0) {
 		rl_doc_info_free(&info);
-		return -1;
+		rl_err_clear(err);
+		return 0;	/* not XML relais reads: no invoice to convert */
 	}
 	*from = rl_relay_syntax_of(&info);
 	r = *from == RL_RELAY_KEEP ? NULL : rl_relay_find(t, receiver, &info);

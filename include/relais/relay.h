@@ -19,9 +19,11 @@
 #ifndef RELAIS_RELAY_H
 #define RELAIS_RELAY_H
 
+#include <stdio.h>
 #include "relais/buf.h"
 #include "relais/doc.h"
 #include "relais/err.h"
+#include "relais/store.h"
 
 enum rl_relay_syntax {
 	RL_RELAY_KEEP = 0,	/* whatever the document is */
@@ -60,8 +62,7 @@ enum rl_relay_syntax rl_relay_syntax_of(const struct rl_doc_info *info);
 
 /* Inbound: what the route for receiver asks of the document at doc_path (bare or in an SBD). Returns 1
  * with *to and *from set when it must be converted, 0 when it stays as it is (no route, keep, already
- * that syntax, not an invoice), -1 when the file cannot be read. *channels (may be NULL) gets the
- * route's channels. */
+ * that syntax, not an invoice or not even XML). *channels (may be NULL) gets the route's channels. */
 int rl_relay_inbound_plan(const struct rl_relay_table *t, const char *receiver, const char *doc_path,
 			  enum rl_relay_syntax *to, enum rl_relay_syntax *from, int *channels, struct rl_err *err);
 
@@ -80,5 +81,23 @@ int rl_relay_convert(const char *doc_path, enum rl_relay_syntax to, const char *
  * converter refuses, no buyer endpoint to address it to). */
 int rl_relay_outbound(const struct rl_relay_table *t, const char *path, const char *out_stem, const char *sender,
 		      char **written, struct rl_buf *report, struct rl_err *err);
+
+/* --- the delivery side of `relais serve` (relay_deliver.c); these log the conversions they make --- */
+
+/* After the original was delivered to the inbox at path: its converted form beside it
+ * ("<path without .xml>.<syntax>.xml", written once) when the route for the message's final recipient
+ * asks for one on the inbox. A failure leaves the original alone and is put in problem. */
+void rl_relay_deliver_inbox(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_relay_table *relay,
+			    const char *path, struct rl_err *problem);
+/* A new spool file in dir ("" or NULL: /tmp), open for writing and reading; *path (malloc'd) is its name,
+ * which the caller unlinks and frees. */
+FILE *rl_relay_spool(const char *dir, char **path, struct rl_err *err);
+/* Before a webhook POST of the original spooled at spool_path (open as *spool, *size bytes): when the route
+ * asks for another syntax on the webhook, *spool and *size become the converted document's and
+ * from_header gets "Relais-Converted-From: <syntax>"; when the conversion fails, the original stays and
+ * problem says why. */
+void rl_relay_deliver_webhook(const char *spool_dir, struct rl_store *st, const struct rl_store_delivery *dl,
+			      const struct rl_relay_table *relay, const char *spool_path, FILE **spool, long *size,
+			      char *from_header, size_t from_size, struct rl_err *problem);
 
 #endif

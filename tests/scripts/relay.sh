@@ -23,11 +23,29 @@ start_test_db
 DB_A=$(pg_createdb ap_a)
 DB_B=$(pg_createdb ap_b)
 cat > "$TMP/b-routes" <<EOF
-# French participants get CII in the inbox; everyone else what was sent.
-0009:* * cii inbox
+# French participants get CII (inbox and webhook); everyone else what was sent.
+0009:* * cii
 * * keep
 EOF
-ap_config B POP000002 "$DB_B" "relay.routes=$TMP/b-routes"
+# B's backend also has a webhook (busybox httpd with a CGI hook) when busybox is here.
+HOOK=
+if command -v busybox >/dev/null 2>&1; then
+	mkdir -p "$TMP/www/cgi-bin" "$TMP/hooks"
+	cat > "$TMP/www/cgi-bin/hook" <<EOF
+#!/bin/sh
+head -c "\$CONTENT_LENGTH" > "$TMP/hooks/\$HTTP_RELAIS_MESSAGE_ID"
+printf '%s %s %s\n' "\$HTTP_RELAIS_MESSAGE_ID" "\${HTTP_RELAIS_CONVERTED_FROM:--}" "\$CONTENT_TYPE" >> "$TMP/hooks.log"
+printf 'Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nok\n'
+EOF
+	chmod +x "$TMP/www/cgi-bin/hook"
+	NEXT_PORT=$((NEXT_PORT + 1)); HOOK_PORT=$NEXT_PORT
+	busybox httpd -f -p "127.0.0.1:$HOOK_PORT" -h "$TMP/www" &
+	PID_hook=$!	# killed with the access points on exit
+	HOOK="delivery.webhook=http://127.0.0.1:$HOOK_PORT/cgi-bin/hook"
+else
+	echo "# no busybox: the webhook parts are skipped"
+fi
+ap_config B POP000002 "$DB_B" "relay.routes=$TMP/b-routes" $HOOK
 ap_config A POP000001 "$DB_A" "relay.sender=0088:5798000000001"
 route_to A B POP000002
 ap_start B || { not_ok "B starts"; finish; }
@@ -60,8 +78,17 @@ for tag in 'cbc:ID' 'cbc:IssueDate' 'cbc:TaxInclusiveAmount' 'cbc:PayableAmount'
 	[ -n "$want" ] && [ "$want" = "$got" ] && ok "  ... $tag is kept: $want" || not_ok "  ... $tag: sent '$want', back '$got'"
 done
 grep -q "relay: converted ubl to cii" "$TMP/B/log" && ok "B logged the conversion" || not_ok "no conversion line in B's log"
+if [ -n "$HOOK" ]; then
+	wait_until 20 "the webhook gets the CII" -- test -f "$TMP/hooks/$MID"
+	expect_same_file "$TMP/hooks/$MID" "$CII" "  ... the same CII as the inbox's"
+	grep -q "^$MID ubl application/xml" "$TMP/hooks.log" && ok "  ... with Relais-Converted-From: ubl" ||
+		not_ok "  ... headers: $(cat "$TMP/hooks.log")"
+fi
+wait_until 10 "the message is delivered at B" -- sh -c \
+	"curl -s $CURL_TLS -H 'Authorization: Bearer $API_TOKEN' https://127.0.0.1:$PORT_B/api/v1/messages/$MID | grep -q '\"state\": \"delivered\"'"
 ap_api B GET "/api/v1/messages/$MID" >/dev/null
-grep -q '"state": "delivered"' "$TMP/api_body" && ok "the message is delivered at B" || not_ok "B's message: $(cat "$TMP/api_body")"
+grep -q '"payload_size": '"$(wc -c < "$TMP/fr-sbd.xml")" "$TMP/api_body" && ok "  ... the store keeps the original ($(wc -c < "$TMP/fr-sbd.xml") bytes)" ||
+	not_ok "  ... stored: $(cat "$TMP/api_body")"
 
 # (2) A Factur-X PDF in A's outbox goes out as a UBL SBD embedding the PDF.
 FX=EXTENDED_Fremdwaehrung_wdis_fx-pdfa4.pdf
@@ -84,6 +111,10 @@ if [ -f "$C/facturx/pdf/valid/$FX" ]; then
 	sed -n "s/.*filename=\"$FX\">\([^<]*\)<.*/\1/p" "$GOT" | base64 -d > "$TMP/embedded.pdf" 2>/dev/null
 	expect_same_file "$TMP/embedded.pdf" "$C/facturx/pdf/valid/$FX" "  ... the embedded PDF is the original"
 	grep -q "$FX.*cii" "$TMP/B/log" && not_ok "B converted a document no route asked for" || ok "B kept it as it came (route *)"
+	if [ -n "$HOOK" ]; then
+		FXID=$(basename "$GOT" .xml)
+		wait_until 10 "  ... the webhook gets it unconverted" -- grep -q "^$FXID - application/xml" "$TMP/hooks.log"
+	fi
 else
 	echo "# no Factur-X corpus ($C/facturx/pdf/valid): the outbox PDF part is skipped"
 fi
@@ -116,8 +147,15 @@ BADFILE=$(grep -l '2017-13-45' "$TMP"/B/inbox/*.xml | head -1)
 [ -n "$BADFILE" ] && expect_same_file "$BADFILE" "$TMP/bad-sbd.xml" "  ... byte for byte" || not_ok "  ... not in the inbox"
 [ -z "$(find "$TMP/B/inbox" -name '*.cii.xml' -newer "$TMP/bad-sbd.xml")" ] && ok "  ... and no CII beside it" || not_ok "  ... a CII was written"
 wait_until 10 "B logged the failed conversion" -- grep -q "relay conversion to cii failed.*BT-2" "$TMP/B/log"
+if [ -n "$HOOK" ]; then
+	wait_until 10 "the webhook gets the original" -- test -f "$TMP/hooks/$BAD"
+	expect_same_file "$TMP/hooks/$BAD" "$TMP/bad-sbd.xml" "  ... byte for byte"
+	grep -q "^$BAD - application/xml" "$TMP/hooks.log" && ok "  ... without Relais-Converted-From" || not_ok "  ... headers: $(cat "$TMP/hooks.log")"
+fi
+wait_until 10 "the message is delivered at B" -- sh -c \
+	"curl -s $CURL_TLS -H 'Authorization: Bearer $API_TOKEN' https://127.0.0.1:$PORT_B/api/v1/messages/$BAD | grep -q '\"state\": \"delivered\"'"
 ap_api B GET "/api/v1/messages/$BAD" >/dev/null
-grep -q '"state": "delivered"' "$TMP/api_body" && grep -q '"last_error": "inbox delivery: .*relay conversion to cii failed' "$TMP/api_body" &&
+grep -q '"state": "delivered"' "$TMP/api_body" && grep -q '"last_error": "[a-z]* delivery: .*relay conversion to cii failed' "$TMP/api_body" &&
 	ok "  ... the message is delivered and its last_error says why" || not_ok "  ... message: $(cat "$TMP/api_body")"
 expect_exit 0 "relais status of B" -- "$RELAIS" status -c "$TMP/B/relais.conf"
 grep -q "last error.*relay conversion to cii failed" "$TMP/stdout" && ok "  ... shows the failed conversion" ||
