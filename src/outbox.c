@@ -93,6 +93,9 @@ static char *relay_prepare(struct rl_daemon *d, const struct rl_relay_table *rel
 		move_to(d->outbox_dir, ".failed", name, text);
 		*refused = 1;
 	} else if (rc > 0) {
+		for (size_t i = 0; i + 1 < report.len; i++)
+			if (report.data[i] == '\n')
+				report.data[i] = ';';	/* one log line */
 		rl_log_info(NULL, "outbox: %s converted to %s%s%.*s", name, written, report.len ? "; not carried: " : "",
 			    (int)(report.len > 400 ? 400 : report.len), report.data ? report.data : "");
 	}

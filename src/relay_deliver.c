@@ -35,14 +35,17 @@ static int relay_target(struct rl_store *st, const struct rl_store_delivery *dl,
 
 /* Converts doc_path into out_path for the relay route; logs what was done. -1 with err: it failed. */
 static int relay_convert(const struct rl_store_delivery *dl, const char *doc_path, enum rl_relay_syntax to,
-			 enum rl_relay_syntax from, const char *out_path, struct rl_err *err)
+			 enum rl_relay_syntax from, const char *out_path, const char *where, struct rl_err *err)
 {
 	struct rl_buf report = RL_BUF_INIT;
 	int rc = rl_relay_convert(doc_path, to, out_path, &report, err);
 
+	for (size_t i = 0; i + 1 < report.len; i++)
+		if (report.data[i] == '\n')
+			report.data[i] = ';';	/* one log line */
 	if (rc == 0)
-		rl_log_info(dl->message_id, "relay: converted %s to %s (%s)%s%.*s", rl_relay_syntax_name(from),
-			    rl_relay_syntax_name(to), out_path, report.len ? "; not carried: " : "",
+		rl_log_info(dl->message_id, "relay: converted %s to %s for the %s%s%.*s", rl_relay_syntax_name(from),
+			    rl_relay_syntax_name(to), where, report.len ? "; not carried: " : "",
 			    (int)(report.len > 400 ? 400 : report.len), report.data ? report.data : "");
 	rl_buf_free(&report);
 	return rc;
@@ -64,7 +67,7 @@ void rl_relay_deliver_inbox(struct rl_store *st, const struct rl_store_delivery 
 		rl_err_set(problem, RL_ERR_NOMEM, "out of memory");
 		return;
 	}
-	if (stat(out, &sb) != 0 && relay_convert(dl, path, to, from, out, problem) < 0)
+	if (stat(out, &sb) != 0 && relay_convert(dl, path, to, from, out, "inbox", problem) < 0)
 		rl_err_prefix(problem, "relay conversion to %s failed, the original was delivered", rl_relay_syntax_name(to));
 	free(out);
 }
@@ -110,7 +113,7 @@ void rl_relay_deliver_webhook(const char *spool_dir, struct rl_store *st, const 
 	if (converted == NULL)
 		return;
 	fclose(converted);
-	if (relay_convert(dl, spool_path, to, from, out, problem) < 0 || (converted = fopen(out, "rb")) == NULL) {
+	if (relay_convert(dl, spool_path, to, from, out, "webhook", problem) < 0 || (converted = fopen(out, "rb")) == NULL) {
 		if (problem->code == RL_OK)
 			rl_err_set(problem, RL_ERR_IO, "cannot read %s: %s", out, strerror(errno));
 		rl_err_prefix(problem, "relay conversion to %s failed, the original was delivered", rl_relay_syntax_name(to));

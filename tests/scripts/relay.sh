@@ -23,8 +23,9 @@ start_test_db
 DB_A=$(pg_createdb ap_a)
 DB_B=$(pg_createdb ap_b)
 cat > "$TMP/b-routes" <<EOF
-# French participants get CII (inbox and webhook); everyone else what was sent.
+# French participants get CII (inbox and webhook; SIREN ones on the webhook only); everyone else what was sent.
 0009:* * cii
+0002:* invoice cii webhook
 * * keep
 EOF
 # B's backend also has a webhook (busybox httpd with a CGI hook) when busybox is here.
@@ -89,6 +90,21 @@ wait_until 10 "the message is delivered at B" -- sh -c \
 ap_api B GET "/api/v1/messages/$MID" >/dev/null
 grep -q '"payload_size": '"$(wc -c < "$TMP/fr-sbd.xml")" "$TMP/api_body" && ok "  ... the store keeps the original ($(wc -c < "$TMP/fr-sbd.xml") bytes)" ||
 	not_ok "  ... stored: $(cat "$TMP/api_body")"
+
+# (1b) A route for the webhook only: the inbox gets just the original.
+if [ -n "$HOOK" ]; then
+	expect_exit 0 "an invoice for 0002:FR23342 (SIREN scheme) is wrapped" -- \
+		"$RELAIS" sbdh wrap "$C/examples/ubl/peppol-bis3/examples/base-example.xml" -o "$TMP/siren-sbd.xml"
+	expect_exit 0 "A sends it to B" -- "$RELAIS" send -c "$TMP/A/relais.conf" --timeout 30 \
+		--payload "$TMP/siren-sbd.xml" --to-url "https://127.0.0.1:$PORT_B/as4" --to-cert "$PKI/POP000002.cert.pem"
+	SIREN=$(sed -n 's/^queued //p' "$TMP/stdout")
+	wait_until 20 "the webhook gets it as CII" -- grep -q "^$SIREN ubl application/xml" "$TMP/hooks.log"
+	grep -q CrossIndustryInvoice "$TMP/hooks/$SIREN" && ok "  ... a CII document" || not_ok "  ... webhook body: $(head -c 200 "$TMP/hooks/$SIREN")"
+	wait_until 10 "  ... both deliveries are done" -- sh -c \
+		"curl -s $CURL_TLS -H 'Authorization: Bearer $API_TOKEN' https://127.0.0.1:$PORT_B/api/v1/messages/$SIREN | grep -q '\"state\": \"delivered\"'"
+	[ "$(find "$TMP/B/inbox" -name "$SIREN*" | wc -l)" = 1 ] && expect_same_file "$(find "$TMP/B/inbox" -name "$SIREN*")" \
+		"$TMP/siren-sbd.xml" "  ... the inbox holds the original only" || not_ok "  ... inbox: $(ls "$TMP/B/inbox")"
+fi
 
 # (2) A Factur-X PDF in A's outbox goes out as a UBL SBD embedding the PDF.
 FX=EXTENDED_Fremdwaehrung_wdis_fx-pdfa4.pdf
