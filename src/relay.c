@@ -35,6 +35,11 @@ void rl_relay_free(struct rl_relay_table *t)
 	free(t);
 }
 
+size_t rl_relay_count(const struct rl_relay_table *t)
+{
+	return t ? t->count : 0;
+}
+
 const char *rl_relay_syntax_name(enum rl_relay_syntax s)
 {
 	return s == RL_RELAY_UBL ? "ubl" : s == RL_RELAY_CII ? "cii" : "keep";

@@ -22,6 +22,8 @@ static int relay_target(struct rl_store *st, const struct rl_store_delivery *dl,
 	struct rl_store_message m = { 0 };
 	int channels = 0, rc;
 
+	if (rl_relay_count(relay) == 0)
+		return 0;
 	if (rl_store_message_get(st, dl->message, NULL, RL_DIR_IN, &m, err) <= 0) {
 		if (err->code == RL_OK)
 			rl_err_set(err, RL_ERR_INTERNAL, "message row %lld is gone", (long long)dl->message);

@@ -49,6 +49,8 @@ struct rl_relay_table;
  * RL_ERR_CONFIG naming the file and line. */
 struct rl_relay_table *rl_relay_load(const char *path, struct rl_err *err);
 void rl_relay_free(struct rl_relay_table *t);
+/* Number of routes (0 for NULL). */
+size_t rl_relay_count(const struct rl_relay_table *t);
 
 /* The first route for the receiver (participant id, scheme optional; NULL matches only "*") and the
  * detected document, or NULL. */
