@@ -10,13 +10,16 @@ T_NAME=bench_daemon
 messages=${BENCH_MESSAGES:-2000}
 [ -n "$messages" ] || messages=2000
 start_test_db
-# The test cluster runs with fsync off; durable figures need it on.
-sed -i 's/^fsync = off/fsync = on/' "$PG_DIR/data/postgresql.conf"
-restart_private_pg
+# The test cluster runs with fsync off; durable figures need it on (BENCH_FSYNC=off to compare).
+if [ "${BENCH_FSYNC:-on}" = on ]; then
+	sed -i 's/^fsync = off/fsync = on/' "$PG_DIR/data/postgresql.conf"
+	restart_private_pg
+fi
+echo "PostgreSQL fsync: ${BENCH_FSYNC:-on}"
 DB_A=$(pg_createdb bench_a)
 DB_B=$(pg_createdb bench_b)
-ap_config B POP000002 "$DB_B" "log.level=warn"
-ap_config A POP000001 "$DB_A" "log.level=warn" "submission.outbox=" "queue.workers=${BENCH_WORKERS:-8}"
+ap_config B POP000002 "$DB_B"
+ap_config A POP000001 "$DB_A" "submission.outbox=" "queue.workers=${BENCH_WORKERS:-8}"
 ap_start B || exit 1
 ap_start A || exit 1
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)"
@@ -25,6 +28,7 @@ openssl speed -seconds 3 rsa2048 2>/dev/null | sed -n 's/^rsa 2048 bits.*/openss
 for c in 1 4 16 64; do
 	n=$messages
 	[ $c = 1 ] && n=$((messages / 4))
+	case " ${BENCH_CONCURRENCY:-1 4 16 64} " in *" $c "*) ;; *) continue ;; esac
 	"$top_builddir/bench/bench_daemon" "$DB_A" "https://127.0.0.1:$PORT_B/as4" "$PKI/POP000002.cert.pem" \
 		"$n" "$c" "$PID_A" "$PID_B" || { tail -5 "$TMP/A/log" "$TMP/B/log"; break; }
 done

@@ -29,7 +29,7 @@ const struct rl_command rl_cmd_send = {
 		"configuration (database.url = auto included), prints its MessageId at once, and waits\n"
 		"until that server has delivered it (a verified receipt came back) or given up.\n"
 		"Without --to-url/--to-cert the destination comes from routing.table by the receiver\n"
-		"in the document's SBDH.\n"
+		"in the document's SBDH, or from SML/SMP discovery when trust.smp_anchors is set.\n"
 		"\n"
 		"  --payload FILE        the business document (usually a Peppol SBD)\n"
 		"  --to-url URL          the receiving access point's AS4 endpoint\n"

@@ -221,14 +221,20 @@ static int peer_error_is_transient(int code)
 	       code == RL_EBMS_DELIVERY_FAILURE;
 }
 
-/* Records an attempt that did not deliver; logs it. */
+/* Records an attempt that did not deliver; logs it. When the message was sent (sent not NULL), its
+ * envelope is kept: the receiver may have it, and a later attempt may be answered with that copy's
+ * receipt. */
 static void record_failure(struct rl_daemon *d, struct rl_store *st, const struct rl_store_message *m,
-			   const struct rl_err *why, const char *signal, size_t signal_len, int final,
-			   int transport_failure)
+			   const struct rl_as4_sent *sent, const struct rl_err *why, const char *signal,
+			   size_t signal_len, int final, int transport_failure)
 {
 	char text[RL_ERR_MSG_MAX + 64];
 	struct rl_err err;
 	int delay;
+
+	if (sent && sent->envelope.len &&
+	    rl_store_outbound_attempt_record(st, m->id, m->attempts, sent->envelope.data, sent->envelope.len, &err) < 0)
+		rl_log_warn(m->message_id, "attempt %d not recorded: %s", m->attempts, err.msg);
 
 	rl_err_format(why, text, sizeof(text));
 	if (!final && m->attempts >= d->max_attempts)
@@ -301,7 +307,17 @@ static int receipt_for_earlier_attempt(struct rl_store *st, const struct rl_stor
 	e->ref.res = res;
 	e->ref.info = info;
 	e->current = m->attempts;
-	return rl_store_outbound_attempts(st, m->id, try_attempt, e, &err) == 1 ? 0 : -1;
+	if (rl_store_outbound_attempts(st, m->id, try_attempt, e, &err) == 1)
+		return 0;
+	/* A message sent again after it was delivered: the envelope stored with its first receipt. */
+	{
+		struct rl_buf envelope = RL_BUF_INIT;
+		int found = rl_store_message_envelope(st, m->id, &envelope, &err) == 1 &&
+			    try_attempt(e, 0, envelope.data, envelope.len) == 1;
+
+		rl_buf_free(&envelope);
+		return found ? 0 : -1;
+	}
 }
 
 /* One attempt for one claimed message. */
@@ -322,12 +338,12 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 
 	rl_err_clear(&err);
 	if (spool_payload(d, st, m->id, &payload_path, &err) < 0) {
-		record_failure(d, st, m, &err, NULL, 0, 0, 0);
+		record_failure(d, st, m, NULL, &err, NULL, 0, 0, 0);
 		goto done;
 	}
 	if (resolve_destination(d, keys, st, m, payload_path, &dst, &err) < 0) {
 		/* Unreachable DNS/SMP or database: again later; no route, not registered, refused: final. */
-		record_failure(d, st, m, &err, NULL, 0, err.code != RL_ERR_DB && err.code != RL_ERR_NETWORK &&
+		record_failure(d, st, m, NULL, &err, NULL, 0, err.code != RL_ERR_DB && err.code != RL_ERR_NETWORK &&
 			       err.code != RL_ERR_BAD_RESPONSE, 0);
 		goto done;
 	}
@@ -347,7 +363,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 	po.tmp_dir = d->spool_dir;
 	packed = rl_tmpfile(payload_path, &err);
 	if (packed == NULL) {
-		record_failure(d, st, m, &err, NULL, 0, 0, 0);
+		record_failure(d, st, m, NULL, &err, NULL, 0, 0, 0);
 		goto done;
 	}
 	{
@@ -355,17 +371,15 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 
 		if (rl_as4_pack(&po, &sink, 0, &sent, &err) < 0 || fflush(packed) != 0) {
 			/* The document or the certificate is wrong: another attempt would fail the same way. */
-			record_failure(d, st, m, &err, NULL, 0, err.code != RL_ERR_IO && err.code != RL_ERR_NOMEM, 0);
+			record_failure(d, st, m, NULL, &err, NULL, 0, err.code != RL_ERR_IO && err.code != RL_ERR_NOMEM, 0);
 			goto done;
 		}
 	}
-	if (rl_store_outbound_attempt_record(st, m->id, m->attempts, sent.envelope.data, sent.envelope.len, &err) < 0)
-		rl_log_warn(m->message_id, "attempt %d not recorded: %s", m->attempts, err.msg);
 	size = ftell(packed);
 	rewind(packed);
 	if (rl_http_post_file(http, dst.url, sent.content_type, packed, (uint64_t)size, NULL, MAX_SIGNAL_SIZE,
 			      &res, &err) < 0) {
-		record_failure(d, st, m, &err, NULL, 0, 0, 1);
+		record_failure(d, st, m, &sent, &err, NULL, 0, 0, 1);
 		goto done;
 	}
 	{
@@ -375,7 +389,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 		if (!looks_soap) {
 			rl_err_set(&err, RL_EBMS_MISSING_RECEIPT, "%s answered HTTP %ld without a SOAP signal",
 				   dst.url, res.status);
-			record_failure(d, st, m, &err, NULL, 0, 0, res.status >= 500 || res.status == 429);
+			record_failure(d, st, m, &sent, &err, NULL, 0, 0, res.status >= 500 || res.status == 429);
 			goto done;
 		}
 		if (rl_as4_signal_check(res.body.data, res.body.len, res.content_type, &chk, &info, &err) < 0) {
@@ -383,7 +397,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 				int final = !peer_error_is_transient(info.error_code);
 
 				rl_err_prefix(&err, "%s refused it", dst.url);
-				record_failure(d, st, m, &err, res.body.data, res.body.len, final, 0);
+				record_failure(d, st, m, &sent, &err, res.body.data, res.body.len, final, 0);
 				goto done;
 			} else if (m->attempts > 1 && err.code == RL_EBMS_INVALID_RECEIPT &&
 				   receipt_for_earlier_attempt(st, m, keys, dst.cert, &res, &info, &earlier) == 0) {
@@ -391,7 +405,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 					    earlier.attempt);
 			} else {
 				rl_err_prefix(&err, "receipt from %s", dst.url);
-				record_failure(d, st, m, &err, res.body.data, res.body.len, 0, 0);
+				record_failure(d, st, m, &sent, &err, res.body.data, res.body.len, 0, 0);
 				goto done;
 			}
 		}

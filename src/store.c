@@ -67,6 +67,7 @@ enum statement {
 	ST_DELIVERY_FAILED,
 	ST_DELIVERY_NOTE,
 	ST_PAYLOAD_OID,
+	ST_PAYLOAD_SMALL,
 	ST_GET_BY_ID,
 	ST_GET_BY_MESSAGE_ID,
 	ST_HISTORY,
@@ -200,6 +201,10 @@ static const char *const statement_sql[ST_COUNT] = {
 		" SELECT count(*) FROM d",
 	[ST_PAYLOAD_OID] =
 		"SELECT payload_oid FROM messages WHERE id = $1",
+	/* Small payloads come whole in one round trip; larger ones are read in chunks. */
+	[ST_PAYLOAD_SMALL] =
+		"SELECT payload_oid, CASE WHEN payload_oid IS NOT NULL AND payload_size <= 65536"
+		"  THEN lo_get(payload_oid) END FROM messages WHERE id = $1",
 	[ST_GET_BY_ID] =
 		"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.id = $1",
 	[ST_GET_BY_MESSAGE_ID] =
@@ -723,6 +728,23 @@ int rl_store_payload_read(struct rl_store *s, int64_t message, const struct rl_s
 	unsigned oid;
 	int fd, n;
 
+	p_int(&p, message);
+	r = run(s, ST_PAYLOAD_SMALL, NULL, &p, 1, err);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return rl_err_set(err, RL_ERR_NOT_FOUND, "no message with id %" PRId64, message);
+	}
+	if (PQgetisnull(r, 0, 0) || !PQgetisnull(r, 0, 1)) {
+		/* No payload, or a small one, here whole. */
+		int rc = PQgetisnull(r, 0, 0) ? 0 : rl_sink_write(out, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1), err);
+
+		PQclear(r);
+		return rc;
+	}
+	PQclear(r);
+	memset(&p, 0, sizeof(p));
 	if (tx_begin(s, err) < 0)
 		return -1;
 	p_int(&p, message);

@@ -59,7 +59,7 @@ static long long sql(const char *fmt, ...)
 static void empty_tables(void)
 {
 	sql("SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
-	sql("TRUNCATE messages, message_events, deliveries, circuits");
+	sql("TRUNCATE messages, message_events, deliveries, circuits, sent_attempts");
 }
 
 static FILE *file_with(const char *text)
@@ -448,6 +448,58 @@ static void test_set_destination(void **state)
 	rl_store_message_free(&m);
 	assert_int_equal(rl_store_outbound_set_destination(s, 999999, "https://x", NULL, &err), -1);
 	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+	rl_store_close(s);
+}
+
+/* Envelopes of each attempt come back newest first; a stopped owner's lease is released at once. */
+struct attempt_seen {
+	int attempts[4];
+	char first[32];
+	int n;
+};
+
+static int collect_attempt(void *ctx, int attempt, const char *envelope, size_t len)
+{
+	struct attempt_seen *seen = ctx;
+
+	if (seen->n == 0)
+		snprintf(seen->first, sizeof(seen->first), "%.*s", (int)len, envelope);
+	seen->attempts[seen->n++] = attempt;
+	return 0;
+}
+
+static void test_attempts_and_leases(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_message m;
+	struct attempt_seen seen = { { 0 }, "", 0 };
+	struct rl_buf owners = RL_BUF_INIT;
+	struct rl_err err = { 0 };
+	int64_t id;
+
+	(void)state;
+	empty_tables();
+	id = submit(s, "attempts@test", "https://peer.example/as4", "x");
+	assert_int_equal(rl_store_outbound_attempt_record(s, id, 1, "<env1/>", 7, &err), 0);
+	assert_int_equal(rl_store_outbound_attempt_record(s, id, 2, "<env2/>", 7, &err), 0);
+	assert_int_equal(rl_store_outbound_attempts(s, id, collect_attempt, &seen, &err), 0);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.attempts[0], 2);
+	assert_int_equal(seen.attempts[1], 1);
+	assert_string_equal(seen.first, "<env2/>");
+
+	/* Claimed by an instance that then stops: its lease (10 minutes) is released and the row is due. */
+	assert_int_equal(rl_store_outbound_claim(s, "host:424242", 600, &m, &err), 1);
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_outbound_claim(s, "host:1", 600, &m, &err), 0);
+	assert_int_equal(rl_store_lease_owners(s, &owners, &err), 0);
+	assert_non_null(strstr(owners.data, "host:424242\n"));
+	assert_int_equal(rl_store_leases_release(s, "host:424242", &err), 0);
+	assert_int_equal(rl_store_outbound_claim(s, "host:1", 600, &m, &err), 1);
+	assert_int_equal(m.id, id);
+	assert_int_equal(m.attempts, 2);
+	rl_store_message_free(&m);
+	rl_buf_free(&owners);
 	rl_store_close(s);
 }
 
@@ -1038,6 +1090,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_claims),
 		cmocka_unit_test(test_circuit_breaker),
 		cmocka_unit_test(test_set_destination),
+		cmocka_unit_test(test_attempts_and_leases),
 		cmocka_unit_test(test_inbound_duplicate),
 		cmocka_unit_test(test_inbound_race),
 		cmocka_unit_test(test_deliveries),
