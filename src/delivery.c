@@ -99,7 +99,9 @@ static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_h
 			rl_err_set(err, RL_ERR_INTERNAL, "message row %lld is gone", (long long)dl->message);
 		return -1;
 	}
-	spool = rl_relay_spool(d->spool_dir, &spool_path, err);
+	/* A relay conversion reads the original by its name; otherwise an unnamed spool file does. */
+	spool = rl_relay_count(relay) ? rl_relay_spool(d->spool_dir, &spool_path, err) :
+					rl_tmpfile(d->spool_dir[0] ? d->spool_dir : NULL, err);
 	if (spool == NULL)
 		goto done;
 	{

@@ -109,7 +109,7 @@ void rl_relay_deliver_webhook(const char *spool_dir, struct rl_store *st, const 
 	char *out = NULL;
 	FILE *converted;
 
-	if (relay_target(st, dl, relay, RL_RELAY_WEBHOOK, spool_path, &to, &from, problem) <= 0)
+	if (spool_path == NULL || relay_target(st, dl, relay, RL_RELAY_WEBHOOK, spool_path, &to, &from, problem) <= 0)
 		return;
 	converted = rl_relay_spool(spool_dir, &out, problem);
 	if (converted == NULL)
