@@ -69,7 +69,8 @@ static void message_id_of(const char *name, const struct stat *sb, char *out, si
 	snprintf(out, size, "%s@outbox.relais", hex);
 }
 
-/* The SBD to send for a bare invoice or PDF (relay routes): NULL with *refused = 0 when the file goes as it is. */
+/* The SBD to send for a bare invoice or PDF (relay routes): NULL with *refused = 0 when the file goes as it
+ * is; *refused = 1 when it was moved to .failed/ or stays for the next scan. */
 static char *relay_prepare(struct rl_daemon *d, const struct rl_relay_table *relay, const char *name,
 			   const char *path, int *refused)
 {
@@ -85,7 +86,10 @@ static char *relay_prepare(struct rl_daemon *d, const struct rl_relay_table *rel
 	snprintf(stem, sizeof(stem), "%s/.queued/%s", d->outbox_dir, name);
 	sender = rl_config_str(d->cfg, RL_CFG_RELAY_SENDER);
 	rc = rl_relay_outbound(relay, path, stem, sender[0] ? sender : NULL, &written, &report, &err);
-	if (rc < 0) {
+	if (rc < 0 && err.code == RL_ERR_NOMEM) {
+		rl_log_warn(NULL, "outbox: %s stays for the next scan: %s", name, err.msg);
+		*refused = 1;
+	} else if (rc < 0) {
 		char text[RL_ERR_MSG_MAX + 64];
 
 		rl_err_format(&err, text, sizeof(text));
