@@ -13,6 +13,7 @@
 #include <ini.h>
 #include "relais/config.h"
 #include "relais/keys.h"
+#include "relais/relay.h"
 
 #define KIB 1024LL
 #define MIB (1024LL * KIB)
@@ -136,6 +137,10 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	  "PEM certificate published with the endpoint; empty = identity.cert." },
 	{ RL_CFG_SMP_BASE_URL, "smp", "base_url", RL_CFG_URL, "", 0, 0,
 	  "Base URL of the ServiceGroup references; empty = http:// and the Host header of the request." },
+	{ RL_CFG_RELAY_ROUTES, "relay", "routes", RL_CFG_FILE, "", 0, 0,
+	  "Relay routes: lines 'RECEIVER DOCTYPE SYNTAX [CHANNEL]' choosing the syntax (ubl, cii, keep) a receiver gets." },
+	{ RL_CFG_RELAY_SENDER, "relay", "sender", RL_CFG_STRING, "", 0, 0,
+	  "Participant id (ICD:value) an outbox invoice is sent for when it names no seller endpoint (BT-34)." },
 };
 
 struct config_problem {
@@ -744,6 +749,20 @@ static void check_rules(struct rl_config *cfg, enum rl_config_mode mode)
 		key_problem(cfg, RL_CFG_RETRY_MAX_DELAY, "shorter than retry.initial_delay");
 	if (is_set(cfg, RL_CFG_API_TOKEN) && strlen(cfg->values[RL_CFG_API_TOKEN]) < API_TOKEN_MIN)
 		key_problem(cfg, RL_CFG_API_TOKEN, "too short to be a secret (at least %d characters)", API_TOKEN_MIN);
+	if (is_set(cfg, RL_CFG_RELAY_ROUTES) && access(cfg->values[RL_CFG_RELAY_ROUTES], R_OK) == 0) {
+		struct rl_err rerr;
+		struct rl_relay_table *relay = rl_relay_load(cfg->values[RL_CFG_RELAY_ROUTES], &rerr);
+
+		if (relay == NULL)
+			key_problem(cfg, RL_CFG_RELAY_ROUTES, "%s", rerr.msg);
+		rl_relay_free(relay);
+	}
+	if (is_set(cfg, RL_CFG_RELAY_SENDER)) {
+		const char *v = cfg->values[RL_CFG_RELAY_SENDER], *id = strstr(v, "::") ? strstr(v, "::") + 2 : v;
+
+		if (strlen(id) < 6 || strspn(id, "0123456789") != 4 || id[4] != ':')
+			key_problem(cfg, RL_CFG_RELAY_SENDER, "'%s' is not a participant id ICD:value", v);
+	}
 	if (mode != RL_CFG_MODE_SERVE)
 		return;
 	if (!has_pair && !has_store)

@@ -7,6 +7,9 @@
  * delivery finds it there and does not write it again. The webhook gets a POST of the payload with the
  * message's headers (Relais-Message-Id lets the backend drop a repeat); any 2xx answer is success,
  * anything else is retried with backoff until retry.max_attempts.
+ * Relay routes (relay.h) may ask for another syntax: the inbox then gets the converted form beside the
+ * original (<MessageId>.<syntax>.xml), the webhook gets it instead, with Relais-Converted-From. A
+ * conversion that fails never holds the original back: it is delivered and the failure recorded.
  */
 #include "config.h"
 #include <dirent.h>
@@ -19,6 +22,7 @@
 #include "relais/daemon.h"
 #include "relais/http_client.h"
 #include "relais/log.h"
+#include "relais/relay.h"
 #include "relais/stream.h"
 
 #define DELIVERY_LEASE_SECONDS 120
@@ -42,7 +46,7 @@ static void file_name_of(const char *message_id, const char *mime_type, char *ou
 }
 
 static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
-			 struct rl_err *err)
+			 const struct rl_relay_table *relay, struct rl_err *problem, struct rl_err *err)
 {
 	char name[256], *path;
 	struct rl_outfile of;
@@ -54,6 +58,7 @@ static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct 
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	if (stat(path, &sb) == 0) {
 		/* Renamed into place by an earlier attempt that could not record it: already delivered. */
+		rl_relay_deliver_inbox(st, dl, relay, path, problem);
 		free(path);
 		return 0;
 	}
@@ -70,17 +75,21 @@ static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct 
 		rl_outfile_abort(&of);
 	else
 		rc = rl_outfile_commit(&of, err);
+	if (rc == 0)
+		rl_relay_deliver_inbox(st, dl, relay, path, problem);
 	free(path);
 	return rc;
 }
 
 static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_http_client *http,
-			   const struct rl_store_delivery *dl, struct rl_err *err)
+			   const struct rl_store_delivery *dl, const struct rl_relay_table *relay, struct rl_err *problem,
+			   struct rl_err *err)
 {
 	struct rl_store_message m = { 0 };
 	struct rl_http_result res = { 0 };
-	char h_id[600], h_from[300], h_to[300], h_action[600];
-	const char *headers[5];
+	char h_id[600], h_from[300], h_to[300], h_action[600], h_converted[64] = "";
+	const char *headers[6];
+	char *spool_path = NULL;
 	FILE *spool;
 	long size;
 	int rc = -1;
@@ -90,7 +99,9 @@ static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_h
 			rl_err_set(err, RL_ERR_INTERNAL, "message row %lld is gone", (long long)dl->message);
 		return -1;
 	}
-	spool = rl_tmpfile(d->spool_dir[0] ? d->spool_dir : NULL, err);
+	/* A relay conversion reads the original by its name; otherwise an unnamed spool file does. */
+	spool = rl_relay_count(relay) ? rl_relay_spool(d->spool_dir, &spool_path, err) :
+					rl_tmpfile(d->spool_dir[0] ? d->spool_dir : NULL, err);
 	if (spool == NULL)
 		goto done;
 	{
@@ -105,6 +116,8 @@ static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_h
 	}
 	size = ftell(spool);
 	rewind(spool);
+	rl_relay_deliver_webhook(d->spool_dir, st, dl, relay, spool_path, &spool, &size, h_converted, sizeof(h_converted),
+				 problem);
 	snprintf(h_id, sizeof(h_id), "Relais-Message-Id: %s", m.message_id);
 	snprintf(h_from, sizeof(h_from), "Relais-From: %s", m.original_sender ? m.original_sender : m.from_party);
 	snprintf(h_to, sizeof(h_to), "Relais-To: %s", m.final_recipient ? m.final_recipient : m.to_party);
@@ -113,8 +126,10 @@ static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_h
 	headers[1] = h_from;
 	headers[2] = h_to;
 	headers[3] = h_action;
-	headers[4] = NULL;
-	if (rl_http_post_file(http, d->webhook_url, m.payload_mime_type ? m.payload_mime_type : "application/xml",
+	headers[4] = h_converted[0] ? h_converted : NULL;
+	headers[5] = NULL;
+	if (rl_http_post_file(http, d->webhook_url, h_converted[0] || !m.payload_mime_type ? "application/xml" :
+			      m.payload_mime_type,
 			      spool, (uint64_t)size, headers, 64 * 1024, &res, err) < 0)
 		goto done;
 	if (res.status < 200 || res.status > 299) {
@@ -125,6 +140,10 @@ static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_h
 done:
 	if (spool)
 		fclose(spool);
+	if (spool_path) {
+		unlink(spool_path);
+		free(spool_path);
+	}
 	rl_http_result_free(&res);
 	rl_store_message_free(&m);
 	return rc;
@@ -155,11 +174,17 @@ void *rl_delivery_thread(void *arg)
 {
 	struct rl_daemon *d = arg;
 	struct rl_http_client *http = NULL;
+	struct rl_relay_table *relay;
 	struct rl_err err;
 	int listening = 0;
 
 	if (d->inbox_dir)
 		remove_stale_temporaries(d->inbox_dir);
+	relay = rl_relay_load(rl_config_str(d->cfg, RL_CFG_RELAY_ROUTES), &err);
+	if (relay == NULL) {
+		rl_log_error(NULL, "delivery cannot start: %s", err.msg);
+		return NULL;
+	}
 	if (d->webhook_url) {
 		struct rl_http_client_opts ho = { 0 };
 
@@ -170,11 +195,13 @@ void *rl_delivery_thread(void *arg)
 		http = rl_http_client_new(&ho, &err);
 		if (http == NULL) {
 			rl_log_error(NULL, "webhook delivery cannot start: %s", err.msg);
+			rl_relay_free(relay);
 			return NULL;
 		}
 	}
 	while (!atomic_load(&d->stopping)) {
 		struct rl_store_delivery dl = { 0 };
+		struct rl_err problem = { 0 };
 		struct rl_store *st = rl_daemon_store(d, &err);
 		int rc;
 
@@ -205,9 +232,9 @@ void *rl_delivery_thread(void *arg)
 		}
 		rl_err_clear(&err);
 		if (dl.channel == RL_DELIVERY_INBOX && d->inbox_dir)
-			rc = deliver_inbox(d, st, &dl, &err);
+			rc = deliver_inbox(d, st, &dl, relay, &problem, &err);
 		else if (dl.channel == RL_DELIVERY_WEBHOOK && http)
-			rc = deliver_webhook(d, st, http, &dl, &err);
+			rc = deliver_webhook(d, st, http, &dl, relay, &problem, &err);
 		else
 			rc = rl_err_set(&err, RL_ERR_CONFIG, "the %s is no longer configured",
 					dl.channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
@@ -223,6 +250,14 @@ void *rl_delivery_thread(void *arg)
 			else
 				rl_log_info(dl.message_id, "delivered to the %s",
 					    dl.channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
+			if (recorded >= 0 && problem.code != RL_OK) {
+				char text[RL_ERR_MSG_MAX + 64];
+
+				rl_err_format(&problem, text, sizeof(text));
+				rl_log_error(dl.message_id, "%s", text);
+				if (rl_store_delivery_note(st, &dl, text, &err) < 0)
+					rl_log_error(dl.message_id, "cannot record the relay failure: %s", err.msg);
+			}
 		} else {
 			char text[RL_ERR_MSG_MAX + 64];
 			int final = dl.attempts >= d->max_attempts;
@@ -238,5 +273,6 @@ void *rl_delivery_thread(void *arg)
 		rl_store_delivery_free(&dl);
 	}
 	rl_http_client_free(http);
+	rl_relay_free(relay);
 	return NULL;
 }

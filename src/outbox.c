@@ -7,6 +7,8 @@
  * crash between queueing and moving cannot queue it twice: the second submission of the same MessageId is
  * recognised and the file is just moved. A file that cannot be queued is moved to OUTBOX/.failed/ with
  * a NAME.error file saying why. The destination comes from the routing table when the message is sent.
+ * A bare invoice or a Factur-X PDF is first made a Peppol SBD in the syntax its relay route asks for
+ * (relay.h): that SBD is what is queued, kept as OUTBOX/.queued/NAME.<syntax>.xml beside the original.
  */
 #include "config.h"
 #include <dirent.h>
@@ -20,6 +22,7 @@
 #include "relais/crypto.h"
 #include "relais/daemon.h"
 #include "relais/log.h"
+#include "relais/relay.h"
 
 #define OUTBOX_SCAN_SECONDS 1
 
@@ -66,19 +69,63 @@ static void message_id_of(const char *name, const struct stat *sb, char *out, si
 	snprintf(out, size, "%s@outbox.relais", hex);
 }
 
-static void queue_file(struct rl_daemon *d, struct rl_store *st, const char *name, const struct stat *sb)
+/* The SBD to send for a bare invoice or PDF (relay routes): NULL with *refused = 0 when the file goes as it
+ * is; *refused = 1 when it was moved to .failed/ or stays for the next scan. */
+static char *relay_prepare(struct rl_daemon *d, const struct rl_relay_table *relay, const char *name,
+			   const char *path, int *refused)
+{
+	char stem[4096], *written = NULL;
+	const char *sender;
+	struct rl_buf report = RL_BUF_INIT;
+	struct rl_err err;
+	int rc;
+
+	*refused = 0;
+	snprintf(stem, sizeof(stem), "%s/.queued", d->outbox_dir);
+	mkdir(stem, 0750);
+	snprintf(stem, sizeof(stem), "%s/.queued/%s", d->outbox_dir, name);
+	sender = rl_config_str(d->cfg, RL_CFG_RELAY_SENDER);
+	rc = rl_relay_outbound(relay, path, stem, sender[0] ? sender : NULL, &written, &report, &err);
+	if (rc < 0 && err.code == RL_ERR_NOMEM) {
+		rl_log_warn(NULL, "outbox: %s stays for the next scan: %s", name, err.msg);
+		*refused = 1;
+	} else if (rc < 0) {
+		char text[RL_ERR_MSG_MAX + 64];
+
+		rl_err_format(&err, text, sizeof(text));
+		rl_log_error(NULL, "outbox: %s cannot be sent: %s", name, text);
+		move_to(d->outbox_dir, ".failed", name, text);
+		*refused = 1;
+	} else if (rc > 0) {
+		for (size_t i = 0; i + 1 < report.len; i++)
+			if (report.data[i] == '\n')
+				report.data[i] = ';';	/* one log line */
+		rl_log_info(NULL, "outbox: %s converted to %s%s%.*s", name, written, report.len ? "; not carried: " : "",
+			    (int)(report.len > 400 ? 400 : report.len), report.data ? report.data : "");
+	}
+	rl_buf_free(&report);
+	return written;
+}
+
+static void queue_file(struct rl_daemon *d, struct rl_store *st, const struct rl_relay_table *relay,
+		       const char *name, const struct stat *sb)
 {
 	struct rl_store_submission sub = { 0 };
 	char path[4096], message_id[128], source[512];
-	char *queued_id = NULL;
+	char *queued_id = NULL, *converted;
 	struct rl_err err;
 	int64_t id;
+	int refused;
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/%s", d->outbox_dir, name);
-	fp = fopen(path, "rb");
+	converted = relay_prepare(d, relay, name, path, &refused);
+	if (refused)
+		return;
+	fp = fopen(converted ? converted : path, "rb");
 	if (fp == NULL) {
-		rl_log_error(NULL, "outbox: cannot open %s: %s", path, strerror(errno));
+		rl_log_error(NULL, "outbox: cannot open %s: %s", converted ? converted : path, strerror(errno));
+		free(converted);
 		return;
 	}
 	message_id_of(name, sb, message_id, sizeof(message_id));
@@ -96,18 +143,23 @@ static void queue_file(struct rl_daemon *d, struct rl_store *st, const char *nam
 		move_to(d->outbox_dir, ".queued", name, NULL);
 	} else if (err.code == RL_ERR_DB || err.code == RL_ERR_NOMEM) {
 		rl_log_warn(NULL, "outbox: %s stays for the next scan: %s", name, err.msg);
+		if (converted)
+			unlink(converted);
 	} else {
 		char text[RL_ERR_MSG_MAX + 64];
 
 		rl_err_format(&err, text, sizeof(text));
 		rl_log_error(NULL, "outbox: %s refused: %s", name, text);
 		move_to(d->outbox_dir, ".failed", name, text);
+		if (converted)
+			unlink(converted);
 	}
+	free(converted);
 	free(queued_id);
 	fclose(fp);
 }
 
-static void scan_outbox(struct rl_daemon *d, struct rl_store *st)
+static void scan_outbox(struct rl_daemon *d, struct rl_store *st, const struct rl_relay_table *relay)
 {
 	DIR *dir = opendir(d->outbox_dir);
 	struct dirent *de;
@@ -126,7 +178,7 @@ static void scan_outbox(struct rl_daemon *d, struct rl_store *st)
 		snprintf(path, sizeof(path), "%s/%s", d->outbox_dir, de->d_name);
 		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_mtime >= now)
 			continue;	/* gone, not a file, or still being written */
-		queue_file(d, st, de->d_name, &sb);
+		queue_file(d, st, relay, de->d_name, &sb);
 	}
 	closedir(dir);
 }
@@ -134,16 +186,23 @@ static void scan_outbox(struct rl_daemon *d, struct rl_store *st)
 void *rl_outbox_thread(void *arg)
 {
 	struct rl_daemon *d = arg;
+	struct rl_relay_table *relay;
 	struct rl_err err;
 
+	relay = rl_relay_load(rl_config_str(d->cfg, RL_CFG_RELAY_ROUTES), &err);
+	if (relay == NULL) {
+		rl_log_error(NULL, "outbox cannot start: %s", err.msg);
+		return NULL;
+	}
 	while (!atomic_load(&d->stopping)) {
 		struct rl_store *st = rl_daemon_store(d, &err);
 
 		if (st == NULL)
 			rl_log_warn(NULL, "outbox: %s", err.msg);
 		else
-			scan_outbox(d, st);
+			scan_outbox(d, st, relay);
 		sleep(OUTBOX_SCAN_SECONDS);
 	}
+	rl_relay_free(relay);
 	return NULL;
 }

@@ -65,6 +65,7 @@ enum statement {
 	ST_DELIVERY_CLAIM,
 	ST_DELIVERY_DONE,
 	ST_DELIVERY_FAILED,
+	ST_DELIVERY_NOTE,
 	ST_PAYLOAD_OID,
 	ST_PAYLOAD_SMALL,
 	ST_GET_BY_ID,
@@ -187,6 +188,16 @@ static const char *const statement_sql[ST_COUNT] = {
 		"  SELECT m.id, m.state, d.channel_name || ' delivery '"
 		"   || CASE WHEN $4::boolean THEN 'failed: ' ELSE 'retry in ' || $3::int || 's: ' END"
 		"   || coalesce($2::text, '') FROM m, d)"
+		" SELECT count(*) FROM d",
+	/* A problem beside a delivery that was done (a relay conversion that failed): recorded, state unchanged. */
+	[ST_DELIVERY_NOTE] =
+		"WITH d AS (UPDATE deliveries SET last_error = $2::text, updated_at = now()"
+		" WHERE id = $1 RETURNING message, CASE channel WHEN 0 THEN 'inbox' ELSE 'webhook' END AS channel_name),"
+		" m AS (UPDATE messages SET last_error = (SELECT channel_name FROM d) || ' delivery: ' || $2::text,"
+		"  last_error_at = now(), updated_at = now()"
+		" WHERE id = (SELECT message FROM d) RETURNING id, state),"
+		" e AS (INSERT INTO message_events (message, state, detail)"
+		"  SELECT m.id, m.state, d.channel_name || ' delivery: ' || $2::text FROM m, d)"
 		" SELECT count(*) FROM d",
 	[ST_PAYLOAD_OID] =
 		"SELECT payload_oid FROM messages WHERE id = $1",
@@ -939,6 +950,16 @@ int rl_store_delivery_failed(struct rl_store *s, const struct rl_store_delivery 
 	p_int(&p, delay_seconds < 0 ? 0 : delay_seconds);
 	p_bool(&p, final);
 	return delivery_update(s, ST_DELIVERY_FAILED, &p, d->message, err);
+}
+
+int rl_store_delivery_note(struct rl_store *s, const struct rl_store_delivery *d, const char *problem,
+			   struct rl_err *err)
+{
+	struct params p = { 0 };
+
+	p_int(&p, d->id);
+	p_text(&p, problem);
+	return delivery_update(s, ST_DELIVERY_NOTE, &p, d->message, err);
 }
 
 /* ---------------------------------------------------------------- outbound */

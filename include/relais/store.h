@@ -139,6 +139,10 @@ int rl_store_delivery_done(struct rl_store *s, const struct rl_store_delivery *d
 /* Records a failed attempt: retried after delay_seconds, or failed for good when final is set. */
 int rl_store_delivery_failed(struct rl_store *s, const struct rl_store_delivery *d, const char *error,
 			     int delay_seconds, int final, struct rl_err *err);
+/* Records a problem beside a delivery that was done (e.g. a relay conversion that failed while the original
+ * was delivered): the delivery's and the message's last_error and an event; the state is unchanged. */
+int rl_store_delivery_note(struct rl_store *s, const struct rl_store_delivery *d, const char *problem,
+			   struct rl_err *err);
 
 /* Streams the payload of a message (either direction) into out, in chunks. */
 int rl_store_payload_read(struct rl_store *s, int64_t message, const struct rl_sink *out,
