@@ -25,7 +25,7 @@
 #include "relais/relay.h"
 #include "relais/stream.h"
 
-#define DELIVERY_LEASE_SECONDS 120
+#define DELIVERY_LEASE_SECONDS 60
 #define IDLE_WAIT_MS 1000
 
 /* A MessageId as a file name: characters outside [A-Za-z0-9._@+=-] become '_', no leading dot. */
@@ -265,8 +265,15 @@ void *rl_delivery_thread(void *arg)
 			struct rl_err err2;
 
 			rl_err_format(&err, text, sizeof(text));
-			if (rl_store_delivery_failed(st, &dl, text, delay, final, &err2) < 0)
-				rl_log_error(dl.message_id, "cannot record the failed delivery: %s", err2.msg);
+			/* A database restart fails the delivery and its recording alike: try again for a while
+			 * rather than leave the delivery to its lease. */
+			for (int i = 0; rl_store_delivery_failed(st, &dl, text, delay, final, &err2) < 0; i++) {
+				if (err2.code != RL_ERR_DB || i >= 60 || atomic_load(&d->stopping)) {
+					rl_log_error(dl.message_id, "cannot record the failed delivery: %s", err2.msg);
+					break;
+				}
+				usleep(500 * 1000);
+			}
 			rl_log_warn(dl.message_id, "delivery attempt %d failed%s: %s", dl.attempts,
 				    final ? " for good" : "", text);
 		}
