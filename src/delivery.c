@@ -25,7 +25,6 @@
 #include "relais/relay.h"
 #include "relais/stream.h"
 
-#define DELIVERY_LEASE_SECONDS 60
 #define IDLE_WAIT_MS 1000
 
 /* A MessageId as a file name: characters outside [A-Za-z0-9._@+=-] become '_', no leading dot. */
@@ -218,7 +217,7 @@ void *rl_delivery_thread(void *arg)
 			}
 			listening = 1;
 		}
-		rc = rl_store_delivery_claim(st, d->worker_id, DELIVERY_LEASE_SECONDS, &dl, &err);
+		rc = rl_store_delivery_claim(st, d->worker_id, (int)(2 * d->request_timeout + 30), &dl, &err);
 		if (rc < 0) {
 			rl_log_warn(NULL, "delivery: %s", err.msg);
 			listening = 0;
