@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "relais/cli.h"
+#include "relais/cli_config.h"
 #include "relais/config.h"
 #include "relais/store.h"
 #include "commands.h"
@@ -29,60 +30,25 @@ const struct rl_command rl_cmd_db = {
 	.run = run_db,
 };
 
-/* Reads -c FILE and every --set (applied after the file, in order) into a validated configuration. */
+/* Reads -c FILE and every --set (applied after the file, in order) into a validated configuration.
+ * argv[1] is the subcommand. */
 static int load_config(int argc, char **argv, struct rl_config **out)
 {
-	const char *config_path = NULL;
-	struct rl_config *cfg;
-	struct rl_err err;
-	char line[1024];
-	size_t problems;
+	struct rl_cli_config_opts co = { 0 };
+	int rc;
 
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--set") == 0) {
-			if (i + 1 >= argc)
-				return rl_cli_usage_error(&rl_cmd_db, "%s needs a value", argv[i]);
-			if (strcmp(argv[i], "--set") != 0)
-				config_path = argv[i + 1];
-			i++;
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			config_path = argv[i] + 9;
-		} else if (strncmp(argv[i], "--set=", 6) != 0) {
-			return rl_cli_usage_error(&rl_cmd_db, "unexpected argument '%s'", argv[i]);
-		}
-	}
-	cfg = rl_config_new(&err);
-	if (cfg == NULL)
-		return rl_cli_fail(&err);
-	if (config_path != NULL && rl_config_load_file(cfg, config_path, &err) < 0) {
-		rl_config_free(cfg);
-		return rl_cli_fail(&err);
-	}
-	for (int i = 2; i < argc; i++) {
-		const char *assignment = NULL;
+		int taken = rl_cli_config_opt(&rl_cmd_db, &co, argc, argv, &i);
 
-		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
-			i++;
-		else if (strcmp(argv[i], "--set") == 0)
-			assignment = argv[++i];
-		else if (strncmp(argv[i], "--set=", 6) == 0)
-			assignment = argv[i] + 6;
-		if (assignment != NULL && rl_config_set(cfg, assignment, &err) < 0) {
-			rl_config_free(cfg);
-			if (err.code == RL_ERR_USAGE)
-				return rl_cli_usage_error(&rl_cmd_db, "%s", err.msg);
-			return rl_cli_fail(&err);
+		if (taken <= 0) {
+			rl_cli_config_opts_free(&co);
+			return taken < 0 ? RL_EXIT_USAGE
+					 : rl_cli_usage_error(&rl_cmd_db, "unexpected argument '%s'", argv[i]);
 		}
 	}
-	problems = rl_config_validate(cfg, RL_CFG_MODE_CHECK);
-	for (size_t i = 0; i < problems; i++)
-		fprintf(stderr, "%s\n", rl_config_problem_format(cfg, i, line, sizeof(line)));
-	if (problems > 0) {
-		rl_config_free(cfg);
-		return RL_EXIT_USAGE;
-	}
-	*out = cfg;
-	return RL_EXIT_OK;
+	rc = rl_cli_config_load(&rl_cmd_db, &co, RL_CFG_MODE_CHECK, out);
+	rl_cli_config_opts_free(&co);
+	return rc;
 }
 
 /* Connects to database.url, starting the embedded cluster first for `auto` (*cluster, NULL otherwise). */

@@ -208,8 +208,7 @@ static int make_dir(const char *path, struct rl_err *err)
 	return 0;
 }
 
-/* Spool files left by a crash are of no use: the store has every committed message. */
-static void clean_spool(const char *dir)
+void rl_daemon_remove_leftovers(const char *dir, enum rl_leftovers which)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *de;
@@ -217,14 +216,29 @@ static void clean_spool(const char *dir)
 	if (dp == NULL)
 		return;
 	while ((de = readdir(dp)) != NULL) {
+		int hidden_temporary = de->d_name[0] == '.' && strstr(de->d_name, ".tmp-") != NULL;
 		char path[4096];
 
-		if (de->d_name[0] == '.')
+		if (which == RL_LEFTOVER_SPOOL ? de->d_name[0] == '.' : !hidden_temporary)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
+		if (unlink(path) == 0 && which == RL_LEFTOVER_TEMPORARIES)
+			rl_log_info(NULL, "removed %s, left by an interrupted delivery", path);
 	}
 	closedir(dp);
+}
+
+int rl_daemon_lease_seconds(const struct rl_daemon *d)
+{
+	return (int)(2 * d->request_timeout + 30);
+}
+
+int rl_daemon_db_retry(const struct rl_daemon *d, int *attempt, const struct rl_err *err)
+{
+	if (err->code != RL_ERR_DB || ++*attempt > 60 || atomic_load(&d->stopping))
+		return 0;
+	usleep(500 * 1000);
+	return 1;
 }
 
 /* Work held by instances of this host that are gone (killed) is made due again at once, instead of
@@ -434,7 +448,7 @@ int rl_daemon_run(struct rl_config *cfg, struct rl_err *err)
 	}
 	if (make_dir(d.spool_dir, err) < 0)
 		goto out;
-	clean_spool(d.spool_dir);
+	rl_daemon_remove_leftovers(d.spool_dir, RL_LEFTOVER_SPOOL);
 	d.keyring = keyring_load(cfg, err);
 	if (d.keyring == NULL)
 		goto out;

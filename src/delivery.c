@@ -12,7 +12,6 @@
  * conversion that fails never holds the original back: it is delivered and the failure recorded.
  */
 #include "config.h"
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,27 +147,6 @@ done:
 	return rc;
 }
 
-/* Temporary files of inbox deliveries cut short by a crash (".NAME.tmp-XXXXXX"): never renamed into
- * place, so nothing delivered; the delivery is still pending and will be done again. */
-static void remove_stale_temporaries(const char *dir)
-{
-	DIR *dp = opendir(dir);
-	struct dirent *de;
-
-	if (dp == NULL)
-		return;
-	while ((de = readdir(dp)) != NULL) {
-		char path[4096];
-
-		if (de->d_name[0] != '.' || strstr(de->d_name, ".tmp-") == NULL)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (unlink(path) == 0)
-			rl_log_info(NULL, "removed %s, left by an interrupted delivery", path);
-	}
-	closedir(dp);
-}
-
 void *rl_delivery_thread(void *arg)
 {
 	struct rl_daemon *d = arg;
@@ -178,7 +156,7 @@ void *rl_delivery_thread(void *arg)
 	int listening = 0;
 
 	if (d->inbox_dir)
-		remove_stale_temporaries(d->inbox_dir);
+		rl_daemon_remove_leftovers(d->inbox_dir, RL_LEFTOVER_TEMPORARIES);
 	relay = rl_relay_load(rl_config_str(d->cfg, RL_CFG_RELAY_ROUTES), &err);
 	if (relay == NULL) {
 		rl_log_error(NULL, "delivery cannot start: %s", err.msg);
@@ -217,7 +195,7 @@ void *rl_delivery_thread(void *arg)
 			}
 			listening = 1;
 		}
-		rc = rl_store_delivery_claim(st, d->worker_id, (int)(2 * d->request_timeout + 30), &dl, &err);
+		rc = rl_store_delivery_claim(st, d->worker_id, rl_daemon_lease_seconds(d), &dl, &err);
 		if (rc < 0) {
 			rl_log_warn(NULL, "delivery: %s", err.msg);
 			listening = 0;
@@ -241,9 +219,9 @@ void *rl_delivery_thread(void *arg)
 			int recorded;
 
 			/* The database may be restarting: try again for a while before leaving it to the lease. */
-			for (int i = 0; (recorded = rl_store_delivery_done(st, &dl, &err)) < 0 && err.code == RL_ERR_DB &&
-					i < 60 && !atomic_load(&d->stopping); i++)
-				usleep(500 * 1000);
+			for (int i = 0; (recorded = rl_store_delivery_done(st, &dl, &err)) < 0 &&
+					rl_daemon_db_retry(d, &i, &err);)
+				;
 			if (recorded < 0)
 				rl_log_error(dl.message_id, "delivered but not recorded: %s", err.msg);
 			else
@@ -266,12 +244,11 @@ void *rl_delivery_thread(void *arg)
 			rl_err_format(&err, text, sizeof(text));
 			/* A database restart fails the delivery and its recording alike: try again for a while
 			 * rather than leave the delivery to its lease. */
-			for (int i = 0; rl_store_delivery_failed(st, &dl, text, delay, final, &err2) < 0; i++) {
-				if (err2.code != RL_ERR_DB || i >= 60 || atomic_load(&d->stopping)) {
+			for (int i = 0; rl_store_delivery_failed(st, &dl, text, delay, final, &err2) < 0;) {
+				if (!rl_daemon_db_retry(d, &i, &err2)) {
 					rl_log_error(dl.message_id, "cannot record the failed delivery: %s", err2.msg);
 					break;
 				}
-				usleep(500 * 1000);
 			}
 			rl_log_warn(dl.message_id, "delivery attempt %d failed%s: %s", dl.attempts,
 				    final ? " for good" : "", text);

@@ -23,8 +23,6 @@
 #include "relais/log.h"
 #include "relais/sbdh.h"
 
-#define RECORD_RETRY_MS 500
-#define RECORD_RETRIES 60	/* outcomes are recorded again for up to 30 s while the database restarts */
 #define MAX_SIGNAL_SIZE (4u << 20)
 #define IDLE_WAIT_MS 1000
 
@@ -264,13 +262,12 @@ static void record_failure(struct rl_daemon *d, struct rl_store *st, const struc
 		final = 1;
 	delay = final ? 0 : rl_daemon_backoff(d, m->attempts);
 	for (int i = 0; rl_store_outbound_failed(st, m->id, text, signal, signal_len, delay, final, transport_failure,
-						 &err) < 0; i++) {
-		if (err.code != RL_ERR_DB || i >= RECORD_RETRIES || atomic_load(&d->stopping)) {
+						 &err) < 0;) {
+		if (!rl_daemon_db_retry(d, &i, &err)) {
 			rl_log_error(m->message_id, "cannot record the failed attempt (the lease will expire): %s",
 				     err.msg);
 			break;
 		}
-		usleep(RECORD_RETRY_MS * 1000);
 	}
 	if (final)
 		rl_log_error(m->message_id, "failed for good after %d attempt(s): %s", m->attempts, text);
@@ -437,14 +434,13 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 						    earlier.sent.envelope.len ? earlier.sent.envelope.data
 									      : sent.envelope.data,
 						    earlier.sent.envelope.len ? earlier.sent.envelope.len
-									      : sent.envelope.len, &err) < 0; i++) {
-		if (err.code != RL_ERR_DB || i >= RECORD_RETRIES || atomic_load(&d->stopping)) {
+									      : sent.envelope.len, &err) < 0;) {
+		if (!rl_daemon_db_retry(d, &i, &err)) {
 			/* The peer has it; when the lease runs out, the next attempt is answered by its duplicate
 			 * detection with the same receipt. */
 			rl_log_error(m->message_id, "delivered but not recorded: %s", err.msg);
 			goto done;
 		}
-		usleep(RECORD_RETRY_MS * 1000);
 	}
 	rl_log_info(m->message_id, "delivered to %s (attempt %d, receipt %s)", dst.url, m->attempts,
 		    info.message_id ? info.message_id : "?");
@@ -549,7 +545,7 @@ void *rl_sender_thread(void *arg)
 			}
 			configured = 1;
 		}
-		rc = rl_store_outbound_claim(st, d->worker_id, (int)(2 * d->request_timeout + 30), &m, &err);
+		rc = rl_store_outbound_claim(st, d->worker_id, rl_daemon_lease_seconds(d), &m, &err);
 		if (rc < 0) {
 			rl_log_warn(NULL, "sender: %s", err.msg);
 			configured = 0;

@@ -88,6 +88,16 @@ void rl_keyring_put(struct rl_daemon *d, struct rl_keyring *k);
 /* This thread's database connection (opened on first use, closed when the thread ends). */
 struct rl_store *rl_daemon_store(struct rl_daemon *d, struct rl_err *err);
 
+/* How long a worker holds a message or a delivery it took: twice limits.request_timeout and a margin. */
+int rl_daemon_lease_seconds(const struct rl_daemon *d);
+/* An outcome that could not be recorded because the database is away (restarting): returns 1 after a
+ * short pause when it is worth trying again (for up to 30 s), 0 to give up. *attempt starts at 0. */
+int rl_daemon_db_retry(const struct rl_daemon *d, int *attempt, const struct rl_err *err);
+/* What a crash leaves in a directory: every file of the spool (RL_LEFTOVER_SPOOL: the store has every
+ * committed message), or the hidden temporaries of atomic writes (RL_LEFTOVER_TEMPORARIES). */
+enum rl_leftovers { RL_LEFTOVER_SPOOL, RL_LEFTOVER_TEMPORARIES };
+void rl_daemon_remove_leftovers(const char *dir, enum rl_leftovers which);
+
 /* The exponential backoff before attempt `attempts + 1`: initial * 2^(attempts-1), capped, +-10%. */
 int rl_daemon_backoff(const struct rl_daemon *d, int attempts);
 
