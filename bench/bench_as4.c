@@ -13,22 +13,9 @@
 #include "relais/as4.h"
 #include "relais/cli.h"
 #include "relais/keys.h"
+#include "bench_util.h"
 
-static double now(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long peak_rss_kib(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_maxrss;
-}
 
 /* An SBD with a UBL invoice body padded to about `size` bytes. */
 static int write_payload(const char *path, size_t size)
@@ -137,13 +124,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	o.payload_path = small;
-	t0 = now();
+	t0 = bench_now();
 	for (int i = 0; i < count; i++)
 		if (pack_once(&o, msg, &err) < 0) {
 			fprintf(stderr, "bench_as4: pack: %s\n", err.msg);
 			return 1;
 		}
-	t = now() - t0;
+	t = bench_now() - t0;
 	printf("pack 5 KB invoice: %d messages in %.2f s = %.0f messages/s (%.2f MB/s of payload), one core\n", count, t,
 	       count / t, count * 5.0 / 1024 / t);
 	memset(&u, 0, sizeof(u));
@@ -151,33 +138,33 @@ int main(int argc, char **argv)
 	u.identity_count = 1;
 	u.trust = trust;
 	u.tmp_dir = "/tmp";
-	t0 = now();
+	t0 = bench_now();
 	for (int i = 0; i < count; i++)
 		if (unpack_once(&u, msg, &err) < 0) {
 			fprintf(stderr, "bench_as4: unpack: %s\n", err.msg);
 			return 1;
 		}
-	t = now() - t0;
+	t = bench_now() - t0;
 	printf("unpack 5 KB invoice: %d messages in %.2f s = %.0f messages/s (%.2f MB/s of payload), one core\n", count, t,
 	       count / t, count * 5.0 / 1024 / t);
 	o.payload_path = large;
-	t0 = now();
+	t0 = bench_now();
 	if (pack_once(&o, msg, &err) < 0) {
 		fprintf(stderr, "bench_as4: pack large: %s\n", err.msg);
 		return 1;
 	}
-	t = now() - t0;
+	t = bench_now() - t0;
 	printf("pack %zu MB payload: %.2f s = %.1f MB/s; peak RSS of this process %ld KiB\n", large_mb, t,
-	       (double)large_mb / t, peak_rss_kib());
-	rss_before = peak_rss_kib();
-	t0 = now();
+	       (double)large_mb / t, bench_peak_rss_kib());
+	rss_before = bench_peak_rss_kib();
+	t0 = bench_now();
 	if (unpack_once(&u, msg, &err) < 0) {
 		fprintf(stderr, "bench_as4: unpack large: %s\n", err.msg);
 		return 1;
 	}
-	t = now() - t0;
+	t = bench_now() - t0;
 	printf("unpack %zu MB payload: %.2f s = %.1f MB/s; peak RSS of this process %ld KiB (before: %ld KiB)\n",
-	       large_mb, t, (double)large_mb / t, peak_rss_kib(), rss_before);
+	       large_mb, t, (double)large_mb / t, bench_peak_rss_kib(), rss_before);
 	unlink(small);
 	unlink(large);
 	unlink(msg);

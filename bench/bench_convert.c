@@ -14,22 +14,9 @@
 #include "relais/en16931.h"
 #include "relais/stream.h"
 #include "relais/xml.h"
+#include "bench_util.h"
 
-static double now(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long peak_rss_kib(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_maxrss;
-}
 
 /* Converts the document in `xml` count times (parse, read, write into a reused buffer). */
 static int run(const char *label, const struct rl_buf *xml, enum rl_syntax to, int count)
@@ -37,7 +24,7 @@ static int run(const char *label, const struct rl_buf *xml, enum rl_syntax to, i
 	struct rl_buf out = RL_BUF_INIT;
 	struct rl_sink sink = { rl_sink_buf_write, &out };
 	struct rl_err err;
-	double start = now(), elapsed;
+	double start = bench_now(), elapsed;
 	size_t out_len = 0;
 	int i;
 
@@ -65,7 +52,7 @@ static int run(const char *label, const struct rl_buf *xml, enum rl_syntax to, i
 		out_len = out.len;
 		rl_en_free(m);
 	}
-	elapsed = now() - start;
+	elapsed = bench_now() - start;
 	printf("%-10s %6d conversions of %zu bytes (-> %zu bytes) in %.2f s: %.0f conversions/s, %.1f MB/s\n",
 	       label, count, xml->len, out_len, elapsed, count / elapsed, count * (double)xml->len / elapsed / 1e6);
 	rl_buf_free(&out);
@@ -89,7 +76,7 @@ int main(int argc, char **argv)
 	}
 	if (run("UBL->CII", &ubl, RL_SYNTAX_CII, count) < 0 || run("CII->UBL", &cii, RL_SYNTAX_UBL, count) < 0)
 		return 1;
-	printf("peak resident memory: %ld KiB\n", peak_rss_kib());
+	printf("peak resident memory: %ld KiB\n", bench_peak_rss_kib());
 	rl_buf_free(&ubl);
 	rl_buf_free(&cii);
 	rl_shutdown();

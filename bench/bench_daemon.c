@@ -21,14 +21,8 @@
 #include "relais/buf.h"
 #include "relais/keys.h"
 #include "relais/store.h"
+#include "bench_util.h"
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static long proc_kib(long pid, const char *field)
 {
@@ -197,7 +191,7 @@ int main(int argc, char **argv)
 	cpu_a = proc_cpu_seconds(pid_a);
 	cpu_b = proc_cpu_seconds(pid_b);
 	cpu_pg = postgres_cpu_seconds(postmaster);
-	t0 = now_seconds();
+	t0 = bench_now();
 	while (done < messages) {
 		while (submitted < messages && submitted - done < concurrency) {
 			struct rl_store_submission sub = { 0 };
@@ -225,12 +219,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench_daemon: %s", PQerrorMessage(pg));
 			return 1;
 		}
-		if (now_seconds() - t0 > 600) {
+		if (bench_now() - t0 > 600) {
 			fprintf(stderr, "bench_daemon: only %lld of %ld done after 600 s\n", done, messages);
 			return 1;
 		}
 	}
-	elapsed = now_seconds() - t0;
+	elapsed = bench_now() - t0;
 	cpu_a = proc_cpu_seconds(pid_a) - cpu_a;
 	cpu_b = proc_cpu_seconds(pid_b) - cpu_b;
 	cpu_pg = postgres_cpu_seconds(postmaster) - cpu_pg;

@@ -15,22 +15,9 @@
 #include "relais/docval.h"
 #include "relais/schematron.h"
 #include "relais/xml.h"
+#include "bench_util.h"
 
-static double now(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long peak_rss_kib(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_maxrss;
-}
 
 /* One document at one level; returns the number of fatal findings, or -1 when it could not run. */
 static long validate(const char *path, int level, struct rl_schematron *worker)
@@ -88,7 +75,7 @@ int main(int argc, char **argv)
 	if (validate(argv[first], RL_DOCVAL_XSD, NULL) < 0)
 		return 1;
 	if (full) {
-		double t0 = now();
+		double t0 = bench_now();
 
 		int ok = 1;
 
@@ -100,21 +87,21 @@ int main(int argc, char **argv)
 			fprintf(stderr, "full level skipped: %s\n", worker ? "the worker failed" : err.msg);
 			full = 0;
 		} else {
-			printf("full: worker start, stylesheet compilation and a first pass %.2f s\n", now() - t0);
+			printf("full: worker start, stylesheet compilation and a first pass %.2f s\n", bench_now() - t0);
 		}
 	}
 	for (int level = RL_DOCVAL_XSD; level <= (full ? RL_DOCVAL_FULL : RL_DOCVAL_RULES); level++) {
 		int docs = 0, level_rounds = level == RL_DOCVAL_FULL ? (rounds + 9) / 10 : rounds;
-		double t0 = now(), dt;
+		double t0 = bench_now(), dt;
 
 		for (int r = 0; r < level_rounds; r++)
 			for (int i = first; i < argc; i++)
 				if (validate(argv[i], level, worker) >= 0)
 					docs++;
-		dt = now() - t0;
+		dt = bench_now() - t0;
 		printf("%-5s %6d documents in %7.2f s: %8.1f documents/s\n", names[level], docs, dt, docs / dt);
 	}
-	printf("peak RSS %ld KiB\n", peak_rss_kib());
+	printf("peak RSS %ld KiB\n", bench_peak_rss_kib());
 	rl_schematron_free(worker);
 	return 0;
 }

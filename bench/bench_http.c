@@ -15,25 +15,12 @@
 #include "relais/cli.h"
 #include "relais/http_client.h"
 #include "relais/http_server.h"
+#include "bench_util.h"
 
 #define SMALL_BODY 5000
 #define THREADS 4
 
-static double now(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long peak_rss_kib(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_maxrss;
-}
 
 /* The server side counts the body bytes and answers with the count. */
 static void *count_begin(void *app, const struct rl_http_request *r)
@@ -116,15 +103,15 @@ static int bench(const char *pki, int tls, int count, int large_mb)
 
 	/* One client, one kept-alive connection. */
 	runs[0] = (struct run){ url, anchors, count, 0 };
-	t0 = now();
+	t0 = bench_now();
 	post_small(&runs[0]);
-	dt = now() - t0;
+	dt = bench_now() - t0;
 	printf("%-5s %d POSTs of %d bytes, one connection:  %8.0f requests/s  (%d failed)\n",
 	       tls ? "https" : "http", count, SMALL_BODY, count / dt, runs[0].failures);
 	failures += runs[0].failures;
 
 	/* Several clients at once. */
-	t0 = now();
+	t0 = bench_now();
 	for (int i = 0; i < THREADS; i++) {
 		runs[i] = (struct run){ url, anchors, count / THREADS, 0 };
 		pthread_create(&threads[i], NULL, post_small, &runs[i]);
@@ -133,7 +120,7 @@ static int bench(const char *pki, int tls, int count, int large_mb)
 		pthread_join(threads[i], NULL);
 		failures += runs[i].failures;
 	}
-	dt = now() - t0;
+	dt = bench_now() - t0;
 	printf("%-5s %d POSTs of %d bytes, %d threads:      %8.0f requests/s\n", tls ? "https" : "http",
 	       count / THREADS * THREADS, SMALL_BODY, THREADS, (count / THREADS * THREADS) / dt);
 
@@ -155,16 +142,16 @@ static int bench(const char *pki, int tls, int count, int large_mb)
 			return -1;
 		}
 		rewind(fp);
-		rss_before = peak_rss_kib();
-		t0 = now();
+		rss_before = bench_peak_rss_kib();
+		t0 = bench_now();
 		if (rl_http_post_file(c, url, "application/octet-stream", fp, size, NULL, 1024, &res, &err) < 0 ||
 		    res.status != 200 || strtoull(res.body.data, NULL, 10) != size) {
 			fprintf(stderr, "large POST: %s\n", err.msg);
 			failures++;
 		}
-		dt = now() - t0;
+		dt = bench_now() - t0;
 		printf("%-5s one POST of %d MB:                     %8.1f MB/s, peak RSS grew by %ld KiB\n",
-		       tls ? "https" : "http", large_mb, large_mb / dt, peak_rss_kib() - rss_before);
+		       tls ? "https" : "http", large_mb, large_mb / dt, bench_peak_rss_kib() - rss_before);
 		fclose(fp);
 		rl_http_result_free(&res);
 		rl_http_client_free(c);
@@ -190,7 +177,7 @@ int main(int argc, char **argv)
 	}
 	if (bench(argv[1], 0, count, large_mb) < 0 || bench(argv[1], 1, count, large_mb) < 0)
 		rc = 1;
-	printf("peak resident memory: %ld KiB\n", peak_rss_kib());
+	printf("peak resident memory: %ld KiB\n", bench_peak_rss_kib());
 	rl_shutdown();
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "relais/store.h"
+#include "bench_util.h"
 
 #define PAYLOAD_SIZE 5000
 
@@ -31,13 +32,6 @@ struct worker {
 	char error[RL_ERR_MSG_MAX];
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static FILE *payload_file(void)
 {
@@ -147,7 +141,7 @@ int main(int argc, char **argv)
 	for (int p = 0; p < NPHASES; p++) {
 		struct worker w[64];
 		pthread_t t[64];
-		double t0 = now(), seconds;
+		double t0 = bench_now(), seconds;
 		int total = 0;
 
 		for (int i = 0; i < threads; i++) {
@@ -163,7 +157,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		seconds = now() - t0;
+		seconds = bench_now() - t0;
 		printf("%-34s %6d in %6.2f s: %8.0f /s\n", phase_names[p], total, seconds, total / seconds);
 	}
 	return 0;
