@@ -703,10 +703,11 @@ static void test_slow_clients_dropped(void **state)
 	pthread_join(t2, NULL);
 	assert_true(in_headers.dropped_after >= 1.5 && in_headers.dropped_after < 4);
 	assert_true(in_body.dropped_after >= 1.5 && in_body.dropped_after < 4);
-	/* The request dropped mid-body was begun and cleaned up, never finished. */
-	assert_int_equal(app_count(&app_state.begun), 6);
+	/* The request dropped mid-body was begun (unless the drop came before its headers were read, on a
+	 * loaded machine) and cleaned up, never finished. */
+	assert_true(app_count(&app_state.begun) == 5 || app_count(&app_state.begun) == 6);
 	assert_int_equal(app_count(&app_state.finished), 5);
-	assert_int_equal(app_count(&app_state.cleaned), 6);
+	assert_int_equal(app_count(&app_state.cleaned), app_count(&app_state.begun));
 	assert_int_equal(app_count(&app_state.completed), 5);
 	rl_http_result_free(&res);
 	rl_http_client_free(c);
@@ -756,7 +757,7 @@ static void *in_flight_main(void *arg)
 	f->rc = rl_http_post_mem(c, url(f->s, "http", "127.0.0.1", "/sleep"), "text/plain", "zz", 2, NULL, 4096,
 				 &res, &err);
 	f->status = res.status;
-	snprintf(f->body, sizeof(f->body), "%s", res.body.data ? res.body.data : "");
+	snprintf(f->body, sizeof(f->body), "%s", f->rc == 0 ? (res.body.data ? res.body.data : "") : err.msg);
 	rl_http_result_free(&res);
 	rl_http_client_free(c);
 	return NULL;
@@ -825,7 +826,7 @@ static void *stop_main(void *arg)
 /* While stop waits for a request in flight, further requests on open connections get 503. */
 static void test_stop_answers_503(void **state)
 {
-	struct rl_http_server *s = start_server(0, 2, 8, 5, MIB);
+	struct rl_http_server *s = start_server(0, 2, 8, 15, MIB);
 	struct rl_http_client *c = new_client(NULL, 5);
 	struct rl_http_result res = RL_HTTP_RESULT_INIT;
 	struct in_flight f = { s, 0, "", -1 };
@@ -846,6 +847,8 @@ static void test_stop_answers_503(void **state)
 	assert_int_equal(res.new_connections, 0);
 	pthread_join(stopping, NULL);
 	pthread_join(t, NULL);
+	if (f.rc != 0)
+		print_message("the request in flight failed: %s\n", f.body);
 	assert_int_equal(f.rc, 0);
 	assert_int_equal(f.status, 200);
 	assert_int_equal(app_count(&app_state.begun), 2);
