@@ -38,7 +38,8 @@ const struct rl_command rl_cmd_send = {
 		"  --timeout SECONDS     how long to wait for the outcome (default 300)\n"
 		"\n"
 		"Exit status: 0 delivered (or queued, with --no-wait); 1 failed for good; 2 usage or\n"
-		"configuration error; 3 still not delivered when the timeout ran out (it stays queued).\n",
+		"configuration error, or the database cannot be reached (nothing queued); 3 still not\n"
+		"delivered when the timeout ran out (it stays queued).\n",
 	.run = run_send,
 };
 
@@ -177,7 +178,8 @@ static int run_send(int argc, char **argv)
 	if (rc != RL_EXIT_OK)
 		goto out;
 	if (rl_cli_store_open(cfg, &st, &err) < 0) {
-		rc = rl_cli_fail(&err);
+		rl_cli_fail(&err);
+		rc = RL_EXIT_USAGE;	/* nothing was queued: the set-up is wrong, not the document */
 		goto out;
 	}
 	sub.source = "cli";
