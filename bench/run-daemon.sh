@@ -13,9 +13,10 @@ start_test_db
 # The test cluster runs with fsync off; durable figures need it on (BENCH_FSYNC=off to compare).
 if [ "${BENCH_FSYNC:-on}" = on ]; then
 	sed -i 's/^fsync = off/fsync = on/' "$PG_DIR/data/postgresql.conf"
-	restart_private_pg
 fi
-echo "PostgreSQL fsync: ${BENCH_FSYNC:-on}"
+[ -n "${BENCH_PG_SETTINGS:-}" ] && printf '%s\n' $BENCH_PG_SETTINGS >> "$PG_DIR/data/postgresql.conf"
+restart_private_pg
+echo "PostgreSQL fsync: ${BENCH_FSYNC:-on} ${BENCH_PG_SETTINGS:-}"
 DB_A=$(pg_createdb bench_a)
 DB_B=$(pg_createdb bench_b)
 ap_config B POP000002 "$DB_B"
