@@ -141,16 +141,8 @@ static void accept_message(struct receive *rc, struct rl_as4_received *r, struct
 	st = rl_daemon_store(d, &err);
 	if (st == NULL)
 		goto unavailable;
-	switch (rl_store_inbound_find_receipt(st, r->um.message_id, &receipt, &err)) {
-	case 1:
-		rl_log_info(r->um.message_id, "duplicate from %s: answered with the first receipt", rc->remote);
-		respond_soap(resp, 200, &receipt);
-		return;
-	case 0:
-		break;
-	default:
-		goto unavailable;
-	}
+	/* The receipt is built before the commit, which detects a duplicate (by the unique MessageId) and
+	 * then hands back the receipt answered the first time instead. */
 	if (rl_as4_receipt_build(r, rl_keyring_signer(rc->keys), &receipt, &receipt_id, &err) < 0) {
 		respond_error(rc, 500, &err, r->um.message_id, resp);
 		goto done;
@@ -181,8 +173,7 @@ static void accept_message(struct receive *rc, struct rl_as4_received *r, struct
 
 		rc_commit = rl_store_inbound_commit(st, &in, &id, &existing, &err);
 		if (rc_commit == 1) {
-			rl_log_info(r->um.message_id, "duplicate from %s (raced): answered with the first receipt",
-				    rc->remote);
+			rl_log_info(r->um.message_id, "duplicate from %s: answered with the first receipt", rc->remote);
 			respond_soap(resp, 200, &existing);
 			goto done;
 		}
