@@ -825,7 +825,7 @@ static void *stop_main(void *arg)
 	return NULL;
 }
 
-/* While stop waits for a request in flight, further requests on open connections get 503. */
+/* While stop waits for a request in flight, further requests on open connections are refused (503). */
 static void test_stop_answers_503(void **state)
 {
 	struct rl_http_server *s = start_server(0, 2, 8, 15, MIB);
@@ -844,9 +844,14 @@ static void test_stop_answers_503(void **state)
 	wait_begun(2);
 	pthread_create(&stopping, NULL, stop_main, &st);
 	usleep(300 * 1000);
-	assert_int_equal(rl_http_get(c, u, NULL, 4096, &res, &err), 0);
-	assert_int_equal(res.status, 503);
-	assert_int_equal(res.new_connections, 0);
+	/* A request on the open connection is refused: 503 when it reaches the server before the connection
+	 * is closed, else the connection is gone (libmicrohttpd may close an idle one first). Never served. */
+	if (rl_http_get(c, u, NULL, 4096, &res, &err) == 0) {
+		assert_int_equal(res.status, 503);
+		assert_int_equal(res.new_connections, 0);
+	} else {
+		assert_int_equal(err.code, RL_ERR_NETWORK);
+	}
 	pthread_join(stopping, NULL);
 	pthread_join(t, NULL);
 	if (f.rc != 0)
