@@ -26,22 +26,12 @@
 #include "relais/cli.h"
 #include "relais/http_client.h"
 #include "relais/http_server.h"
+#include "unit_pki.h"
 
 #define MIB (1024 * 1024)
 #define BIG_BODY (50 * MIB)
 #define FILE_BODY (200 * 1024)
 
-static char pki_dir[1024];
-
-static const char *pki(const char *name)
-{
-	static char path[2][1200];
-	static int which;
-
-	which ^= 1;
-	snprintf(path[which], sizeof(path[which]), "%s/%s", pki_dir, name);
-	return path[which];
-}
 
 /* For threads other than the test's own, where cmocka's assertions must not be used. */
 #define MUST(cond) \
@@ -924,7 +914,6 @@ static void test_bad_options(void **state)
 
 int main(void)
 {
-	const char *builddir = getenv("top_builddir");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_post_streamed),
 		cmocka_unit_test(test_request_fields_and_responses),
@@ -942,7 +931,7 @@ int main(void)
 	struct rl_err err;
 	int failed;
 
-	snprintf(pki_dir, sizeof(pki_dir), "%s/tests/pki", builddir ? builddir : ".");
+	unit_pki_init();
 	pthread_mutex_init(&app_state.lock, NULL);
 	if (rl_init(&err) < 0) {
 		fprintf(stderr, "rl_init: %s\n", err.msg);

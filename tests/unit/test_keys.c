@@ -11,19 +11,8 @@
 #include <cmocka.h>
 #include <openssl/x509v3.h>
 #include "relais/keys.h"
+#include "unit_pki.h"
 
-static char pki_dir[1024];
-
-/* "$top_builddir/tests/pki/NAME" */
-static const char *pki(const char *name)
-{
-	static char path[2][1200];
-	static int which;
-
-	which ^= 1;
-	snprintf(path[which], sizeof(path[which]), "%s/%s", pki_dir, name);
-	return path[which];
-}
 
 static time_t utc(int year, int month, int day)
 {
@@ -341,7 +330,6 @@ static void test_peppol_certificates(void **state)
 
 int main(void)
 {
-	const char *builddir = getenv("top_builddir");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identity_pem),
 		cmocka_unit_test(test_identity_pem_encrypted),
@@ -352,6 +340,6 @@ int main(void)
 		cmocka_unit_test(test_peppol_certificates),
 	};
 
-	snprintf(pki_dir, sizeof(pki_dir), "%s/tests/pki", builddir ? builddir : ".");
+	unit_pki_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

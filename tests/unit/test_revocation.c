@@ -17,19 +17,9 @@
 #include "relais/keys.h"
 #include "relais/keys_config.h"
 #include "relais/revocation.h"
+#include "unit_pki.h"
 
-static char pki_dir[1024];
 static char tmp_dir[1024];
-
-static const char *pki(const char *name)
-{
-	static char path[4][1200];
-	static int which;
-
-	which = (which + 1) % 4;
-	snprintf(path[which], sizeof(path[which]), "%s/%s", pki_dir, name);
-	return path[which];
-}
 
 /* Concatenates PKI files into TMP/name; returns its path. */
 static const char *bundle(const char *name, const char *const *parts)
@@ -312,7 +302,7 @@ int main(void)
 		cmocka_unit_test(test_identity_set),
 	};
 
-	snprintf(pki_dir, sizeof(pki_dir), "%s/tests/pki", builddir ? builddir : ".");
+	unit_pki_init();
 	snprintf(tmp_dir, sizeof(tmp_dir), "%s/tests/tmp/test_revocation", builddir ? builddir : ".");
 	if (access(pki(".stamp"), F_OK) != 0) {
 		fprintf(stderr, "no test PKI in %s\n", pki_dir);

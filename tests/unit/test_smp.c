@@ -14,22 +14,12 @@
 #include "relais/smp_client.h"
 #include "relais/smp_publish.h"
 #include "relais/xml.h"
+#include "unit_pki.h"
 
 #define INVOICE "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##urn:cen.eu:en16931:2017" \
 		"#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
 #define BILLING "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 
-static char pki_dir[1024];
-
-static const char *pki(const char *name)
-{
-	static char path[2][1200];
-	static int which;
-
-	which ^= 1;
-	snprintf(path[which], sizeof(path[which]), "%s/%s", pki_dir, name);
-	return path[which];
-}
 
 struct fixture {
 	struct rl_identity smp, ap;
@@ -295,7 +285,6 @@ static void test_cert_uid(void **state)
 
 int main(void)
 {
-	const char *builddir = getenv("top_builddir");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signed_metadata_round_trip),
 		cmocka_unit_test(test_tampered_and_untrusted),
@@ -309,7 +298,7 @@ int main(void)
 	struct rl_err err;
 	int rc;
 
-	snprintf(pki_dir, sizeof(pki_dir), "%s/tests/pki", builddir ? builddir : ".");
+	unit_pki_init();
 	if (rl_init(&err) < 0)
 		return 1;
 	rc = cmocka_run_group_tests(tests, setup, teardown);

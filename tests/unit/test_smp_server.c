@@ -14,6 +14,7 @@
 #include "relais/smp.h"
 #include "relais/smp_client.h"
 #include "relais/smp_server.h"
+#include "unit_pki.h"
 
 #define INVOICE "busdox-docid-qns::urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##" \
 		"urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
@@ -21,17 +22,6 @@
 		   "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
 #define BILLING "cenbii-procid-ubl::urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 
-static char pki_dir[1024];
-
-static const char *pki(const char *name)
-{
-	static char path[2][1200];
-	static int which;
-
-	which ^= 1;
-	snprintf(path[which], sizeof(path[which]), "%s/%s", pki_dir, name);
-	return path[which];
-}
 
 /* The directory of this test: one participant; `with_creditnote` adds a second document type. */
 static int with_creditnote;
@@ -131,14 +121,13 @@ static void test_smp_server(void **state)
 
 int main(void)
 {
-	const char *builddir = getenv("top_builddir");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_smp_server),
 	};
 	struct rl_err err;
 	int rc;
 
-	snprintf(pki_dir, sizeof(pki_dir), "%s/tests/pki", builddir ? builddir : ".");
+	unit_pki_init();
 	if (rl_init(&err) < 0)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
