@@ -19,10 +19,11 @@ start_test_db() {
 API_TOKEN=test-token-0123456789abcdef
 CURL_TLS="--cacert $PKI/tls-ca.cert.pem"
 
-# Ports: each test directory has its own range (from its path), so tests running side by side, also
-# from other build trees, do not share one; within it, ports are handed out in order. ap_start checks
-# that the server it waited for is really its own.
-NEXT_PORT=$(( 20000 + ($(printf '%s' "$TMP" | cksum | cut -d' ' -f1) % 800) * 50 ))
+# Ports: each test directory has its own range of 30 (from its path), so tests running side by side,
+# also from other build trees, do not share one; within it, ports are handed out in order. The ranges
+# stay below 32768, where Linux's ephemeral ports (those of outgoing connections) begin. ap_start
+# checks that the server it waited for is really its own.
+NEXT_PORT=$(( 10000 + ($(printf '%s' "$TMP" | cksum | cut -d' ' -f1) % 700) * 30 ))
 free_port() {
 	NEXT_PORT=$((NEXT_PORT + 1))
 	echo $NEXT_PORT
