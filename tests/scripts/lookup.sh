@@ -12,7 +12,7 @@ command -v busybox >/dev/null 2>&1 || { echo "SKIP: no busybox (httpd)"; exit 77
 
 ZONE=sml.relais.test
 SCHEME=iso6523-actorid-upis
-DNS_PORT=$((20000 + $$ % 20000))
+DNS_PORT=$((61000 + $$ % 4000))	# above the ephemeral ports, apart from the daemon tests
 HTTP_PORT=$((DNS_PORT + 1))
 DEAD_PORT=$((DNS_PORT + 2))
 WWW="$TMP/www"

@@ -12,7 +12,7 @@ start_private_pg
 
 ZONE=sml.relais.test
 SCHEME=iso6523-actorid-upis
-DNS_PORT=$((20000 + $$ % 20000))
+DNS_PORT=$((61000 + $$ % 4000))	# above the ephemeral ports, apart from the daemon tests
 PIDS=""
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
