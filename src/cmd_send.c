@@ -183,6 +183,7 @@ static int run_send(int argc, char **argv)
 		goto out;
 	}
 	sub.source = "cli";
+	sub.wake_on_outcome = !no_wait;
 	if (rl_store_outbound_submit(st, &sub, &id, &message_id, &err) < 0) {
 		rc = rl_cli_fail(&err);
 		goto out;

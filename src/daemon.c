@@ -360,6 +360,9 @@ static void stop_all(struct rl_daemon *d)
 	pthread_mutex_lock(&d->work_lock);
 	pthread_cond_broadcast(&d->work_cond);
 	pthread_mutex_unlock(&d->work_lock);
+	pthread_mutex_lock(&d->handoff_lock);
+	pthread_cond_broadcast(&d->handoff_cond);
+	pthread_mutex_unlock(&d->handoff_lock);
 	for (int i = 0; i < d->sender_count; i++)
 		pthread_join(d->senders[i], NULL);
 	if (d->waker_started)
@@ -407,6 +410,8 @@ int rl_daemon_run(struct rl_config *cfg, struct rl_err *err)
 	pthread_mutex_init(&d.keyring_lock, NULL);
 	pthread_mutex_init(&d.work_lock, NULL);
 	pthread_cond_init(&d.work_cond, NULL);
+	pthread_mutex_init(&d.handoff_lock, NULL);
+	pthread_cond_init(&d.handoff_cond, NULL);
 	d.started_at = time(NULL);
 	d.party_id = dup_or_null(rl_config_str(cfg, RL_CFG_IDENTITY_PARTY_ID));
 	d.inbox_dir = dup_or_null(rl_config_str(cfg, RL_CFG_DELIVERY_INBOX));
@@ -494,5 +499,7 @@ out:
 	pthread_mutex_destroy(&d.keyring_lock);
 	pthread_mutex_destroy(&d.work_lock);
 	pthread_cond_destroy(&d.work_cond);
+	pthread_mutex_destroy(&d.handoff_lock);
+	pthread_cond_destroy(&d.handoff_cond);
 	return rc;
 }

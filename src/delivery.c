@@ -1,8 +1,11 @@
 /*
  * delivery.c - hands received messages to the backend, after they are committed.
  *
- * At least once and idempotent: a delivery row is taken from the store, done, then marked done; a crash
- * in between repeats it. The inbox gets one file per message named by its MessageId, written under a
+ * At least once and idempotent: a delivery row is taken, done, then marked done; a crash in between
+ * repeats it. Deliveries come two ways: handed over by the receiving thread of this process, already
+ * taken at commit and with the payload when it is small (rl_delivery_handoff), or claimed from the store
+ * (retries, a backlog, work left by a stopped instance). What is handed over is done in batches, marked
+ * done with one statement per batch. The inbox gets one file per message named by its MessageId, written under a
  * temporary name, fsynced and renamed, so a file either is there whole or not at all, and a repeated
  * delivery finds it there and does not write it again. The webhook gets a POST of the payload with the
  * message's headers (Relais-Message-Id lets the backend drop a repeat); any 2xx answer is success,
@@ -25,6 +28,8 @@
 #include "relais/stream.h"
 
 #define IDLE_WAIT_MS 1000
+#define HANDOFF_MAX 256		/* queued hand-offs beyond which received messages wait in the store */
+#define BATCH_MAX 64		/* deliveries marked done by one statement */
 
 /* A MessageId as a file name: characters outside [A-Za-z0-9._@+=-] become '_', no leading dot. */
 static void file_name_of(const char *message_id, const char *mime_type, char *out, size_t size)
@@ -43,8 +48,18 @@ static void file_name_of(const char *message_id, const char *mime_type, char *ou
 	snprintf(out + n, size - n, "%s", ext);
 }
 
+/* The payload into out: the bytes handed over with the delivery, else from the store. */
+static int payload_to(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_handoff *h,
+		      const struct rl_sink *out, struct rl_err *err)
+{
+	if (h && h->payload)
+		return rl_sink_write(out, h->payload, h->payload_len, err);
+	return rl_store_payload_read(st, dl->message, out, err);
+}
+
 static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
-			 const struct rl_relay_table *relay, struct rl_err *problem, struct rl_err *err)
+			 const struct rl_handoff *h, const struct rl_relay_table *relay, struct rl_err *problem,
+			 struct rl_err *err)
 {
 	char name[256], *path;
 	struct rl_outfile of;
@@ -67,7 +82,7 @@ static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct 
 	{
 		struct rl_sink sink = { rl_sink_file_write, of.fp };
 
-		rc = rl_store_payload_read(st, dl->message, &sink, err);
+		rc = payload_to(st, dl, h, &sink, err);
 	}
 	if (rc < 0)
 		rl_outfile_abort(&of);
@@ -80,8 +95,8 @@ static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct 
 }
 
 static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_http_client *http,
-			   const struct rl_store_delivery *dl, const struct rl_relay_table *relay, struct rl_err *problem,
-			   struct rl_err *err)
+			   const struct rl_store_delivery *dl, const struct rl_handoff *h,
+			   const struct rl_relay_table *relay, struct rl_err *problem, struct rl_err *err)
 {
 	struct rl_store_message m = { 0 };
 	struct rl_http_result res = { 0 };
@@ -105,7 +120,7 @@ static int deliver_webhook(struct rl_daemon *d, struct rl_store *st, struct rl_h
 	{
 		struct rl_sink sink = { rl_sink_file_write, spool };
 
-		if (rl_store_payload_read(st, dl->message, &sink, err) < 0)
+		if (payload_to(st, dl, h, &sink, err) < 0)
 			goto done;
 	}
 	if (fflush(spool) != 0) {
@@ -147,20 +162,210 @@ done:
 	return rc;
 }
 
+void rl_handoff_free(struct rl_handoff *h)
+{
+	if (h == NULL)
+		return;
+	for (int i = 0; i < h->count; i++)
+		rl_store_delivery_free(&h->deliveries[i]);
+	free(h->payload);
+	free(h);
+}
+
+int rl_delivery_accepts(struct rl_daemon *d)
+{
+	int accepts;
+
+	pthread_mutex_lock(&d->handoff_lock);
+	accepts = d->delivery_started && !d->handoff_closed && d->handoff_count < HANDOFF_MAX &&
+		  !atomic_load(&d->stopping);
+	pthread_mutex_unlock(&d->handoff_lock);
+	return accepts;
+}
+
+int rl_delivery_handoff(struct rl_daemon *d, struct rl_handoff *h)
+{
+	pthread_mutex_lock(&d->handoff_lock);
+	if (d->handoff_closed) {
+		pthread_mutex_unlock(&d->handoff_lock);
+		return -1;
+	}
+	h->next = NULL;
+	if (d->handoff_tail)
+		d->handoff_tail->next = h;
+	else
+		d->handoff_head = h;
+	d->handoff_tail = h;
+	d->handoff_count++;
+	pthread_cond_signal(&d->handoff_cond);
+	pthread_mutex_unlock(&d->handoff_lock);
+	return 0;
+}
+
+/* Takes everything handed over so far; when there is nothing, first waits up to wait_ms for it. */
+static struct rl_handoff *handoff_take(struct rl_daemon *d, int wait_ms)
+{
+	struct rl_handoff *list;
+
+	pthread_mutex_lock(&d->handoff_lock);
+	if (d->handoff_head == NULL && wait_ms > 0 && !atomic_load(&d->stopping)) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->handoff_cond, &d->handoff_lock, &until);
+	}
+	list = d->handoff_head;
+	d->handoff_head = d->handoff_tail = NULL;
+	d->handoff_count = 0;
+	pthread_mutex_unlock(&d->handoff_lock);
+	return list;
+}
+
+/* What the worker needs besides the daemon: its connection, webhook client, relay routes. */
+struct worker {
+	struct rl_daemon *d;
+	struct rl_store *st;
+	struct rl_http_client *http;
+	struct rl_relay_table *relay;
+	struct rl_store_delivery done[BATCH_MAX];	/* shallow copies, owned by their hand-offs */
+	struct rl_err done_problems[BATCH_MAX];
+	int ndone;
+};
+
+/* Records the deliveries done so far in one statement, then what went wrong beside them. */
+static void flush_done(struct worker *w)
+{
+	struct rl_err err;
+	int recorded;
+
+	if (w->ndone == 0)
+		return;
+	/* The database may be restarting: try again for a while before leaving them to their leases. */
+	for (int i = 0; (recorded = rl_store_deliveries_done(w->st, w->done, (size_t)w->ndone, &err)) < 0 &&
+			rl_daemon_db_retry(w->d, &i, &err);)
+		;
+	for (int i = 0; i < w->ndone; i++) {
+		const struct rl_store_delivery *dl = &w->done[i];
+
+		if (recorded < 0) {
+			rl_log_error(dl->message_id, "delivered but not recorded: %s", err.msg);
+			continue;
+		}
+		rl_log_info(dl->message_id, "delivered to the %s", dl->channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
+		if (w->done_problems[i].code != RL_OK) {
+			char text[RL_ERR_MSG_MAX + 64];
+
+			rl_err_format(&w->done_problems[i], text, sizeof(text));
+			rl_log_error(dl->message_id, "%s", text);
+			if (rl_store_delivery_note(w->st, dl, text, &err) < 0)
+				rl_log_error(dl->message_id, "cannot record the relay failure: %s", err.msg);
+		}
+	}
+	w->ndone = 0;
+}
+
+/* One attempt of one delivery; a success joins the batch (flush_done records it, before dl is freed). */
+static void deliver_one(struct worker *w, const struct rl_store_delivery *dl, const struct rl_handoff *h)
+{
+	struct rl_daemon *d = w->d;
+	struct rl_err problem = { 0 }, err;
+	int rc;
+
+	rl_err_clear(&err);
+	if (dl->channel == RL_DELIVERY_INBOX && d->inbox_dir)
+		rc = deliver_inbox(d, w->st, dl, h, w->relay, &problem, &err);
+	else if (dl->channel == RL_DELIVERY_WEBHOOK && w->http)
+		rc = deliver_webhook(d, w->st, w->http, dl, h, w->relay, &problem, &err);
+	else
+		rc = rl_err_set(&err, RL_ERR_CONFIG, "the %s is no longer configured",
+				dl->channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
+	if (rc == 0) {
+		if (w->ndone == BATCH_MAX)
+			flush_done(w);
+		w->done[w->ndone] = *dl;
+		w->done_problems[w->ndone] = problem;
+		w->ndone++;
+	} else {
+		char text[RL_ERR_MSG_MAX + 64];
+		int final = dl->attempts >= d->max_attempts;
+		int delay = final ? 0 : rl_daemon_backoff(d, dl->attempts);
+		struct rl_err err2;
+
+		rl_err_format(&err, text, sizeof(text));
+		/* A database restart fails the delivery and its recording alike: try again for a while
+		 * rather than leave the delivery to its lease. */
+		for (int i = 0; rl_store_delivery_failed(w->st, dl, text, delay, final, &err2) < 0;) {
+			if (!rl_daemon_db_retry(d, &i, &err2)) {
+				rl_log_error(dl->message_id, "cannot record the failed delivery: %s", err2.msg);
+				break;
+			}
+		}
+		rl_log_warn(dl->message_id, "delivery attempt %d failed%s: %s", dl->attempts,
+			    final ? " for good" : "", text);
+	}
+}
+
+/* Delivers a list of hand-offs, recording them done in batches, and frees them. */
+static void deliver_handoffs(struct worker *w, struct rl_handoff *list)
+{
+	struct rl_handoff *done_list = NULL;
+
+	while (list) {
+		struct rl_handoff *h = list;
+
+		list = h->next;
+		for (int i = 0; i < h->count; i++) {
+			if (w->ndone == BATCH_MAX) {
+				flush_done(w);
+				while (done_list) {
+					struct rl_handoff *f = done_list;
+
+					done_list = f->next;
+					rl_handoff_free(f);
+				}
+			}
+			deliver_one(w, &h->deliveries[i], h);
+		}
+		h->next = done_list;
+		done_list = h;
+	}
+	flush_done(w);
+	while (done_list) {
+		struct rl_handoff *f = done_list;
+
+		done_list = f->next;
+		rl_handoff_free(f);
+	}
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 void *rl_delivery_thread(void *arg)
 {
 	struct rl_daemon *d = arg;
-	struct rl_http_client *http = NULL;
-	struct rl_relay_table *relay;
+	struct worker w = { 0 };
 	struct rl_err err;
-	int listening = 0;
+	long long last_claim = 0;
 
+	w.d = d;
 	if (d->inbox_dir)
 		rl_daemon_remove_leftovers(d->inbox_dir, RL_LEFTOVER_TEMPORARIES);
-	relay = rl_relay_load(rl_config_str(d->cfg, RL_CFG_RELAY_ROUTES), &err);
-	if (relay == NULL) {
+	w.relay = rl_relay_load(rl_config_str(d->cfg, RL_CFG_RELAY_ROUTES), &err);
+	if (w.relay == NULL) {
 		rl_log_error(NULL, "delivery cannot start: %s", err.msg);
-		return NULL;
+		goto closed;
 	}
 	if (d->webhook_url) {
 		struct rl_http_client_opts ho = { 0 };
@@ -169,93 +374,71 @@ void *rl_delivery_thread(void *arg)
 		ho.connect_timeout = 10;
 		ho.timeout = d->request_timeout;
 		ho.user_agent = "relais/" PACKAGE_VERSION;
-		http = rl_http_client_new(&ho, &err);
-		if (http == NULL) {
+		w.http = rl_http_client_new(&ho, &err);
+		if (w.http == NULL) {
 			rl_log_error(NULL, "webhook delivery cannot start: %s", err.msg);
-			rl_relay_free(relay);
-			return NULL;
+			goto closed;
 		}
 	}
-	while (!atomic_load(&d->stopping)) {
+	for (;;) {
 		struct rl_store_delivery dl = { 0 };
-		struct rl_err problem = { 0 };
-		struct rl_store *st = rl_daemon_store(d, &err);
+		struct rl_handoff *handed;
 		int rc;
 
-		if (st == NULL) {
+		w.st = rl_daemon_store(d, &err);
+		if (w.st == NULL) {
+			if (atomic_load(&d->stopping))
+				break;
 			rl_log_warn(NULL, "delivery: %s", err.msg);
 			sleep(1);
 			continue;
 		}
-		if (!listening) {
-			if (rl_store_listen(st, "relais_delivery", &err) < 0) {
-				rl_log_warn(NULL, "delivery: %s", err.msg);
-				sleep(1);
+		handed = handoff_take(d, 0);
+		if (handed) {
+			deliver_handoffs(&w, handed);
+			/* The store's share: retries and backlog are looked for at least once a second. */
+			if (monotonic_ms() - last_claim < IDLE_WAIT_MS)
 				continue;
-			}
-			listening = 1;
 		}
-		rc = rl_store_delivery_claim(st, d->worker_id, rl_daemon_lease_seconds(d), &dl, &err);
+		if (atomic_load(&d->stopping))
+			break;
+		last_claim = monotonic_ms();
+		rc = rl_store_delivery_claim(w.st, d->worker_id, rl_daemon_lease_seconds(d), &dl, &err);
 		if (rc < 0) {
 			rl_log_warn(NULL, "delivery: %s", err.msg);
-			listening = 0;
 			sleep(1);
 			continue;
 		}
 		if (rc == 0) {
-			if (rl_store_wait(st, IDLE_WAIT_MS, &err) < 0)
-				listening = 0;
+			handed = handoff_take(d, IDLE_WAIT_MS);
+			if (handed)
+				deliver_handoffs(&w, handed);
 			continue;
 		}
-		rl_err_clear(&err);
-		if (dl.channel == RL_DELIVERY_INBOX && d->inbox_dir)
-			rc = deliver_inbox(d, st, &dl, relay, &problem, &err);
-		else if (dl.channel == RL_DELIVERY_WEBHOOK && http)
-			rc = deliver_webhook(d, st, http, &dl, relay, &problem, &err);
-		else
-			rc = rl_err_set(&err, RL_ERR_CONFIG, "the %s is no longer configured",
-					dl.channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
-		if (rc == 0) {
-			int recorded;
-
-			/* The database may be restarting: try again for a while before leaving it to the lease. */
-			for (int i = 0; (recorded = rl_store_delivery_done(st, &dl, &err)) < 0 &&
-					rl_daemon_db_retry(d, &i, &err);)
-				;
-			if (recorded < 0)
-				rl_log_error(dl.message_id, "delivered but not recorded: %s", err.msg);
-			else
-				rl_log_info(dl.message_id, "delivered to the %s",
-					    dl.channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
-			if (recorded >= 0 && problem.code != RL_OK) {
-				char text[RL_ERR_MSG_MAX + 64];
-
-				rl_err_format(&problem, text, sizeof(text));
-				rl_log_error(dl.message_id, "%s", text);
-				if (rl_store_delivery_note(st, &dl, text, &err) < 0)
-					rl_log_error(dl.message_id, "cannot record the relay failure: %s", err.msg);
-			}
-		} else {
-			char text[RL_ERR_MSG_MAX + 64];
-			int final = dl.attempts >= d->max_attempts;
-			int delay = final ? 0 : rl_daemon_backoff(d, dl.attempts);
-			struct rl_err err2;
-
-			rl_err_format(&err, text, sizeof(text));
-			/* A database restart fails the delivery and its recording alike: try again for a while
-			 * rather than leave the delivery to its lease. */
-			for (int i = 0; rl_store_delivery_failed(st, &dl, text, delay, final, &err2) < 0;) {
-				if (!rl_daemon_db_retry(d, &i, &err2)) {
-					rl_log_error(dl.message_id, "cannot record the failed delivery: %s", err2.msg);
-					break;
-				}
-			}
-			rl_log_warn(dl.message_id, "delivery attempt %d failed%s: %s", dl.attempts,
-				    final ? " for good" : "", text);
-		}
+		deliver_one(&w, &dl, NULL);
+		flush_done(&w);
 		rl_store_delivery_free(&dl);
 	}
-	rl_http_client_free(http);
-	rl_relay_free(relay);
+closed:
+	/* No more hand-offs; what was handed over before is delivered (or, without a way to deliver, left
+	 * to its lease). */
+	pthread_mutex_lock(&d->handoff_lock);
+	d->handoff_closed = 1;
+	pthread_mutex_unlock(&d->handoff_lock);
+	{
+		struct rl_handoff *rest = handoff_take(d, 0);
+
+		if (w.st && w.relay)
+			deliver_handoffs(&w, rest);
+		else
+			while (rest) {
+				struct rl_handoff *f = rest;
+
+				rest = f->next;
+				rl_handoff_free(f);
+			}
+	}
+	rl_http_client_free(w.http);
+	rl_relay_free(w.relay);
 	return NULL;
 }

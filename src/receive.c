@@ -5,7 +5,8 @@
  * the whole message has verified, and it is addressed to this access point: a MessageId received before
  * is answered with the receipt sent the first time (and not delivered again); a new one is committed with
  * its payload, envelope and receipt in one transaction, and only then answered with that signed receipt
- * (HTTP 200). A refusal is answered with a signed ebMS error signal: HTTP 500, or 413 for a body over
+ * (HTTP 200). Its deliveries are taken by this process in that same commit and handed to the delivery
+ * worker, with the payload when it is small (it is then read once, here, and not back from the store). A refusal is answered with a signed ebMS error signal: HTTP 500, or 413 for a body over
  * limits.max_body, or 503 when the store cannot take the message (the sender should retry).
  */
 #include "config.h"
@@ -113,6 +114,25 @@ static char *cert_pem(X509 *cert)
 	return rl_buf_steal(&b);
 }
 
+/* A payload small enough to be stored in its row is read into memory once, here: the store writes it from
+ * there and the delivery worker delivers it from there. Larger ones stream from the spool file. */
+static int take_small_payload(struct rl_store_inbound *in, unsigned long long size, struct rl_handoff *h,
+			      struct rl_err *err)
+{
+	if (size >= RL_STORE_ROW_PAYLOAD_MAX)
+		return 0;
+	h->payload = malloc(size ? size : 1);
+	if (h->payload == NULL)
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	h->payload_len = fread(h->payload, 1, size, in->payload);
+	if (h->payload_len != size || ferror(in->payload))
+		return rl_err_set(err, RL_ERR_IO, "the payload spool holds %zu bytes, not %llu", h->payload_len, size);
+	in->payload = NULL;
+	in->payload_data = h->payload;
+	in->payload_len = h->payload_len;
+	return 0;
+}
+
 /* The message verified: duplicate check, commit, receipt. */
 static void accept_message(struct receive *rc, struct rl_as4_received *r, struct rl_http_response *resp)
 {
@@ -120,6 +140,7 @@ static void accept_message(struct receive *rc, struct rl_as4_received *r, struct
 	struct rl_buf receipt = RL_BUF_INIT;
 	char *receipt_id = NULL, *signer_pem = NULL;
 	struct rl_store_inbound in = { 0 };
+	struct rl_handoff *handoff = NULL;
 	struct rl_store *st;
 	struct rl_err err;
 	int64_t id;
@@ -168,10 +189,19 @@ static void accept_message(struct receive *rc, struct rl_as4_received *r, struct
 	in.receipt_message_id = receipt_id;
 	in.deliver_inbox = d->inbox_dir != NULL;
 	in.deliver_webhook = d->webhook_url != NULL;
+	if ((in.deliver_inbox || in.deliver_webhook) && rl_delivery_accepts(d)) {
+		handoff = calloc(1, sizeof(*handoff));
+		if (handoff == NULL)
+			rl_err_set(&err, RL_ERR_NOMEM, "out of memory");
+		if (handoff == NULL || take_small_payload(&in, r->payloads[0].size, handoff, &err) < 0)
+			goto unavailable;
+	}
 	{
 		struct rl_buf existing = RL_BUF_INIT;
 
-		rc_commit = rl_store_inbound_commit(st, &in, &id, &existing, &err);
+		rc_commit = handoff ? rl_store_inbound_commit_leased(st, &in, d->worker_id, rl_daemon_lease_seconds(d), &id,
+								    handoff->deliveries, &handoff->count, &existing, &err)
+				    : rl_store_inbound_commit(st, &in, &id, &existing, &err);
 		if (rc_commit == 1) {
 			rl_log_info(r->um.message_id, "duplicate from %s: answered with the first receipt", rc->remote);
 			respond_soap(resp, 200, &existing);
@@ -181,6 +211,10 @@ static void accept_message(struct receive *rc, struct rl_as4_received *r, struct
 	}
 	if (rc_commit < 0)
 		goto unavailable;
+	if (handoff && rl_delivery_handoff(d, handoff) == 0)
+		handoff = NULL;
+	else if (handoff)
+		rl_log_warn(r->um.message_id, "the delivery worker has stopped: delivery waits for its lease to end");
 	rl_log_info(r->um.message_id, "received from %s (%s, %llu bytes, %s)", r->um.from_party, rc->remote,
 		    r->payloads[0].size, r->payloads[0].mime_type ? r->payloads[0].mime_type : "?");
 	respond_soap(resp, 200, &receipt);
@@ -194,6 +228,7 @@ unavailable:
 		respond_error(rc, 503, &why, r->um.message_id, resp);
 	}
 done:
+	rl_handoff_free(handoff);
 	rl_buf_free(&receipt);
 	free(receipt_id);
 	free(signer_pem);

@@ -224,7 +224,9 @@ static int spool_payload(struct rl_daemon *d, struct rl_store *st, const struct 
 	}
 	sink.write = rl_sink_file_write;
 	sink.ctx = fp;
-	if (rl_store_payload_read(st, m->id, &sink, err) < 0 || fflush(fp) != 0) {
+	/* A small payload came with the claimed row; a larger one is read from the store. */
+	if ((m->payload_here ? rl_sink_write(&sink, m->payload, m->payload_len, err)
+			     : rl_store_payload_read(st, m->id, &sink, err)) < 0 || fflush(fp) != 0) {
 		if (err->code == RL_OK)
 			rl_err_set(err, RL_ERR_IO, "cannot write the spool file: %s", strerror(errno));
 		fclose(fp);

@@ -7,8 +7,13 @@
  * only when no transaction was open (a transaction cut in the middle is reported as RL_ERR_DB and
  * rolled back by the server).
  *
- * Wake-ups: a state change NOTIFYs relais_state, a submission relais_outbound, a received message
- * relais_delivery, with the message row id as payload. PostgreSQL serialises the commits of all
+ * Payloads that fit one chunk (64 KiB, most invoices) live in the message row: the row and its payload
+ * are one INSERT, and the claim returns the payload with the row. Larger ones are large objects, written
+ * in chunks inside the transaction that inserts the row.
+ *
+ * Wake-ups: a submission NOTIFYs relais_outbound, a received message relais_delivery (unless its
+ * deliveries were handed to this process's own worker), the state changes of an outbound message whose
+ * submitter waits for them relais_state, with the message row id as payload. PostgreSQL serialises the commits of all
  * transactions that NOTIFY, WAL flush included, so a durable write never NOTIFYs itself: the
  * notification follows its commit in a small transaction of its own that does not wait for a flush.
  * Wake-ups are hints (one lost in a crash costs a listener its poll interval), the data is durable.
@@ -28,7 +33,7 @@
 #include "relais/store.h"
 #include "store_schema.h"
 
-#define CHUNK_SIZE (64 * 1024)
+#define CHUNK_SIZE RL_STORE_ROW_PAYLOAD_MAX	/* 64 KiB: large objects are written and read in chunks of it */
 #define MAX_PARAMS 24
 #define MIGRATION_LOCK "7308604897062070643"	/* pg_advisory_lock key shared by every instance */
 #define DEFAULT_CIRCUIT_THRESHOLD 5
@@ -43,6 +48,7 @@
 	"extract(epoch FROM m.updated_at)::bigint AS updated_epoch, " \
 	"extract(epoch FROM m.next_attempt_at)::bigint AS next_attempt_epoch, " \
 	"m.last_error, m.receipt_message_id"
+#define MESSAGE_COLUMN_COUNT 22
 
 /*
  * Added to the output of the claims: the transaction of a claim that took a row commits without waiting
@@ -84,30 +90,38 @@ static const char *const statement_sql[ST_COUNT] = {
 		"SELECT receipt FROM messages WHERE direction = 0 AND message_id = $1",
 	[ST_LO_FROM_BYTEA] =
 		"SELECT lo_from_bytea(0, $1)",
+	/* $20 NULL: the deliveries are pending for any worker; else they are taken by worker $20 for $21
+	 * seconds (attempt 1) and returned as "id:channel,...". */
 	[ST_INBOUND_INSERT] =
 		"WITH m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party,"
 		"  to_party, service, service_type, action, original_sender, final_recipient, payload_oid,"
 		"  payload_size, payload_mime_type, payload_content_id, envelope, signer_cert_pem, receipt,"
-		"  receipt_message_id, deliveries_pending, source)"
+		"  receipt_message_id, deliveries_pending, source, payload)"
 		" VALUES (0, $1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10::oid, $11, $12, $13, $14, $15,"
-		"  $16, $17, cardinality($18::smallint[]), 'as4')"
+		"  $16, $17, cardinality($18::smallint[]), 'as4', $19::bytea)"
 		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, 'received', 'receipt ' || coalesce($17, '') FROM m),"
-		" d AS (INSERT INTO deliveries (message, channel) SELECT m.id, ch FROM m, unnest($18::smallint[]) ch)"
-		" SELECT id FROM m",
+		" d AS (INSERT INTO deliveries (message, channel, attempts, lease_owner, lease_until, next_attempt_at)"
+		"  SELECT m.id, ch, CASE WHEN $20::text IS NULL THEN 0 ELSE 1 END, $20::text,"
+		"   CASE WHEN $20::text IS NOT NULL THEN now() + make_interval(secs => $21::int) END,"
+		"   now() + make_interval(secs => CASE WHEN $20::text IS NULL THEN 0 ELSE $21::int END)"
+		"  FROM m, unnest($18::smallint[]) ch RETURNING id, channel)"
+		" SELECT id, (SELECT string_agg(d.id || ':' || d.channel, ',') FROM d) FROM m",
 	[ST_SUBMIT] =
 		"WITH m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party,"
 		"  to_party, service, service_type, action, original_sender, final_recipient, dest_url,"
-		"  dest_cert_pem, payload_oid, payload_size, payload_mime_type, source)"
+		"  dest_cert_pem, payload_oid, payload_size, payload_mime_type, source, payload, wake_on_outcome)"
 		" VALUES (1, coalesce($1::text, gen_random_uuid()::text || '@relais'), 'queued', $2, $3, $4, $5,"
-		"  $6, $7, $8, $9, $10, $11, $12::oid, $13, coalesce($14::text, 'application/xml'), $15::text)"
+		"  $6, $7, $8, $9, $10, $11, $12::oid, $13, coalesce($14::text, 'application/xml'), $15::text,"
+		"  $16::bytea, $17::boolean)"
 		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id, message_id),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, 'queued', 'submitted by ' || coalesce($15::text, 'unknown') FROM m)"
 		" SELECT id, message_id FROM m",
 	/* A claimed row's next_attempt_at is the end of its lease: one index serves new, retried and
-	 * abandoned rows alike. */
+	 * abandoned rows alike. A payload of up to one chunk comes with the row (after MESSAGE_COLUMNS:
+	 * the bytes, and whether that is the whole payload). */
 	[ST_OUTBOUND_CLAIM] =
 		"WITH c AS (UPDATE messages m SET state = 'sending', attempts = m.attempts + 1,"
 		"  lease_owner = $1::text, lease_until = now() + make_interval(secs => $2::int),"
@@ -117,26 +131,31 @@ static const char *const statement_sql[ST_COUNT] = {
 		"   AND (q.dest_url IS NULL OR NOT EXISTS (SELECT 1 FROM circuits k"
 		"        WHERE k.dest_url = q.dest_url AND k.open_until > now()))"
 		"  ORDER BY q.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
-		" RETURNING " MESSAGE_COLUMNS "),"
+		" RETURNING " MESSAGE_COLUMNS ","
+		"  CASE WHEN m.payload IS NOT NULL THEN m.payload"
+		"   WHEN m.payload_oid IS NOT NULL AND m.payload_size <= 65536 THEN lo_get(m.payload_oid) END,"
+		"  m.payload IS NOT NULL OR m.payload_oid IS NULL OR m.payload_size <= 65536,"
+		"  m.wake_on_outcome),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, 'sending', 'attempt ' || attempts || ' by ' || $1::text FROM c)"
-		" SELECT *, pg_notify('relais_state', id::text), " ASYNC_COMMIT " FROM c",
+		" SELECT *, CASE WHEN wake_on_outcome THEN pg_notify('relais_state', id::text) END, " ASYNC_COMMIT
+		" FROM c",
 	[ST_OUTBOUND_DELIVERED] =
 		"WITH m AS (UPDATE messages SET state = 'delivered', receipt = $2, receipt_message_id = $3::text,"
 		"  envelope = $4, lease_owner = NULL, lease_until = NULL, last_error = NULL, last_error_at = NULL,"
 		"  updated_at = now()"
-		" WHERE id = $1 AND direction = 1 RETURNING id, dest_url),"
+		" WHERE id = $1 AND direction = 1 RETURNING id, dest_url, wake_on_outcome),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, 'delivered', 'receipt ' || coalesce($3::text, '') FROM m),"
 		" cb AS (UPDATE circuits SET consecutive_failures = 0, open_until = NULL"
 		"  WHERE dest_url = (SELECT dest_url FROM m) AND (consecutive_failures <> 0 OR open_until IS NOT NULL))"
-		" SELECT id FROM m",
+		" SELECT id, wake_on_outcome FROM m",
 	[ST_OUTBOUND_FAILED] =
 		"WITH m AS (UPDATE messages SET state = CASE WHEN $5::boolean THEN 'failed' ELSE 'retry' END,"
 		"  next_attempt_at = now() + CASE WHEN $5::boolean THEN interval '0' ELSE make_interval(secs => $4::int) END,"
 		"  last_error = $2::text, last_error_at = now(), signal = coalesce($3, signal),"
 		"  lease_owner = NULL, lease_until = NULL, updated_at = now()"
-		" WHERE id = $1 AND direction = 1 RETURNING id, state, dest_url),"
+		" WHERE id = $1 AND direction = 1 RETURNING id, state, dest_url, wake_on_outcome),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, state, CASE WHEN state = 'retry' THEN 'retry in ' || $4::int || 's: ' ELSE '' END"
 		"   || coalesce($2::text, '') FROM m),"
@@ -146,7 +165,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		"  ON CONFLICT (dest_url) DO UPDATE SET consecutive_failures = k.consecutive_failures + 1,"
 		"   open_until = CASE WHEN k.consecutive_failures + 1 >= $7::int"
 		"    THEN now() + make_interval(secs => $8::int) ELSE k.open_until END)"
-		" SELECT id FROM m",
+		" SELECT id, wake_on_outcome FROM m",
 	[ST_SET_DESTINATION] =
 		"UPDATE messages SET dest_url = $2, dest_cert_pem = $3, updated_at = now()"
 		" WHERE id = $1 AND direction = 1",
@@ -159,19 +178,21 @@ static const char *const statement_sql[ST_COUNT] = {
 		" RETURNING id, message, channel, attempts)"
 		" SELECT d.id, d.message, d.channel, d.attempts, m.message_id, m.payload_mime_type, " ASYNC_COMMIT
 		" FROM d JOIN messages m ON m.id = d.message",
-	/* The pending count on the message row is decremented under its row lock, so two deliveries of one
-	 * message finishing at once still make it delivered exactly once. */
+	/* A batch of deliveries ($1, an array of ids). The pending count on each message row is decremented
+	 * under its row lock, so two deliveries of one message finishing at once still make it delivered
+	 * exactly once. */
 	[ST_DELIVERY_DONE] =
 		"WITH d AS (UPDATE deliveries SET state = 'done', lease_owner = NULL, lease_until = NULL,"
 		"  last_error = NULL, updated_at = now()"
-		" WHERE id = $1 AND state = 'pending' RETURNING message, channel, attempts),"
-		" m AS (UPDATE messages SET deliveries_pending = deliveries_pending - 1,"
-		"  state = CASE WHEN deliveries_pending = 1 AND state = 'received' THEN 'delivered' ELSE state END,"
+		" WHERE id = ANY ($1::bigint[]) AND state = 'pending' RETURNING id, message, channel, attempts),"
+		" n AS (SELECT message, count(*) AS done FROM d GROUP BY message),"
+		" m AS (UPDATE messages SET deliveries_pending = deliveries_pending - n.done,"
+		"  state = CASE WHEN deliveries_pending = n.done AND state = 'received' THEN 'delivered' ELSE state END,"
 		"  updated_at = now()"
-		" WHERE id = (SELECT message FROM d) RETURNING id, state),"
+		" FROM n WHERE messages.id = n.message RETURNING messages.id, messages.state),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT m.id, m.state, CASE d.channel WHEN 0 THEN 'inbox' ELSE 'webhook' END"
-		"   || ' delivery done (attempt ' || d.attempts || ')' FROM m, d)"
+		"   || ' delivery done (attempt ' || d.attempts || ')' FROM m JOIN d ON d.message = m.id ORDER BY d.id)"
 		" SELECT count(*) FROM d",
 	[ST_DELIVERY_FAILED] =
 		"WITH d AS (UPDATE deliveries SET state = CASE WHEN $4::boolean THEN 'failed' ELSE 'pending' END,"
@@ -201,10 +222,12 @@ static const char *const statement_sql[ST_COUNT] = {
 		" SELECT count(*) FROM d",
 	[ST_PAYLOAD_OID] =
 		"SELECT payload_oid FROM messages WHERE id = $1",
-	/* Small payloads come whole in one round trip; larger ones are read in chunks. */
+	/* Small payloads come whole in one round trip (from the row, or a small large object stored before
+	 * schema 6); larger ones are read in chunks: then the second column is NULL. */
 	[ST_PAYLOAD_SMALL] =
-		"SELECT payload_oid, CASE WHEN payload_oid IS NOT NULL AND payload_size <= 65536"
-		"  THEN lo_get(payload_oid) END FROM messages WHERE id = $1",
+		"SELECT payload_oid, CASE WHEN payload IS NOT NULL THEN payload"
+		"  WHEN payload_oid IS NOT NULL AND payload_size <= 65536 THEN lo_get(payload_oid) END"
+		" FROM messages WHERE id = $1",
 	[ST_GET_BY_ID] =
 		"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.id = $1",
 	[ST_GET_BY_MESSAGE_ID] =
@@ -236,7 +259,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		" FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT last_error, message_id, last_error_at"
 		"  FROM messages WHERE last_error IS NOT NULL ORDER BY last_error_at DESC LIMIT 1) l ON true",
 	[ST_NOTIFY] =
-		"SELECT pg_notify($1::text, $3::text), pg_notify($2::text, $3::text), " ASYNC_COMMIT,
+		"SELECT pg_notify($1::text, $2::text), " ASYNC_COMMIT,
 };
 
 struct rl_store {
@@ -440,8 +463,8 @@ static void tx_rollback(struct rl_store *s)
 }
 
 /*
- * Wakes the listeners of channel and relais_state about a message row, after its change committed. A
- * failure here is not the operation's: the change is stored, and listeners also poll.
+ * Wakes the listeners of channel about a message row, after its change committed. A failure here is not
+ * the operation's: the change is stored, and listeners also poll.
  */
 static void notify(struct rl_store *s, const char *channel, int64_t message)
 {
@@ -449,7 +472,6 @@ static void notify(struct rl_store *s, const char *channel, int64_t message)
 	struct rl_err ignored;
 
 	p_text(&p, channel);
-	p_text(&p, "relais_state");
 	p_int(&p, message);
 	run_command(s, ST_NOTIFY, NULL, &p, &ignored);
 }
@@ -604,6 +626,7 @@ void rl_store_message_free(struct rl_store_message *m)
 	free(m->payload_mime_type);
 	free(m->last_error);
 	free(m->receipt_message_id);
+	free(m->payload);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -654,70 +677,91 @@ static int copy_bytes(const PGresult *r, int row, int col, struct rl_buf *out, s
 /* ---------------------------------------------------------------- payloads */
 
 /*
- * Streams fp (from its position to EOF) into a new large object; inside an open transaction. A payload
- * that fits one chunk takes one round trip (lo_from_bytea); larger ones are written chunk by chunk.
+ * Reads the first chunk of fp (from its position). Returns 1 when that is all of it (the payload fits the
+ * row), 0 when more follows (it goes to a large object), -1 on error. *chunk is the caller's to free.
  */
-static int payload_store(struct rl_store *s, FILE *fp, unsigned *oid, long long *size, struct rl_err *err)
+static int payload_first_chunk(FILE *fp, unsigned char **chunk, size_t *n, struct rl_err *err)
 {
-	unsigned char *chunk = malloc(CHUNK_SIZE);
-	size_t n;
-	int fd = -1, rc = -1;
-
-	*oid = 0;
-	*size = 0;
-	if (chunk == NULL)
+	*n = 0;
+	*chunk = malloc(CHUNK_SIZE);
+	if (*chunk == NULL)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	n = fread(chunk, 1, CHUNK_SIZE, fp);
+	*n = fread(*chunk, 1, CHUNK_SIZE, fp);
 	if (ferror(fp)) {
-		rl_err_set(err, RL_ERR_IO, "reading the payload: %s", strerror(errno));
-		goto out;
+		free(*chunk);
+		*chunk = NULL;
+		return rl_err_set(err, RL_ERR_IO, "reading the payload: %s", strerror(errno));
 	}
-	if (n < CHUNK_SIZE) {
-		struct params p = { 0 };
-		PGresult *r;
+	return *n < CHUNK_SIZE;
+}
 
-		p_bytes(&p, chunk, n);
-		r = run(s, ST_LO_FROM_BYTEA, NULL, &p, 0, err);
-		if (r == NULL)
-			goto out;
-		*oid = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
-		*size = (long long)n;
-		rc = 0;
-		goto out;
-	}
+/*
+ * Streams a payload larger than a chunk into a new large object: the first chunk (already read, n bytes),
+ * then the rest of fp to EOF. Inside an open transaction.
+ */
+static int payload_store_large(struct rl_store *s, unsigned char *chunk, size_t n, FILE *fp, unsigned *oid,
+			       long long *size, struct rl_err *err)
+{
+	int fd;
+
+	*size = 0;
 	*oid = lo_create(s->conn, InvalidOid);
-	if (*oid == InvalidOid) {
-		db_error(err, "creating the payload large object", PQerrorMessage(s->conn));
-		goto out;
-	}
+	if (*oid == InvalidOid)
+		return db_error(err, "creating the payload large object", PQerrorMessage(s->conn));
 	fd = lo_open(s->conn, *oid, INV_WRITE);
-	if (fd < 0) {
-		db_error(err, "opening the payload large object", PQerrorMessage(s->conn));
-		goto out;
-	}
+	if (fd < 0)
+		return db_error(err, "opening the payload large object", PQerrorMessage(s->conn));
 	while (n > 0) {
-		if (lo_write(s->conn, fd, (const char *)chunk, n) != (int)n) {
-			db_error(err, "writing the payload large object", PQerrorMessage(s->conn));
-			goto out;
-		}
+		if (lo_write(s->conn, fd, (const char *)chunk, n) != (int)n)
+			return db_error(err, "writing the payload large object", PQerrorMessage(s->conn));
 		*size += (long long)n;
 		n = fread(chunk, 1, CHUNK_SIZE, fp);
-		if (ferror(fp)) {
-			rl_err_set(err, RL_ERR_IO, "reading the payload: %s", strerror(errno));
-			goto out;
+		if (ferror(fp))
+			return rl_err_set(err, RL_ERR_IO, "reading the payload: %s", strerror(errno));
+	}
+	if (lo_close(s->conn, fd) < 0)
+		return db_error(err, "closing the payload large object", PQerrorMessage(s->conn));
+	return 0;
+}
+
+/* A payload about to be stored with its row: small ones go in the row, larger ones into a large object
+ * inside a transaction that this opens (s->in_tx then set; the caller commits or rolls back). */
+struct payload_in {
+	unsigned char *chunk;		/* read from the file (owned) */
+	const void *data;		/* the row's payload when small (chunk, or the caller's memory) */
+	size_t len;
+	int small;
+	unsigned oid;			/* large */
+	long long size;
+	char oid_text[16], size_text[24];
+};
+
+static int payload_in_store(struct rl_store *s, FILE *fp, const void *data, size_t len, struct payload_in *pl,
+			    struct rl_err *err)
+{
+	memset(pl, 0, sizeof(*pl));
+	if (fp == NULL && data != NULL && len < CHUNK_SIZE) {
+		pl->data = data;
+		pl->len = len;
+		pl->small = 1;
+		pl->size = (long long)len;
+	} else if (fp == NULL && data != NULL) {
+		return rl_err_set(err, RL_ERR_USAGE, "a payload in memory must be shorter than %d bytes", CHUNK_SIZE);
+	} else if (fp != NULL) {
+		pl->small = payload_first_chunk(fp, &pl->chunk, &pl->len, err);
+		if (pl->small < 0)
+			return -1;
+		if (pl->small) {
+			pl->data = pl->chunk;
+			pl->size = (long long)pl->len;
+		} else if (tx_begin(s, err) < 0 ||
+			   payload_store_large(s, pl->chunk, pl->len, fp, &pl->oid, &pl->size, err) < 0) {
+			return -1;
 		}
 	}
-	if (lo_close(s->conn, fd) < 0) {
-		fd = -1;
-		db_error(err, "closing the payload large object", PQerrorMessage(s->conn));
-		goto out;
-	}
-	fd = -1;
-	rc = 0;
-out:
-	free(chunk);
-	return rc;
+	snprintf(pl->oid_text, sizeof(pl->oid_text), "%u", pl->oid);
+	snprintf(pl->size_text, sizeof(pl->size_text), "%lld", pl->size);
+	return 0;
 }
 
 int rl_store_payload_read(struct rl_store *s, int64_t message, const struct rl_sink *out, struct rl_err *err)
@@ -738,7 +782,7 @@ int rl_store_payload_read(struct rl_store *s, int64_t message, const struct rl_s
 	}
 	if (PQgetisnull(r, 0, 0) || !PQgetisnull(r, 0, 1)) {
 		/* No payload, or a small one, here whole. */
-		int rc = PQgetisnull(r, 0, 0) ? 0 : rl_sink_write(out, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1), err);
+		int rc = PQgetisnull(r, 0, 1) ? 0 : rl_sink_write(out, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1), err);
 
 		PQclear(r);
 		return rc;
@@ -806,27 +850,53 @@ int rl_store_inbound_find_receipt(struct rl_store *s, const char *message_id, st
 	return found;
 }
 
-int rl_store_inbound_commit(struct rl_store *s, const struct rl_store_inbound *in, int64_t *id,
-			    struct rl_buf *existing_receipt, struct rl_err *err)
+/* The deliveries the insert created for worker, "id:channel,..." (see ST_INBOUND_INSERT). */
+static int parse_leased(const char *text, const struct rl_store_inbound *in, int64_t message,
+			struct rl_store_delivery leased[2], int *nleased, struct rl_err *err)
+{
+	*nleased = 0;
+	while (text && *text && *nleased < 2) {
+		struct rl_store_delivery *d = &leased[*nleased];
+		char *end;
+
+		memset(d, 0, sizeof(*d));
+		d->id = strtoll(text, &end, 10);
+		d->channel = (*end == ':' && strtol(end + 1, &end, 10) == 1) ? RL_DELIVERY_WEBHOOK : RL_DELIVERY_INBOX;
+		d->message = message;
+		d->attempts = 1;
+		d->message_id = strdup(in->message_id);
+		d->payload_mime_type = in->payload_mime_type ? strdup(in->payload_mime_type) : NULL;
+		(*nleased)++;
+		if (d->message_id == NULL || (in->payload_mime_type && d->payload_mime_type == NULL)) {
+			for (int i = 0; i < *nleased; i++)
+				rl_store_delivery_free(&leased[i]);
+			*nleased = 0;
+			return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		}
+		text = *end == ',' ? end + 1 : "";
+	}
+	return 0;
+}
+
+static int inbound_commit(struct rl_store *s, const struct rl_store_inbound *in, const char *worker,
+			  int lease_seconds, int64_t *id, struct rl_store_delivery *leased, int *nleased,
+			  struct rl_buf *existing_receipt, struct rl_err *err)
 {
 	struct params p = { 0 };
-	char oid_text[16], size_text[24], channels[8];
-	unsigned oid = 0;
-	long long size = 0;
+	struct payload_in pl;
+	char channels[8];
 	PGresult *r;
-	int found;
+	int found, rc = -1;
 
+	if (nleased)
+		*nleased = 0;
 	if (in->message_id == NULL || in->message_id[0] == '\0')
 		return rl_err_set(err, RL_ERR_USAGE, "an inbound message needs a MessageId");
 	if (check_bytes_len(in->envelope_len, "an envelope", err) < 0 ||
 	    check_bytes_len(in->receipt_len, "a receipt", err) < 0)
 		return -1;
-	if (tx_begin(s, err) < 0)
-		return -1;
-	if (in->payload != NULL && payload_store(s, in->payload, &oid, &size, err) < 0)
-		goto fail;
-	snprintf(oid_text, sizeof(oid_text), "%u", oid);
-	snprintf(size_text, sizeof(size_text), "%lld", size);
+	if (payload_in_store(s, in->payload, in->payload_data, in->payload_len, &pl, err) < 0)
+		goto out;
 	snprintf(channels, sizeof(channels), "{%s%s%s}", in->deliver_inbox ? "0" : "",
 		 in->deliver_inbox && in->deliver_webhook ? "," : "", in->deliver_webhook ? "1" : "");
 	p_text(&p, in->message_id);
@@ -838,8 +908,8 @@ int rl_store_inbound_commit(struct rl_store *s, const struct rl_store_inbound *i
 	p_text(&p, in->action);
 	p_text(&p, in->original_sender);
 	p_text(&p, in->final_recipient);
-	p_text(&p, oid ? oid_text : NULL);
-	p_text(&p, size_text);
+	p_text(&p, pl.oid ? pl.oid_text : NULL);
+	p_text(&p, pl.size_text);
 	p_text(&p, in->payload_mime_type);
 	p_text(&p, in->payload_content_id);
 	p_bytes(&p, in->envelope, in->envelope_len);
@@ -847,30 +917,57 @@ int rl_store_inbound_commit(struct rl_store *s, const struct rl_store_inbound *i
 	p_bytes(&p, in->receipt, in->receipt_len);
 	p_text(&p, in->receipt_message_id);
 	p_text(&p, channels);
+	p_bytes(&p, pl.small ? pl.data : NULL, pl.len);
+	p_text(&p, worker);
+	p_int(&p, lease_seconds);
 	r = run(s, ST_INBOUND_INSERT, NULL, &p, 0, err);
 	if (r == NULL)
-		goto fail;
+		goto out;
 	if (PQntuples(r) == 0) {
 		/* Committed first by someone else: drop our large object with the transaction. */
 		PQclear(r);
 		tx_rollback(s);
 		found = rl_store_inbound_find_receipt(s, in->message_id, existing_receipt, err);
-		if (found < 0)
-			return -1;
 		if (found == 0)
-			return rl_err_set(err, RL_ERR_DB, "message %s conflicted with a stored one that is gone",
-					  in->message_id);
-		return 1;
+			rl_err_set(err, RL_ERR_DB, "message %s conflicted with a stored one that is gone", in->message_id);
+		rc = found == 1 ? 1 : -1;
+		goto out;
 	}
 	*id = int_value(r, 0, 0);
+	if (worker && parse_leased(PQgetvalue(r, 0, 1), in, *id, leased, nleased, err) < 0) {
+		PQclear(r);
+		goto out;
+	}
 	PQclear(r);
-	if (tx_commit(s, err) < 0)
-		return -1;
-	notify(s, "relais_delivery", *id);
-	return 0;
-fail:
+	if (s->in_tx && tx_commit(s, err) < 0) {
+		for (int i = 0; nleased && i < *nleased; i++)
+			rl_store_delivery_free(&leased[i]);
+		if (nleased)
+			*nleased = 0;
+		goto out;
+	}
+	if (worker == NULL)
+		notify(s, "relais_delivery", *id);
+	rc = 0;
+out:
 	tx_rollback(s);
-	return -1;
+	free(pl.chunk);
+	return rc;
+}
+
+int rl_store_inbound_commit(struct rl_store *s, const struct rl_store_inbound *in, int64_t *id,
+			    struct rl_buf *existing_receipt, struct rl_err *err)
+{
+	return inbound_commit(s, in, NULL, 0, id, NULL, NULL, existing_receipt, err);
+}
+
+int rl_store_inbound_commit_leased(struct rl_store *s, const struct rl_store_inbound *in, const char *worker,
+				   int lease_seconds, int64_t *id, struct rl_store_delivery *leased, int *nleased,
+				   struct rl_buf *existing_receipt, struct rl_err *err)
+{
+	if (worker == NULL)
+		return rl_err_set(err, RL_ERR_USAGE, "leased deliveries need a worker");
+	return inbound_commit(s, in, worker, lease_seconds, id, leased, nleased, existing_receipt, err);
 }
 
 /* ---------------------------------------------------------------- deliveries */
@@ -932,12 +1029,33 @@ static int delivery_update(struct rl_store *s, int stmt, const struct params *p,
 	return 0;
 }
 
-int rl_store_delivery_done(struct rl_store *s, const struct rl_store_delivery *d, struct rl_err *err)
+int rl_store_deliveries_done(struct rl_store *s, const struct rl_store_delivery *list, size_t n, struct rl_err *err)
 {
 	struct params p = { 0 };
+	struct rl_buf ids = RL_BUF_INIT;
+	PGresult *r;
 
-	p_int(&p, d->id);
-	return delivery_update(s, ST_DELIVERY_DONE, &p, d->message, err);
+	if (n == 0)
+		return 0;
+	rl_buf_puts(&ids, "{");
+	for (size_t i = 0; i < n; i++)
+		rl_buf_printf(&ids, "%s%lld", i ? "," : "", (long long)list[i].id);
+	if (rl_buf_puts(&ids, "}") < 0) {
+		rl_buf_free(&ids);
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	p_text(&p, ids.data);
+	r = run(s, ST_DELIVERY_DONE, NULL, &p, 0, err);
+	rl_buf_free(&ids);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int rl_store_delivery_done(struct rl_store *s, const struct rl_store_delivery *d, struct rl_err *err)
+{
+	return rl_store_deliveries_done(s, d, 1, err);
 }
 
 int rl_store_delivery_failed(struct rl_store *s, const struct rl_store_delivery *d, const char *error,
@@ -968,18 +1086,13 @@ int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submissio
 			     char **message_id, struct rl_err *err)
 {
 	struct params p = { 0 };
-	char oid_text[16], size_text[24];
-	unsigned oid = 0;
-	long long size = 0;
+	struct payload_in pl;
 	PGresult *r;
+	int rc = -1;
 
 	*message_id = NULL;
-	if (tx_begin(s, err) < 0)
-		return -1;
-	if (sub->payload != NULL && payload_store(s, sub->payload, &oid, &size, err) < 0)
-		goto fail;
-	snprintf(oid_text, sizeof(oid_text), "%u", oid);
-	snprintf(size_text, sizeof(size_text), "%lld", size);
+	if (payload_in_store(s, sub->payload, NULL, 0, &pl, err) < 0)
+		goto out;
 	p_text(&p, sub->message_id);
 	p_text(&p, sub->conversation_id);
 	p_text(&p, sub->from_party);
@@ -991,36 +1104,39 @@ int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submissio
 	p_text(&p, sub->final_recipient);
 	p_text(&p, sub->dest_url);
 	p_text(&p, sub->dest_cert_pem);
-	p_text(&p, oid ? oid_text : NULL);
-	p_text(&p, size_text);
+	p_text(&p, pl.oid ? pl.oid_text : NULL);
+	p_text(&p, pl.size_text);
 	p_text(&p, sub->payload_mime_type);
 	p_text(&p, sub->source);
+	p_bytes(&p, pl.small ? pl.data : NULL, pl.len);
+	p_bool(&p, sub->wake_on_outcome);
 	r = run(s, ST_SUBMIT, NULL, &p, 0, err);
 	if (r == NULL)
-		goto fail;
+		goto out;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
 		rl_err_set(err, RL_EBMS_VALUE_INCONSISTENT, "a message with MessageId %s is already queued",
 			   sub->message_id);
-		goto fail;
+		goto out;
 	}
 	*id = int_value(r, 0, 0);
 	*message_id = strdup(PQgetvalue(r, 0, 1));
 	PQclear(r);
 	if (*message_id == NULL) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-		goto fail;
+		goto out;
 	}
-	if (tx_commit(s, err) < 0) {
+	if (s->in_tx && tx_commit(s, err) < 0) {
 		free(*message_id);
 		*message_id = NULL;
-		return -1;
+		goto out;
 	}
 	notify(s, "relais_outbound", *id);
-	return 0;
-fail:
+	rc = 0;
+out:
 	tx_rollback(s);
-	return -1;
+	free(pl.chunk);
+	return rc;
 }
 
 int rl_store_outbound_claim(struct rl_store *s, const char *worker, int lease_seconds,
@@ -1037,24 +1153,38 @@ int rl_store_outbound_claim(struct rl_store *s, const char *worker, int lease_se
 	if (r == NULL)
 		return -1;
 	rc = PQntuples(r) == 0 ? 0 : fill_message(r, 0, m, err) < 0 ? -1 : 1;
+	if (rc == 1 && strcmp(PQgetvalue(r, 0, MESSAGE_COLUMN_COUNT + 1), "t") == 0) {
+		/* The payload came with the row (text format: hex bytea). */
+		m->payload_here = 1;
+		if (!PQgetisnull(r, 0, MESSAGE_COLUMN_COUNT)) {
+			m->payload = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, MESSAGE_COLUMN_COUNT),
+						     &m->payload_len);
+			if (m->payload == NULL) {
+				rl_store_message_free(m);
+				rc = rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+			}
+		}
+	}
 	PQclear(r);
 	return rc;
 }
 
-/* Runs an UPDATE of one outbound row; a missing row is RL_ERR_NOT_FOUND. A state change wakes relais_state. */
+/* Runs an UPDATE of one outbound row; a missing row is RL_ERR_NOT_FOUND. A state change wakes relais_state
+ * when the submitter asked for it (the statement's second column). */
 static int update_outbound(struct rl_store *s, int stmt, const struct params *p, int64_t id, int state_change,
 			   struct rl_err *err)
 {
 	PGresult *r = run(s, stmt, NULL, p, 0, err);
-	int found;
+	int found, wake;
 
 	if (r == NULL)
 		return -1;
 	found = PQntuples(r) > 0 || atoi(PQcmdTuples(r)) > 0;
+	wake = state_change && PQntuples(r) > 0 && PQnfields(r) > 1 && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
 	PQclear(r);
 	if (!found)
 		return rl_err_set(err, RL_ERR_NOT_FOUND, "no outbound message with id %" PRId64, id);
-	if (state_change)
+	if (wake)
 		notify(s, "relais_state", id);
 	return 0;
 }

@@ -124,6 +124,15 @@ static const char *const migrations[] = {
 	"  ALTER TABLE sent_attempts ALTER COLUMN envelope SET COMPRESSION lz4;"
 	" EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;"
 	" END $$;",
+	/* 6: payloads that fit one chunk (64 KiB) kept in the row, written and read with it in one round
+	 * trip, instead of a large object; and the wake-up asked for by a submitter that waits for the
+	 * outcome (relais send), so that no other state change NOTIFYs. */
+	"ALTER TABLE messages ADD COLUMN payload bytea,"
+	"  ADD COLUMN wake_on_outcome boolean NOT NULL DEFAULT false;"
+	"DO $$ BEGIN"
+	"  ALTER TABLE messages ALTER COLUMN payload SET COMPRESSION lz4;"
+	" EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;"
+	" END $$;",
 };
 
 int rl_store_schema_count(void)

@@ -69,6 +69,13 @@ struct rl_daemon {
 	int work_signals;
 	atomic_int stopping;
 	time_t started_at;
+	/* Received messages whose deliveries the receiving thread took at commit, queued for this process's
+	 * delivery worker (receive.c -> delivery.c), so that it neither claims nor reads them back. */
+	pthread_mutex_t handoff_lock;
+	pthread_cond_t handoff_cond;
+	struct rl_handoff *handoff_head, *handoff_tail;
+	int handoff_count;
+	int handoff_closed;		/* the delivery worker has stopped taking them */
 
 	/* Sending policy, from the configuration. */
 	int max_attempts;
@@ -121,6 +128,23 @@ char *rl_health_json(const char *party_id, X509 *cert, const struct rl_store_sta
 void *rl_sender_thread(void *daemon);
 void *rl_sender_waker_thread(void *daemon);
 void *rl_delivery_thread(void *daemon);
+
+/* A received message's deliveries, taken by this process when it was committed
+ * (rl_store_inbound_commit_leased), with its payload when small enough to be kept in memory. */
+struct rl_handoff {
+	struct rl_handoff *next;
+	struct rl_store_delivery deliveries[2];
+	int count;
+	unsigned char *payload;		/* NULL: the worker reads it from the store */
+	size_t payload_len;
+};
+void rl_handoff_free(struct rl_handoff *h);
+/* Whether the delivery worker takes hand-offs now: it runs and has fewer than a few hundred queued (a
+ * backlog stays in the store, where any worker claims it). */
+int rl_delivery_accepts(struct rl_daemon *d);
+/* Queues h for the delivery worker, which then owns it. Returns -1 (h not taken, still the caller's)
+ * when the worker has stopped; the deliveries are then left to their lease. */
+int rl_delivery_handoff(struct rl_daemon *d, struct rl_handoff *h);
 void *rl_outbox_thread(void *daemon);
 
 /* Routing table: NULL path = an empty table. */

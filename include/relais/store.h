@@ -1,8 +1,9 @@
 /*
  * store.h - the durable store: PostgreSQL through libpq.
  *
- * What lives there: messages in both directions with their state history, payloads (PostgreSQL large
- * objects, streamed in and out in chunks, never whole in memory), receipts and error signals as received
+ * What lives there: messages in both directions with their state history, payloads (up to one chunk of
+ * 64 KiB in the message row, written and read with it; larger ones as PostgreSQL large objects, streamed in
+ * and out in chunks, never whole in memory), receipts and error signals as received
  * or sent, the raw signed SOAP envelopes kept for non-repudiation, backend deliveries, and a per-destination
  * circuit breaker. Several relais instances may share one database: duplicates are stopped by unique
  * constraints and queue rows are taken with FOR UPDATE SKIP LOCKED.
@@ -28,6 +29,9 @@
 #include "relais/stream.h"
 
 struct rl_store;
+
+/* Payloads shorter than this are kept in their message row; longer ones are large objects. */
+#define RL_STORE_ROW_PAYLOAD_MAX 65536
 
 /* Connects (conninfo: a libpq URL or key=value string). Does not migrate. */
 int rl_store_open(const char *conninfo, struct rl_store **out, struct rl_err *err);
@@ -80,6 +84,12 @@ struct rl_store_message {
 	time_t created_at, updated_at, next_attempt_at;
 	char *last_error;		/* "EBMS:0101 FailedAuthentication: ..." or NULL */
 	char *receipt_message_id;	/* the receipt's (outbound: received; inbound: sent) */
+	/* Filled by rl_store_outbound_claim when the payload fits one chunk: the payload itself, so that
+	 * it needs no second read (payload_here set; payload_len may be 0). Otherwise read it with
+	 * rl_store_payload_read. */
+	unsigned char *payload;
+	size_t payload_len;
+	int payload_here;
 };
 void rl_store_message_free(struct rl_store_message *m);
 
@@ -91,6 +101,8 @@ struct rl_store_inbound {
 	const char *service, *service_type, *action;
 	const char *original_sender, *final_recipient;
 	FILE *payload;			/* read from its current position to EOF, streamed into a large object */
+	const void *payload_data;	/* or, when payload is NULL, the payload in memory (payload_len bytes) */
+	size_t payload_len;
 	const char *payload_mime_type;
 	const char *payload_content_id;
 	const char *envelope;		/* the signed SOAP envelope as received */
@@ -111,9 +123,17 @@ int rl_store_inbound_find_receipt(struct rl_store *s, const char *message_id, st
 /* Commits a received message in one transaction: message row (state received), payload, envelope,
  * receipt, state history, pending deliveries; then NOTIFY relais_delivery. Returns 0 and *id, or 1 when
  * a message with this MessageId was committed first (a duplicate, possibly by another instance): then
- * nothing is written and `existing_receipt` holds the stored receipt. */
+ * nothing is written and `existing_receipt` holds the stored receipt. A payload that fits one chunk is
+ * written with the row in a single statement. */
 int rl_store_inbound_commit(struct rl_store *s, const struct rl_store_inbound *in, int64_t *id,
 			    struct rl_buf *existing_receipt, struct rl_err *err);
+struct rl_store_delivery;
+/* As rl_store_inbound_commit, but the message's deliveries are created already taken by `worker` for
+ * lease_seconds (their first attempt), and nobody is woken: the caller hands them to its own delivery
+ * worker. On 0, leased[0..*nleased-1] (an array of 2) are filled (free each with rl_store_delivery_free). */
+int rl_store_inbound_commit_leased(struct rl_store *s, const struct rl_store_inbound *in, const char *worker,
+				   int lease_seconds, int64_t *id, struct rl_store_delivery *leased, int *nleased,
+				   struct rl_buf *existing_receipt, struct rl_err *err);
 
 /* ---------------------------------------------------------------- backend deliveries */
 
@@ -136,6 +156,8 @@ int rl_store_delivery_claim(struct rl_store *s, const char *worker, int lease_se
 /* Marks it done; when it was the message's last pending delivery the message becomes delivered.
  * Reporting a delivery done twice changes nothing the second time. */
 int rl_store_delivery_done(struct rl_store *s, const struct rl_store_delivery *d, struct rl_err *err);
+/* The same for n deliveries in one statement (one commit for a batch). */
+int rl_store_deliveries_done(struct rl_store *s, const struct rl_store_delivery *list, size_t n, struct rl_err *err);
 /* Records a failed attempt: retried after delay_seconds, or failed for good when final is set. */
 int rl_store_delivery_failed(struct rl_store *s, const struct rl_store_delivery *d, const char *error,
 			     int delay_seconds, int final, struct rl_err *err);
@@ -161,6 +183,7 @@ struct rl_store_submission {
 	FILE *payload;			/* streamed into a large object */
 	const char *payload_mime_type;	/* NULL = application/xml */
 	const char *source;		/* "cli", "api", "outbox:<file name>" */
+	int wake_on_outcome;		/* the submitter waits: its state changes NOTIFY relais_state */
 };
 
 /* Queues a message (state queued) and NOTIFYs relais_outbound. Returns 0 with the row id and the
@@ -243,8 +266,9 @@ int rl_store_stats(struct rl_store *s, struct rl_store_stats *st, struct rl_err 
 /* ---------------------------------------------------------------- wake-ups */
 
 /* Notifications carry the message row id: relais_outbound (a submission), relais_delivery (a received
- * message), relais_state (any state change of a message). They are sent after the change is committed
- * and are hints: a process that crashes in between sends none, so listeners also look now and then. */
+ * message committed by rl_store_inbound_commit), relais_state (the claim, delivery or failure of an
+ * outbound message submitted with wake_on_outcome). They are sent after the change is committed and are
+ * hints: a process that crashes in between sends none, so listeners also look now and then. */
 
 /* LISTEN on a channel ("relais_outbound", "relais_delivery", "relais_state"). */
 int rl_store_listen(struct rl_store *s, const char *channel, struct rl_err *err);

@@ -72,6 +72,10 @@ static FILE *file_with(const char *text)
 	return fp;
 }
 
+/* Payloads kept: in their rows (small) or as large objects. */
+#define STORED_PAYLOADS "SELECT (SELECT count(*) FROM pg_largeobject_metadata)" \
+	" + (SELECT count(*) FROM messages WHERE payload IS NOT NULL)"
+
 static int64_t submit(struct rl_store *s, const char *message_id, const char *dest_url, const char *payload)
 {
 	struct rl_store_submission sub = { 0 };
@@ -166,7 +170,7 @@ static void test_submit_claim_delivered(void **state)
 	assert_int_equal(err.code, RL_EBMS_VALUE_INCONSISTENT);
 	assert_null(mid);
 	assert_int_equal(sql("SELECT count(*) FROM messages"), 1);
-	assert_int_equal(sql("SELECT count(*) FROM pg_largeobject_metadata"), 1);
+	assert_int_equal(sql(STORED_PAYLOADS), 1);
 	/* A fresh MessageId when none is given. */
 	memset(&sub, 0, sizeof(sub));
 	assert_int_equal(rl_store_outbound_submit(s, &sub, &id2, &mid, &err), 0);
@@ -185,6 +189,11 @@ static void test_submit_claim_delivered(void **state)
 	assert_int_equal(m.payload_size, strlen("<Invoice/>"));
 	assert_int_equal(m.attempts, 1);
 	assert_true(m.next_attempt_at >= time(NULL) + 250);
+	/* A small payload is in the row, and comes with the claim. */
+	assert_int_equal(sql("SELECT count(*) FROM pg_largeobject_metadata"), 0);
+	assert_true(m.payload_here);
+	assert_int_equal(m.payload_len, strlen("<Invoice/>"));
+	assert_memory_equal(m.payload, "<Invoice/>", m.payload_len);
 	rl_store_message_free(&m);
 	/* Taken with a lease: nobody else gets it. */
 	assert_int_equal(rl_store_outbound_claim(s, "worker-b", 300, &m, &err), 0);
@@ -533,7 +542,7 @@ static void test_inbound_duplicate(void **state)
 	assert_string_equal(receipt.data, "<Receipt>first</Receipt>");
 	assert_int_equal(sql("SELECT count(*) FROM messages"), 1);
 	assert_int_equal(sql("SELECT count(*) FROM deliveries"), 1);
-	assert_int_equal(sql("SELECT count(*) FROM pg_largeobject_metadata"), 1);
+	assert_int_equal(sql(STORED_PAYLOADS), 1);
 	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
 	assert_int_equal(m.direction, RL_DIR_IN);
 	assert_string_equal(m.state, "received");
@@ -617,7 +626,7 @@ static void test_inbound_race(void **state)
 	}
 	assert_int_equal(sql("SELECT count(*) FROM messages"), RACES);
 	assert_int_equal(sql("SELECT count(*) FROM deliveries"), 2 * RACES);
-	assert_int_equal(sql("SELECT count(*) FROM pg_largeobject_metadata"), RACES);
+	assert_int_equal(sql(STORED_PAYLOADS), RACES);
 }
 
 static void test_deliveries(void **state)
@@ -693,6 +702,83 @@ static void test_deliveries(void **state)
 	rl_store_delivery_free(&d1);
 	rl_buf_free(&buf);
 	fclose(fp);
+	rl_store_close(s);
+}
+
+/* Deliveries taken by the receiving process at commit, done in one batch. */
+static void test_leased_deliveries(void **state)
+{
+	struct rl_store *s = open_store(), *other = open_store();
+	struct rl_store_delivery leased[2], leased2[2], d;
+	struct rl_store_inbound in;
+	struct rl_store_message m;
+	struct rl_buf buf = RL_BUF_INIT;
+	struct rl_err err = { 0 };
+	int64_t id, id2;
+	int n = -1, n2 = -1;
+
+	(void)state;
+	empty_tables();
+	assert_int_equal(rl_store_listen(other, "relais_delivery", &err), 0);
+	inbound_fill(&in, "leased@peer", "<R/>", NULL);
+	in.payload_data = "<Invoice>in memory</Invoice>";
+	in.payload_len = strlen(in.payload_data);
+	in.deliver_inbox = in.deliver_webhook = 1;
+	assert_int_equal(rl_store_inbound_commit_leased(s, &in, "host:1", 300, &id, leased, &n, NULL, &err), 0);
+	assert_int_equal(n, 2);
+	assert_true(leased[0].channel != leased[1].channel);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(leased[i].message, id);
+		assert_int_equal(leased[i].attempts, 1);
+		assert_string_equal(leased[i].message_id, "leased@peer");
+		assert_string_equal(leased[i].payload_mime_type, "application/xml");
+	}
+	assert_int_equal(sql("SELECT count(*) FROM deliveries WHERE lease_owner = 'host:1' AND attempts = 1"), 2);
+	/* Taken: no other worker can claim them, and nobody was woken. */
+	assert_int_equal(rl_store_delivery_claim(other, "d", 300, &d, &err), 0);
+	assert_int_equal(rl_store_wait(other, 200, &err), 0);
+	/* The payload given in memory is stored in the row. */
+	assert_int_equal(rl_store_payload_read(s, id, &(struct rl_sink){ rl_sink_buf_write, &buf }, &err), 0);
+	assert_string_equal(buf.data, "<Invoice>in memory</Invoice>");
+	/* A second message, one delivery: both messages' deliveries done by one statement. */
+	inbound_fill(&in, "leased-2@peer", "<R/>", NULL);
+	in.payload_data = "";
+	in.payload_len = 0;
+	in.deliver_inbox = 1;
+	assert_int_equal(rl_store_inbound_commit_leased(s, &in, "host:1", 300, &id2, leased2, &n2, NULL, &err), 0);
+	assert_int_equal(n2, 1);
+	{
+		struct rl_store_delivery batch[3] = { leased[0], leased2[0], leased[1] };
+
+		assert_int_equal(rl_store_deliveries_done(s, batch, 3, &err), 0);
+		/* Done twice changes nothing. */
+		assert_int_equal(rl_store_deliveries_done(s, batch, 3, &err), 0);
+	}
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.state, "delivered");
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_message_get(s, id2, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.state, "delivered");
+	assert_int_equal(m.payload_size, 0);
+	rl_store_message_free(&m);
+	assert_int_equal(sql("SELECT deliveries_pending FROM messages WHERE id = %lld", (long long)id), 0);
+	/* One event per delivery done (both carry the state the batch left). */
+	assert_int_equal(sql("SELECT count(*) FROM message_events WHERE message = %lld AND detail IN"
+			     " ('inbox delivery done (attempt 1)', 'webhook delivery done (attempt 1)')", (long long)id), 2);
+	assert_int_equal(sql("SELECT count(*) FROM deliveries WHERE state = 'done'"), 3);
+	/* A duplicate is refused as before, with nothing taken. */
+	inbound_fill(&in, "leased@peer", "<R2/>", NULL);
+	in.deliver_inbox = 1;
+	rl_buf_reset(&buf);
+	n = -1;
+	assert_int_equal(rl_store_inbound_commit_leased(s, &in, "host:1", 300, &id2, leased2 + 1, &n, &buf, &err), 1);
+	assert_int_equal(n, 0);
+	assert_string_equal(buf.data, "<R/>");
+	rl_store_delivery_free(&leased[0]);
+	rl_store_delivery_free(&leased[1]);
+	rl_store_delivery_free(&leased2[0]);
+	rl_buf_free(&buf);
+	rl_store_close(other);
 	rl_store_close(s);
 }
 
@@ -898,7 +984,17 @@ static void test_listen_wait(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(rl_store_wait(waiter, 100, &err), 0);
 	assert_true(elapsed_ms(&t0) >= 90);
-	submit(s, "wake@test", NULL, "x");
+	{
+		/* Submitted by one who waits for the outcome (relais send). */
+		struct rl_store_submission sub = { 0 };
+		char *mid = NULL;
+		int64_t id;
+
+		sub.message_id = "wake@test";
+		sub.wake_on_outcome = 1;
+		assert_int_equal(rl_store_outbound_submit(s, &sub, &id, &mid, &err), 0);
+		free(mid);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_true(rl_store_wait(waiter, 5000, &err) >= 1);
 	assert_true(elapsed_ms(&t0) < 4000);
@@ -911,6 +1007,19 @@ static void test_listen_wait(void **state)
 	assert_int_equal(rl_store_outbound_delivered(s, m.id, "<R/>", 4, "r", "<E/>", 4, &err), 0);
 	rl_store_message_free(&m);
 	assert_true(rl_store_wait(waiter, 5000, &err) >= 1);
+	/* Nobody waits for this one: its claim and receipt wake no relais_state listener. */
+	{
+		struct rl_store *state_only = open_store();
+
+		assert_int_equal(rl_store_listen(state_only, "relais_state", &err), 0);
+		submit(s, "quiet@test", NULL, "x");
+		assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+		assert_string_equal(m.message_id, "quiet@test");
+		assert_int_equal(rl_store_outbound_delivered(s, m.id, "<R/>", 4, "r", "<E/>", 4, &err), 0);
+		rl_store_message_free(&m);
+		assert_int_equal(rl_store_wait(state_only, 200, &err), 0);
+		rl_store_close(state_only);
+	}
 	/* A received message wakes relais_delivery listeners. */
 	{
 		struct rl_store *deliverer = open_store();
@@ -1028,7 +1137,7 @@ static void test_connection_cut(void **state)
 	fclose(sub.payload);
 	assert_int_equal(reader.cut, 1);
 	assert_int_equal(sql("SELECT count(*) FROM messages"), 1);
-	assert_int_equal(sql("SELECT count(*) FROM pg_largeobject_metadata"), 1);
+	assert_int_equal(sql(STORED_PAYLOADS), 1);
 	/* The store carries on. */
 	id = submit(s, "after-cut@test", NULL, "y");
 	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
@@ -1094,6 +1203,7 @@ int main(void)
 		cmocka_unit_test(test_inbound_duplicate),
 		cmocka_unit_test(test_inbound_race),
 		cmocka_unit_test(test_deliveries),
+		cmocka_unit_test(test_leased_deliveries),
 		cmocka_unit_test(test_large_payload),
 		cmocka_unit_test(test_list_and_stats),
 		cmocka_unit_test(test_listen_wait),
