@@ -122,22 +122,40 @@ static void make_invoice(struct rl_buf *b, const char *run, int n)
 	rl_buf_puts(b, "</Invoice></StandardBusinessDocument>\n");
 }
 
-/* Messages of this run done; only rows from the run's first id on are looked at (primary key range). */
-static long long count_done(PGconn *pg, const char *source, long long first_id)
+/* Which of the messages in flight (ids[0..*n-1]) are done: those are removed from ids. Returns how many,
+ * or -1. Only the rows in flight are looked at, by primary key, so polling costs the same however many
+ * messages the run has done. */
+static long long take_done(PGconn *pg, long long *ids, long *n)
 {
-	char first[32];
-	const char *params[2] = { source, first };
+	struct rl_buf list = RL_BUF_INIT;
+	const char *params[1];
+	long long found = 0;
 	PGresult *r;
 
-	snprintf(first, sizeof(first), "%lld", first_id);
-	r = PQexecParams(pg, "SELECT count(*) FROM messages WHERE id >= $2::bigint AND source = $1 AND state IN "
-			 "('delivered', 'failed')", 2, NULL, params, NULL, NULL, 0);
-	long long n = -1;
+	rl_buf_puts(&list, "{");
+	for (long i = 0; i < *n; i++)
+		rl_buf_printf(&list, "%s%lld", i ? "," : "", ids[i]);
+	rl_buf_puts(&list, "}");
+	params[0] = list.data;
+	r = PQexecParams(pg, "SELECT id FROM messages WHERE id = ANY ($1::bigint[]) AND state IN ('delivered', 'failed')",
+			 1, NULL, params, NULL, NULL, 0);
+	rl_buf_free(&list);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		return -1;
+	}
+	for (int row = 0; row < PQntuples(r); row++) {
+		long long id = atoll(PQgetvalue(r, row, 0));
 
-	if (PQresultStatus(r) == PGRES_TUPLES_OK)
-		n = atoll(PQgetvalue(r, 0, 0));
+		for (long i = 0; i < *n; i++)
+			if (ids[i] == id) {
+				ids[i] = ids[--*n];
+				found++;
+				break;
+			}
+	}
 	PQclear(r);
-	return n;
+	return found;
 }
 
 static int compare_double(const void *a, const void *b)
@@ -154,7 +172,8 @@ int main(int argc, char **argv)
 	struct rl_err err;
 	char source[64], run[32];
 	long messages, concurrency, pid_a, pid_b, postmaster;
-	long long submitted = 0, done = 0, failed, first_id = 0;
+	long long submitted = 0, done = 0, failed, *in_flight;
+	long flying = 0;
 	double t0, elapsed, *lat, cpu_a, cpu_b, cpu_pg;
 	PGconn *pg;
 	PGresult *r;
@@ -188,6 +207,9 @@ int main(int argc, char **argv)
 	snprintf(run, sizeof(run), "b%ld-%ld", (long)getpid(), (long)time(NULL));
 	snprintf(source, sizeof(source), "bench:%s:c%ld", run, concurrency);
 
+	in_flight = calloc((size_t)concurrency, sizeof(*in_flight));
+	if (in_flight == NULL)
+		return 1;
 	cpu_a = proc_cpu_seconds(pid_a);
 	cpu_b = proc_cpu_seconds(pid_b);
 	cpu_pg = postgres_cpu_seconds(postmaster);
@@ -207,17 +229,20 @@ int main(int argc, char **argv)
 				fprintf(stderr, "bench_daemon: submit: %s\n", err.msg);
 				return 1;
 			}
-			if (first_id == 0)
-				first_id = id;
+			in_flight[flying++] = id;
 			fclose(sub.payload);
 			free(mid);
 			submitted++;
 		}
 		usleep(5000);
-		done = count_done(pg, source, first_id);
-		if (done < 0) {
-			fprintf(stderr, "bench_daemon: %s", PQerrorMessage(pg));
-			return 1;
+		{
+			long long newly = take_done(pg, in_flight, &flying);
+
+			if (newly < 0) {
+				fprintf(stderr, "bench_daemon: %s", PQerrorMessage(pg));
+				return 1;
+			}
+			done += newly;
 		}
 		if (bench_now() - t0 > 600) {
 			fprintf(stderr, "bench_daemon: only %lld of %ld done after 600 s\n", done, messages);
@@ -254,6 +279,7 @@ int main(int argc, char **argv)
 	       lat[n - 1], failed, proc_kib(pid_a, "VmHWM:"), proc_kib(pid_b, "VmHWM:"),
 	       1000.0 * cpu_a / (double)messages, 1000.0 * cpu_b / (double)messages, 1000.0 * cpu_pg / (double)messages);
 	free(lat);
+	free(in_flight);
 	PQfinish(pg);
 	rl_store_close(st);
 	rl_buf_free(&doc);

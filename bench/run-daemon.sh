@@ -37,6 +37,22 @@ for c in 1 4 16 64; do
 	sleep 1	# statistics reach pg_stat_database within a second
 	echo "                 database transactions per message (A and B, bench polling included): $(( ($(xacts) - before) / n ))"
 done
+if [ -n "${BENCH_STATEMENTS:-}" ]; then
+	# With BENCH_PG_SETTINGS="shared_preload_libraries=pg_stat_statements": where the server's time went.
+	echo "statements by total execution time (ms total, calls, ms per call), both databases:"
+	sql "$PGURL" "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+	sql "$PGURL" "SELECT round(total_exec_time::numeric, 0) || ' ' || calls || ' ' ||
+		round((total_exec_time / calls)::numeric, 3) || ' ' || left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT ${BENCH_STATEMENTS}"
+	for ap in A B; do
+		[ $ap = A ] && db=$DB_A || db=$DB_B
+		echo "average stored/raw bytes at $ap: $(sql "$db" "SELECT 'envelope ' ||
+			round(avg(pg_column_size(envelope))) || '/' || round(avg(length(envelope))) || ', receipt ' ||
+			round(avg(pg_column_size(receipt))) || '/' || round(avg(length(receipt))) || ', payload ' ||
+			round(avg(pg_column_size(payload))) || '/' || round(avg(length(payload))) || ', row ' ||
+			round(avg(pg_column_size(m.*))) FROM messages m")"
+	done
+fi
 echo "idle RSS after the runs: A $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_A/status), B $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_B/status)"
 ap_stop A
 ap_stop B
