@@ -58,8 +58,8 @@ static int payload_to(struct rl_store *st, const struct rl_store_delivery *dl, c
 }
 
 static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
-			 const struct rl_handoff *h, const struct rl_relay_table *relay, struct rl_err *problem,
-			 struct rl_err *err)
+			 const struct rl_handoff *h, const struct rl_relay_table *relay, int *inbox_renamed,
+			 struct rl_err *problem, struct rl_err *err)
 {
 	char name[256], *path;
 	struct rl_outfile of;
@@ -70,7 +70,9 @@ static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct 
 	if (asprintf(&path, "%s/%s", d->inbox_dir, name) < 0)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	if (stat(path, &sb) == 0) {
-		/* Renamed into place by an earlier attempt that could not record it: already delivered. */
+		/* Renamed into place by an earlier attempt that could not record it: already delivered (its
+		 * rename is made durable with the batch's). */
+		*inbox_renamed = 1;
 		rl_relay_deliver_inbox(st, dl, relay, path, problem);
 		free(path);
 		return 0;
@@ -79,6 +81,8 @@ static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct 
 		free(path);
 		return -1;
 	}
+	of.defer_dir_sync = 1;	/* one directory sync for the batch, before it is recorded (flush_done) */
+	*inbox_renamed = 1;
 	{
 		struct rl_sink sink = { rl_sink_file_write, of.fp };
 
@@ -236,6 +240,7 @@ struct worker {
 	struct rl_store_delivery done[BATCH_MAX];	/* shallow copies, owned by their hand-offs */
 	struct rl_err done_problems[BATCH_MAX];
 	int ndone;
+	int inbox_renamed;				/* files renamed into the inbox since its last sync */
 };
 
 /* Records the deliveries done so far in one statement, then what went wrong beside them. */
@@ -246,6 +251,15 @@ static void flush_done(struct worker *w)
 
 	if (w->ndone == 0)
 		return;
+	/* The renames into the inbox are made durable once for the batch, before any is recorded; when that
+	 * fails none is, and they are delivered again when their leases run out. */
+	if (w->inbox_renamed && rl_sync_dir(w->d->inbox_dir, &err) < 0) {
+		for (int i = 0; i < w->ndone; i++)
+			rl_log_error(w->done[i].message_id, "delivered but not recorded: %s", err.msg);
+		w->ndone = 0;
+		return;
+	}
+	w->inbox_renamed = 0;
 	/* The database may be restarting: try again for a while before leaving them to their leases. */
 	for (int i = 0; (recorded = rl_store_deliveries_done(w->st, w->done, (size_t)w->ndone, &err)) < 0 &&
 			rl_daemon_db_retry(w->d, &i, &err);)
@@ -279,7 +293,7 @@ static void deliver_one(struct worker *w, const struct rl_store_delivery *dl, co
 
 	rl_err_clear(&err);
 	if (dl->channel == RL_DELIVERY_INBOX && d->inbox_dir)
-		rc = deliver_inbox(d, w->st, dl, h, w->relay, &problem, &err);
+		rc = deliver_inbox(d, w->st, dl, h, w->relay, &w->inbox_renamed, &problem, &err);
 	else if (dl->channel == RL_DELIVERY_WEBHOOK && w->http)
 		rc = deliver_webhook(d, w->st, w->http, dl, h, w->relay, &problem, &err);
 	else

@@ -269,6 +269,20 @@ static int sync_parent_dir(const char *path)
 	return rc;
 }
 
+int rl_sync_dir(const char *dir, struct rl_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) != 0) {
+		rl_err_set(err, RL_ERR_IO, "cannot sync the directory %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int rl_outfile_commit(struct rl_outfile *of, struct rl_err *err)
 {
 	int rc = 0;
@@ -280,7 +294,7 @@ int rl_outfile_commit(struct rl_outfile *of, struct rl_err *err)
 	of->fp = NULL;
 	if (rc == 0 && rename(of->tmp_path, of->path) != 0)
 		rc = rl_err_set(err, RL_ERR_IO, "cannot rename to %s: %s", of->path, strerror(errno));
-	if (rc == 0 && sync_parent_dir(of->path) < 0)
+	if (rc == 0 && !of->defer_dir_sync && sync_parent_dir(of->path) < 0)
 		rc = rl_err_set(err, RL_ERR_IO, "cannot sync the directory of %s: %s", of->path, strerror(errno));
 	if (rc != 0)
 		unlink(of->tmp_path);

@@ -40,15 +40,19 @@ int rl_stream_copy_file(FILE *in, const struct rl_sink *out, struct rl_err *err)
 #define RL_SPOOL_MEMORY_MAX (256 * 1024)
 FILE *rl_tmpfile(const char *near_path, struct rl_err *err);
 
-/* Atomic output: write to DIR/.NAME.tmp-XXXXXX (hidden), then rl_outfile_commit() fsyncs and renames it to PATH;
- * rl_outfile_abort() removes it. Nothing half-written ever appears under PATH. */
+/* Atomic output: write to DIR/.NAME.tmp-XXXXXX (hidden), then rl_outfile_commit() fsyncs and renames it to PATH,
+ * and fsyncs DIR so that the rename is durable too; rl_outfile_abort() removes it. Nothing half-written ever
+ * appears under PATH. Many files written into one directory in a row may set defer_dir_sync after
+ * rl_outfile_open(): their renames are then durable only after one rl_sync_dir(DIR) for all of them. */
 struct rl_outfile {
 	FILE *fp;
 	char *path;
 	char *tmp_path;
+	int defer_dir_sync;
 };
 int rl_outfile_open(struct rl_outfile *of, const char *path, struct rl_err *err);
 int rl_outfile_commit(struct rl_outfile *of, struct rl_err *err);
 void rl_outfile_abort(struct rl_outfile *of);
+int rl_sync_dir(const char *dir, struct rl_err *err);
 
 #endif
