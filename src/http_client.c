@@ -49,7 +49,6 @@ struct download {
 struct rl_http_client *rl_http_client_new(const struct rl_http_client_opts *o, struct rl_err *err)
 {
 	struct rl_http_client *c = calloc(1, sizeof(*c));
-
 	size_t n = 0;
 
 	if (c == NULL)
@@ -127,20 +126,27 @@ static int host_is_loopback(const char *host)
 /* Loads libcurl and makes the handle (and the resolve list) at the client's first request. */
 static int make_handle(struct rl_http_client *c, struct rl_err *err)
 {
+	struct curl_slist *list = NULL;
+
 	if (c->curl != NULL)
 		return 0;
 	if (rl_curl_load(err) < 0)
 		return -1;
 	for (size_t i = 0; c->resolve_entries[i] != NULL; i++) {
-		struct curl_slist *l = rl_curl.slist_append(c->resolve, c->resolve_entries[i]);
+		struct curl_slist *l = rl_curl.slist_append(list, c->resolve_entries[i]);
 
-		if (l == NULL)
+		if (l == NULL) {
+			rl_curl.slist_free_all(list);
 			return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-		c->resolve = l;
+		}
+		list = l;
 	}
 	c->curl = rl_curl.easy_init();
-	if (c->curl == NULL)
+	if (c->curl == NULL) {
+		rl_curl.slist_free_all(list);
 		return rl_err_set(err, RL_ERR_INTERNAL, "curl_easy_init failed");
+	}
+	c->resolve = list;
 	return 0;
 }
 
