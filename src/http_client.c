@@ -3,7 +3,9 @@
  *
  * One CURL easy handle per client: curl keeps its connections (and TLS sessions) between requests, so
  * requests to the same peer reuse them. The handle is reset before each request and every option is
- * set again, so nothing from one request leaks into the next.
+ * set again, so nothing from one request leaks into the next. libcurl is loaded (curl_lazy.h) and the
+ * handle made at the client's first request, not when the client is made: a sender that waits for
+ * work does not hold libcurl in memory.
  */
 #include "config.h"
 #include <errno.h>
@@ -11,18 +13,19 @@
 #include <string.h>
 #include <strings.h>
 #include <arpa/inet.h>
-#include <curl/curl.h>
+#include "relais/curl_lazy.h"
 #include "relais/http_client.h"
 
 #define DEFAULT_CONNECT_TIMEOUT 30L
 #define DEFAULT_TIMEOUT 300L
 
 struct rl_http_client {
-	CURL *curl;
+	CURL *curl;			/* NULL until the first request */
 	char *tls_anchors;		/* NULL = system CAs */
 	int plain_http_ok;
 	long connect_timeout, timeout;
-	struct curl_slist *resolve;
+	char **resolve_entries;		/* NULL-terminated copy of the options' resolve */
+	struct curl_slist *resolve;	/* the same for curl, made with the handle */
 	char *user_agent;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -46,15 +49,10 @@ struct download {
 struct rl_http_client *rl_http_client_new(const struct rl_http_client_opts *o, struct rl_err *err)
 {
 	struct rl_http_client *c = calloc(1, sizeof(*c));
+	size_t n = 0;
 
 	if (c == NULL)
 		goto nomem;
-	c->curl = curl_easy_init();
-	if (c->curl == NULL) {
-		free(c);
-		rl_err_set(err, RL_ERR_INTERNAL, "curl_easy_init failed");
-		return NULL;
-	}
 	c->plain_http_ok = o->insecure_plain_http_ok;
 	c->connect_timeout = o->connect_timeout > 0 ? o->connect_timeout : DEFAULT_CONNECT_TIMEOUT;
 	c->timeout = o->timeout > 0 ? o->timeout : DEFAULT_TIMEOUT;
@@ -64,13 +62,14 @@ struct rl_http_client *rl_http_client_new(const struct rl_http_client_opts *o, s
 	c->user_agent = strdup(o->user_agent != NULL ? o->user_agent : PACKAGE_NAME "/" PACKAGE_VERSION);
 	if (c->user_agent == NULL)
 		goto nomem_free;
-	for (const char *const *r = o->resolve; r != NULL && *r != NULL; r++) {
-		struct curl_slist *l = curl_slist_append(c->resolve, *r);
-
-		if (l == NULL)
+	while (o->resolve != NULL && o->resolve[n] != NULL)
+		n++;
+	c->resolve_entries = calloc(n + 1, sizeof(*c->resolve_entries));
+	if (c->resolve_entries == NULL)
+		goto nomem_free;
+	for (size_t i = 0; i < n; i++)
+		if ((c->resolve_entries[i] = strdup(o->resolve[i])) == NULL)
 			goto nomem_free;
-		c->resolve = l;
-	}
 	return c;
 nomem_free:
 	rl_http_client_free(c);
@@ -83,8 +82,13 @@ void rl_http_client_free(struct rl_http_client *c)
 {
 	if (c == NULL)
 		return;
-	curl_easy_cleanup(c->curl);
-	curl_slist_free_all(c->resolve);
+	if (c->curl != NULL)
+		rl_curl.easy_cleanup(c->curl);
+	if (c->resolve != NULL)
+		rl_curl.slist_free_all(c->resolve);
+	for (size_t i = 0; c->resolve_entries != NULL && c->resolve_entries[i] != NULL; i++)
+		free(c->resolve_entries[i]);
+	free(c->resolve_entries);
 	free(c->tls_anchors);
 	free(c->user_agent);
 	free(c);
@@ -119,18 +123,45 @@ static int host_is_loopback(const char *host)
 	return 0;
 }
 
+/* Loads libcurl and makes the handle (and the resolve list) at the client's first request. */
+static int make_handle(struct rl_http_client *c, struct rl_err *err)
+{
+	struct curl_slist *list = NULL;
+
+	if (c->curl != NULL)
+		return 0;
+	if (rl_curl_load(err) < 0)
+		return -1;
+	for (size_t i = 0; c->resolve_entries[i] != NULL; i++) {
+		struct curl_slist *l = rl_curl.slist_append(list, c->resolve_entries[i]);
+
+		if (l == NULL) {
+			rl_curl.slist_free_all(list);
+			return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		}
+		list = l;
+	}
+	c->curl = rl_curl.easy_init();
+	if (c->curl == NULL) {
+		rl_curl.slist_free_all(list);
+		return rl_err_set(err, RL_ERR_INTERNAL, "curl_easy_init failed");
+	}
+	c->resolve = list;
+	return 0;
+}
+
 /* Refuses URLs the client will not use: bad syntax, other schemes, plain http when not allowed. */
 static int check_url(const struct rl_http_client *c, const char *url, struct rl_err *err)
 {
-	CURLU *u = curl_url();
+	CURLU *u = rl_curl.url();
 	char *scheme = NULL, *host = NULL;
 	int rc = 0;
 
 	if (u == NULL)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+	if (rl_curl.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    rl_curl.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    rl_curl.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		rc = rl_err_set(err, RL_ERR_USAGE, "not a usable URL: %s", url);
 	else if (strcmp(scheme, "https") == 0)
 		rc = 0;
@@ -139,9 +170,9 @@ static int check_url(const struct rl_http_client *c, const char *url, struct rl_
 	else if (!c->plain_http_ok && !host_is_loopback(host))
 		rc = rl_err_set(err, RL_ERR_USAGE,
 				"plain http to a host other than loopback is not allowed: %s", url);
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	rl_curl.free(scheme);
+	rl_curl.free(host);
+	rl_curl.url_cleanup(u);
 	return rc;
 }
 
@@ -193,9 +224,9 @@ static int setup(struct rl_http_client *c, const char *url, struct curl_slist *h
 	CURL *h = c->curl;
 	CURLcode rc = CURLE_OK;
 
-	curl_easy_reset(h);
+	rl_curl.easy_reset(h);
 	c->errbuf[0] = '\0';
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(h, opt, val); } while (0)
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = rl_curl.easy_setopt(h, opt, val); } while (0)
 	SET(CURLOPT_URL, url);
 	SET(CURLOPT_ERRORBUFFER, c->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L);
@@ -233,16 +264,16 @@ static int make_headers(const char *content_type, const char *const *extra, stru
 	if (content_type != NULL) {
 		if (asprintf(&line, "Content-Type: %s", content_type) < 0)
 			return -1;
-		n = curl_slist_append(l, line);
+		n = rl_curl.slist_append(l, line);
 		free(line);
 		if (n == NULL)
 			return -1;
 		l = n;
 	}
 	for (const char *const *h = extra; h != NULL && *h != NULL; h++) {
-		n = curl_slist_append(l, *h);
+		n = rl_curl.slist_append(l, *h);
 		if (n == NULL) {
-			curl_slist_free_all(l);
+			rl_curl.slist_free_all(l);
 			return -1;
 		}
 		l = n;
@@ -255,7 +286,7 @@ static int make_headers(const char *content_type, const char *const *extra, stru
 static int perform(struct rl_http_client *c, const char *method, const char *url, struct download *dl,
 		   long *status, struct rl_http_result *res, struct rl_err *err)
 {
-	CURLcode rc = curl_easy_perform(c->curl);
+	CURLcode rc = rl_curl.easy_perform(c->curl);
 	char *ctype = NULL;
 
 	if (rc != CURLE_OK) {
@@ -269,13 +300,13 @@ static int perform(struct rl_http_client *c, const char *method, const char *url
 		if (rc == CURLE_WRITE_ERROR)
 			return rl_err_set(err, RL_ERR_NOMEM, "%s %s: out of memory", method, url);
 		return rl_err_set(err, RL_ERR_NETWORK, "%s %s: %s", method, url,
-				  c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+				  c->errbuf[0] ? c->errbuf : rl_curl.easy_strerror(rc));
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+	rl_curl.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
 	if (res != NULL) {
 		res->status = *status;
-		curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &res->new_connections);
-		if (curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK &&
+		rl_curl.easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &res->new_connections);
+		if (rl_curl.easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK &&
 		    ctype != NULL && (res->content_type = strdup(ctype)) == NULL)
 			return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	}
@@ -296,7 +327,7 @@ static int request(struct rl_http_client *c, const char *method, const char *url
 	int ret;
 
 	rl_http_result_free(res);
-	if (check_url(c, url, err) < 0)
+	if (make_handle(c, err) < 0 || check_url(c, url, err) < 0)
 		return -1;
 	memset(&dl, 0, sizeof(dl));
 	dl.buf = &res->body;
@@ -304,40 +335,40 @@ static int request(struct rl_http_client *c, const char *method, const char *url
 	if (make_headers(content_type, headers, &hl) < 0)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	if (setup(c, url, hl, &dl) < 0) {
-		curl_slist_free_all(hl);
+		rl_curl.slist_free_all(hl);
 		return rl_err_set(err, RL_ERR_INTERNAL, "curl refused an option");
 	}
 	if (body_fp != NULL) {
 		up.start = ftello(body_fp);
 		if (up.start < 0) {
-			curl_slist_free_all(hl);
+			rl_curl.slist_free_all(hl);
 			return rl_err_set(err, RL_ERR_IO, "POST %s: body not seekable: %s", url,
 					  strerror(errno));
 		}
-		rc = curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+		rc = rl_curl.easy_setopt(c->curl, CURLOPT_POST, 1L);
 		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
+			rc = rl_curl.easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
 		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
+			rc = rl_curl.easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
 		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(c->curl, CURLOPT_READDATA, &up);
+			rc = rl_curl.easy_setopt(c->curl, CURLOPT_READDATA, &up);
 		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(c->curl, CURLOPT_SEEKFUNCTION, on_seek);
+			rc = rl_curl.easy_setopt(c->curl, CURLOPT_SEEKFUNCTION, on_seek);
 		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(c->curl, CURLOPT_SEEKDATA, &up);
+			rc = rl_curl.easy_setopt(c->curl, CURLOPT_SEEKDATA, &up);
 	} else if (body_mem != NULL) {
-		rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
+		rc = rl_curl.easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
 		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body_mem);
+			rc = rl_curl.easy_setopt(c->curl, CURLOPT_POSTFIELDS, body_mem);
 	}
 	if (rc != CURLE_OK) {
-		curl_slist_free_all(hl);
+		rl_curl.slist_free_all(hl);
 		return rl_err_set(err, RL_ERR_INTERNAL, "curl refused an option");
 	}
 	ret = perform(c, method, url, &dl, &status, res, err);
-	curl_slist_free_all(hl);
+	rl_curl.slist_free_all(hl);
 	/* The handle must not keep pointers into this call's stack. */
-	curl_easy_reset(c->curl);
+	rl_curl.easy_reset(c->curl);
 	if (ret < 0)
 		rl_http_result_free(res);
 	return ret;
@@ -370,7 +401,7 @@ int rl_http_get_sink(struct rl_http_client *c, const char *url, const struct rl_
 	struct download dl;
 	int ret;
 
-	if (check_url(c, url, err) < 0)
+	if (make_handle(c, err) < 0 || check_url(c, url, err) < 0)
 		return -1;
 	memset(&dl, 0, sizeof(dl));
 	dl.sink = out;
@@ -378,6 +409,6 @@ int rl_http_get_sink(struct rl_http_client *c, const char *url, const struct rl_
 	if (setup(c, url, NULL, &dl) < 0)
 		return rl_err_set(err, RL_ERR_INTERNAL, "curl refused an option");
 	ret = perform(c, "GET", url, &dl, status, NULL, err);
-	curl_easy_reset(c->curl);
+	rl_curl.easy_reset(c->curl);
 	return ret;
 }

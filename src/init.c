@@ -1,11 +1,14 @@
-/* init.c - process-wide library initialisation: libxml2 (safe defaults), xmlsec, OpenSSL, libcurl. */
+/*
+ * init.c - process-wide library initialisation: libxml2 (safe defaults), xmlsec, OpenSSL. libcurl is
+ * initialised when it is loaded, at the first HTTP request (curl_lazy.h).
+ */
 #include "config.h"
-#include <curl/curl.h>
 #include <libxml/parser.h>
 #include <openssl/crypto.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/crypto.h>
 #include "relais/cli.h"
+#include "relais/curl_lazy.h"
 #include "relais/xml.h"
 
 static int initialised;
@@ -14,8 +17,6 @@ int rl_init(struct rl_err *err)
 {
 	if (initialised)
 		return 0;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return rl_err_set(err, RL_ERR_INTERNAL, "libcurl initialisation failed");
 	rl_xml_init();
 	if (xmlSecInit() < 0)
 		return rl_err_set(err, RL_ERR_CRYPTO, "xmlsec initialisation failed");
@@ -39,6 +40,6 @@ void rl_shutdown(void)
 	xmlSecCryptoAppShutdown();
 	xmlSecShutdown();
 	xmlCleanupParser();
-	curl_global_cleanup();
+	rl_curl_unload();
 	initialised = 0;
 }

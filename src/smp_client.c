@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <curl/curl.h>
+#include "relais/curl_lazy.h"
 #include "relais/http_client.h"
 #include "relais/smp_client.h"
 #include "relais/xml.h"
@@ -31,17 +31,20 @@ void rl_explain(const struct rl_smp_client *c, const char *fmt, ...)
 static int resolve_through_dns(const struct rl_smp_client *c, const char *url, struct curl_slist **resolve,
 			       struct rl_err *err)
 {
-	CURLU *u = curl_url();
+	CURLU *u;
 	char *host = NULL, *port = NULL, entry[1200];
 	struct rl_dns_host found;
 	unsigned char addr[16];
 	int rc = -1;
 
+	if (rl_curl_load(err) < 0)
+		return -1;
+	u = rl_curl.url();
 	if (!u)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+	if (rl_curl.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    rl_curl.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    rl_curl.url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
 		rl_err_set(err, RL_ERR_BAD_RESPONSE, "SMP URL \"%.300s\" is not a valid URL", url);
 		goto out;
 	}
@@ -61,12 +64,12 @@ static int resolve_through_dns(const struct rl_smp_client *c, const char *url, s
 		snprintf(entry, sizeof(entry), "%s:%s:[%s]", host, port, found.addr[0]);
 	else
 		snprintf(entry, sizeof(entry), "%s:%s:%s", host, port, found.addr[0]);
-	*resolve = curl_slist_append(NULL, entry);
+	*resolve = rl_curl.slist_append(NULL, entry);
 	rc = *resolve ? 0 : rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 out:
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
+	rl_curl.free(host);
+	rl_curl.free(port);
+	rl_curl.url_cleanup(u);
 	return rc;
 }
 
@@ -94,7 +97,7 @@ int rl_smp_http_get(const struct rl_smp_client *c, const char *url, struct rl_bu
 	if (resolve)
 		resolve_list[0] = resolve->data;
 	http = rl_http_client_new(&o, err);
-	curl_slist_free_all(resolve);
+	rl_curl.slist_free_all(resolve);
 	if (!http)
 		return -1;
 	rc = rl_http_get(http, url, accept, RL_SMP_RESPONSE_MAX, &res, err);
