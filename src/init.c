@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/crypto.h>
+#include "relais/cert_cache.h"
 #include "relais/cli.h"
 #include "relais/xml.h"
 
@@ -35,6 +36,7 @@ void rl_shutdown(void)
 {
 	if (!initialised)
 		return;
+	rl_cert_cache_clear();
 	xmlSecCryptoShutdown();
 	xmlSecCryptoAppShutdown();
 	xmlSecShutdown();
