@@ -688,7 +688,7 @@ static const EVP_MD *md_lookup(const struct uri_md *table, const char *uri)
 		return NULL;
 	for (; table->uri != NULL; table++)
 		if (strcmp(table->uri, uri) == 0)
-			return rl_md_fetched(table->md());
+			return table->md();
 	return NULL;
 }
 
