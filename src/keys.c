@@ -280,7 +280,8 @@ struct rl_trust *rl_trust_load(const char *pem_bundle_path, struct rl_err *err)
 		free(t->verified);
 		t->verified = NULL;
 	}
-	if (!t || !t->verified || !(t->store = X509_STORE_new()) || !(t->intermediates = sk_X509_new_null())) {
+	if (!t || !t->verified || !(t->store = X509_STORE_new()) ||
+	    !(t->intermediates = sk_X509_new_null())) {
 		rl_trust_free(t);
 		sk_X509_pop_free(certs, X509_free);
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory loading %s", pem_bundle_path);
@@ -538,7 +539,8 @@ int rl_trust_verify_chain(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *
 				rl_err_set(err, RL_ERR_NOMEM, "out of memory verifying a certificate");
 				goto out;
 			}
-		if (!(ctx = X509_STORE_CTX_new()) || X509_STORE_CTX_init(ctx, t->store, cert, candidates) != 1) {
+		ctx = X509_STORE_CTX_new();
+		if (!ctx || X509_STORE_CTX_init(ctx, t->store, cert, candidates) != 1) {
 			rl_err_set(err, RL_ERR_CRYPTO, "cannot set up certificate verification");
 			goto out;
 		}
@@ -661,7 +663,8 @@ X509 *rl_cert_from_pem_text(const char *pem, struct rl_err *err)
 	cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 	BIO_free(bio);
 	if (!cert) {
-		rl_err_set(err, RL_ERR_CRYPTO, "not a PEM certificate: %s", openssl_reason(reason, sizeof(reason)));
+		rl_err_set(err, RL_ERR_CRYPTO, "not a PEM certificate: %s",
+			   openssl_reason(reason, sizeof(reason)));
 		return NULL;
 	}
 	rl_cert_cache_add(key, cert);

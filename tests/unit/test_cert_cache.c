@@ -193,7 +193,8 @@ static void *read_many(void *arg)
 		int which = i % 3;
 		X509 *cert = rl_cert_from_base64(r->texts[which], &err);
 		if (cert == NULL || !rl_cert_equal(cert, r->expected[which]) ||
-		    strcmp(rl_cert_cn(cert, cn, sizeof(cn)), rl_cert_cn(r->expected[which], wanted, sizeof(wanted))) != 0 ||
+		    strcmp(rl_cert_cn(cert, cn, sizeof(cn)),
+			   rl_cert_cn(r->expected[which], wanted, sizeof(wanted))) != 0 ||
 		    X509_get0_subject_key_id(cert) == NULL)
 			__atomic_add_fetch(&r->failures, 1, __ATOMIC_RELAXED);
 		X509_free(cert);
@@ -206,7 +207,9 @@ static void *read_many(void *arg)
 /* Threads reading, sharing and dropping the same certificates. */
 static void test_threads(void **state)
 {
-	static const char *const names[3] = { "POP000001.cert.pem", "POP000002.cert.pem", "SMP000001.cert.pem" };
+	static const char *const names[3] = {
+		"POP000001.cert.pem", "POP000002.cert.pem", "SMP000001.cert.pem"
+	};
 	struct reader r;
 	pthread_t threads[6];
 
@@ -315,7 +318,7 @@ static void test_trust_expired_after_caching(void **state)
 	assert_int_equal(verify(t, cert, starts, &err), 0);	/* and its first */
 	rl_trust_cache_stats(t, &hits, &entries);
 	assert_int_equal(hits, 2);
-	assert_int_equal(verify(t, cert, ends, &err), -1);	/* expired at notAfter itself, as OpenSSL says */
+	assert_int_equal(verify(t, cert, ends, &err), -1);	/* OpenSSL: expired at notAfter itself */
 	assert_non_null(strstr(err.msg, " expired on "));
 	assert_int_equal(verify(t, cert, starts - 1, &err), -1);
 	assert_non_null(strstr(err.msg, "is not valid before"));
