@@ -8,14 +8,63 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <pthread.h>
 #include <zlib.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
 #include "relais/crypto.h"
 
 #define CHUNK_SIZE 16384
+
+/* ------------------------------------------------------------------------------------------------ */
+/* algorithms fetched once                                                                          */
+
+static const struct {
+	int nid;
+	const char *name;
+} prefetched_names[] = {
+	{ NID_sha1, "SHA1" }, { NID_sha224, "SHA224" }, { NID_sha256, "SHA256" },
+	{ NID_sha384, "SHA384" }, { NID_sha512, "SHA512" },
+};
+
+#define PREFETCHED_MD_COUNT (sizeof(prefetched_names) / sizeof(prefetched_names[0]))
+
+/* Kept for the life of the process: OpenSSL releases its providers at exit. */
+static EVP_MD *prefetched_md[PREFETCHED_MD_COUNT];
+static EVP_CIPHER *prefetched_aes128gcm;
+static pthread_once_t prefetch_once = PTHREAD_ONCE_INIT;
+
+static void prefetch(void)
+{
+	for (size_t i = 0; i < PREFETCHED_MD_COUNT; i++)
+		prefetched_md[i] = EVP_MD_fetch(NULL, prefetched_names[i].name, NULL);
+	prefetched_aes128gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+	ERR_clear_error();	/* an algorithm the providers lack stays implicit */
+}
+
+const EVP_MD *rl_md_fetched(const EVP_MD *md)
+{
+	int nid;
+
+	if (md == NULL || EVP_MD_get0_provider(md) != NULL)
+		return md;
+	pthread_once(&prefetch_once, prefetch);
+	nid = EVP_MD_get_type(md);
+	for (size_t i = 0; i < PREFETCHED_MD_COUNT; i++)
+		if (prefetched_names[i].nid == nid && prefetched_md[i] != NULL)
+			return prefetched_md[i];
+	return md;
+}
+
+const EVP_CIPHER *rl_cipher_aes128gcm(void)
+{
+	pthread_once(&prefetch_once, prefetch);
+	return prefetched_aes128gcm ? prefetched_aes128gcm : EVP_aes_128_gcm();
+}
 
 /* ------------------------------------------------------------------------------------------------ */
 /* gzip                                                                                             */
@@ -227,7 +276,7 @@ struct rl_digest *rl_digest_new(const EVP_MD *md, const struct rl_sink *next, st
 		d->has_next = 1;
 	}
 	d->ctx = EVP_MD_CTX_new();
-	if (d->ctx == NULL || EVP_DigestInit_ex(d->ctx, md, NULL) != 1) {
+	if (d->ctx == NULL || EVP_DigestInit_ex(d->ctx, rl_md_fetched(md), NULL) != 1) {
 		rl_digest_free(d);
 		rl_err_set(err, RL_ERR_CRYPTO, "digest: initialisation failed");
 		return NULL;
@@ -277,7 +326,7 @@ void rl_sha256(const void *data, size_t len, unsigned char out[RL_SHA256_LEN])
 {
 	unsigned int out_len = RL_SHA256_LEN;
 
-	if (EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(data, len, out, &out_len, rl_md_fetched(EVP_sha256()), NULL) != 1)
 		memset(out, 0, RL_SHA256_LEN);
 }
 
@@ -321,8 +370,9 @@ static struct rl_gcm *gcm_new(const unsigned char key[RL_AES128_KEY_LEN], const 
 
 static int gcm_init_cipher(struct rl_gcm *g, struct rl_err *err)
 {
-	int ok = g->encrypting ? EVP_EncryptInit_ex2(g->ctx, EVP_aes_128_gcm(), g->key, g->iv, NULL)
-			       : EVP_DecryptInit_ex2(g->ctx, EVP_aes_128_gcm(), g->key, g->iv, NULL);
+	const EVP_CIPHER *aes = rl_cipher_aes128gcm();
+	int ok = g->encrypting ? EVP_EncryptInit_ex2(g->ctx, aes, g->key, g->iv, NULL)
+			       : EVP_DecryptInit_ex2(g->ctx, aes, g->key, g->iv, NULL);
 
 	OPENSSL_cleanse(g->key, sizeof(g->key));
 	if (ok != 1)

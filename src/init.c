@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/crypto.h>
+#include "relais/cert_cache.h"
 #include "relais/cli.h"
 #include "relais/curl_lazy.h"
 #include "relais/xml.h"
@@ -36,6 +37,7 @@ void rl_shutdown(void)
 {
 	if (!initialised)
 		return;
+	rl_cert_cache_clear();
 	xmlSecCryptoShutdown();
 	xmlSecCryptoAppShutdown();
 	xmlSecShutdown();

@@ -3,13 +3,16 @@
  *
  * Identities come from PEM files or a PKCS#12 keystore; trust stores from a PEM (or DER) bundle.
  * Verification uses an X509_STORE_CTX at a chosen time and turns OpenSSL's verdict into an
- * EBMS:0101 sentence naming the certificate. Base64 is decoded here with EVP_DecodeUpdate so this
- * module stands alone.
+ * EBMS:0101 sentence naming the certificate. A trust store remembers the chains it verified for
+ * TRUST_CACHE_SECONDS (never past a certificate's validity); revocation is asked every time (the
+ * revocation checker has its own cache). Certificates decoded from base64 or PEM text go through the
+ * process-wide cert_cache. Base64 is decoded here with EVP_DecodeUpdate so this module stands alone.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,8 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
 
+#include "relais/cert_cache.h"
+#include "relais/crypto.h"
 #include "relais/keys.h"
 #include "relais/revocation.h"
 
@@ -29,11 +34,29 @@
 /* Subject/issuer printing: RFC 2253, but UTF-8 characters are kept rather than escaped as \XX. */
 #define KEYS_NAME_FLAGS (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB)
 
+/* One certificate this trust store verified: the chain above it and when that verdict holds. */
+struct verified_cert {
+	unsigned char fingerprint[32];	/* SHA-256 of the certificate's DER */
+	STACK_OF(X509) *issuers;	/* the chain from its issuer to the anchor, own references */
+	time_t valid_from, valid_until;	/* every certificate of the chain is valid from .. before */
+	time_t expires;			/* verified at + TRUST_CACHE_SECONDS */
+	unsigned long used;		/* the clock when last found or added */
+	int in_use;
+};
+
+/* Successful verifications, bounded; failures are never remembered. */
+struct verified_cache {
+	pthread_mutex_t lock;
+	struct verified_cert entries[RL_TRUST_CACHE_SIZE];
+	unsigned long clock, hits;
+};
+
 struct rl_trust {
 	X509_STORE *store;
 	STACK_OF(X509) *intermediates;
 	int anchors;
 	struct rl_revocation *revocation;	/* may be NULL */
+	struct verified_cache *verified;	/* belongs to this trust store: a reload starts empty */
 };
 
 /* The first OpenSSL error as text, and the queue emptied. */
@@ -252,7 +275,13 @@ struct rl_trust *rl_trust_load(const char *pem_bundle_path, struct rl_err *err)
 	if (!certs)
 		return NULL;
 	t = calloc(1, sizeof(*t));
-	if (!t || !(t->store = X509_STORE_new()) || !(t->intermediates = sk_X509_new_null())) {
+	if (t && (t->verified = calloc(1, sizeof(*t->verified))) != NULL &&
+	    pthread_mutex_init(&t->verified->lock, NULL) != 0) {
+		free(t->verified);
+		t->verified = NULL;
+	}
+	if (!t || !t->verified || !(t->store = X509_STORE_new()) ||
+	    !(t->intermediates = sk_X509_new_null())) {
 		rl_trust_free(t);
 		sk_X509_pop_free(certs, X509_free);
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory loading %s", pem_bundle_path);
@@ -290,6 +319,12 @@ void rl_trust_free(struct rl_trust *t)
 {
 	if (!t)
 		return;
+	if (t->verified) {
+		for (int i = 0; i < RL_TRUST_CACHE_SIZE; i++)
+			sk_X509_pop_free(t->verified->entries[i].issuers, X509_free);
+		pthread_mutex_destroy(&t->verified->lock);
+		free(t->verified);
+	}
 	X509_STORE_free(t->store);
 	sk_X509_pop_free(t->intermediates, X509_free);
 	rl_revocation_free(t->revocation);
@@ -312,6 +347,97 @@ void rl_trust_counts(const struct rl_trust *t, int *anchors, int *intermediates)
 {
 	*anchors = t ? t->anchors : 0;
 	*intermediates = t ? sk_X509_num(t->intermediates) : 0;
+}
+
+void rl_trust_cache_stats(const struct rl_trust *t, unsigned long *hits, int *entries)
+{
+	*hits = 0;
+	*entries = 0;
+	if (!t || !t->verified)
+		return;
+	pthread_mutex_lock(&t->verified->lock);
+	*hits = t->verified->hits;
+	for (int i = 0; i < RL_TRUST_CACHE_SIZE; i++)
+		*entries += t->verified->entries[i].in_use;
+	pthread_mutex_unlock(&t->verified->lock);
+}
+
+/* The issuers above cert, with new references, when this trust store verified cert recently and the
+ * whole chain is valid at `when`; NULL otherwise. */
+static STACK_OF(X509) *verified_find(struct verified_cache *cache, const unsigned char fingerprint[32],
+				     time_t now, time_t when)
+{
+	STACK_OF(X509) *issuers = NULL;
+
+	pthread_mutex_lock(&cache->lock);
+	for (int i = 0; i < RL_TRUST_CACHE_SIZE; i++) {
+		struct verified_cert *e = &cache->entries[i];
+		if (!e->in_use || memcmp(e->fingerprint, fingerprint, 32) != 0)
+			continue;
+		if (now < e->expires && when >= e->valid_from && when < e->valid_until &&
+		    (issuers = X509_chain_up_ref(e->issuers)) != NULL) {
+			e->used = ++cache->clock;
+			cache->hits++;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&cache->lock);
+	return issuers;
+}
+
+/* Remembers that cert verified with this chain (cert first). Nothing happens when the chain's
+ * validity cannot be read or the certificates cannot be shared. */
+static void verified_add(struct verified_cache *cache, const unsigned char fingerprint[32],
+			 STACK_OF(X509) *chain, time_t now)
+{
+	time_t valid_from = 0, valid_until = 0;
+	STACK_OF(X509) *issuers = sk_X509_new_null();
+	STACK_OF(X509) *replaced = NULL;
+
+	for (int i = 0; issuers && i < sk_X509_num(chain); i++) {
+		X509 *c = sk_X509_value(chain, i);
+		time_t from = rl_cert_not_before(c), until = rl_cert_not_after(c);
+
+		if (from == (time_t)-1 || until == (time_t)-1 || X509_check_purpose(c, -1, 0) != 1)
+			goto drop;
+		if (i == 0 || from > valid_from)
+			valid_from = from;
+		if (i == 0 || until < valid_until)
+			valid_until = until;
+		if (i > 0 && !X509_up_ref(c))
+			goto drop;
+		if (i > 0 && !sk_X509_push(issuers, c)) {
+			X509_free(c);
+			goto drop;
+		}
+	}
+	if (!issuers)
+		return;
+	pthread_mutex_lock(&cache->lock);
+	struct verified_cert *slot = &cache->entries[0];
+	for (int i = 0; i < RL_TRUST_CACHE_SIZE; i++) {
+		struct verified_cert *e = &cache->entries[i];
+		if (e->in_use && memcmp(e->fingerprint, fingerprint, 32) == 0) {
+			slot = e;
+			break;
+		}
+		if (!e->in_use ? slot->in_use : slot->in_use && e->used < slot->used)
+			slot = e;
+	}
+	replaced = slot->in_use ? slot->issuers : NULL;
+	memcpy(slot->fingerprint, fingerprint, 32);
+	slot->issuers = issuers;
+	slot->valid_from = valid_from;
+	slot->valid_until = valid_until;
+	slot->expires = now + RL_TRUST_CACHE_SECONDS;
+	slot->used = ++cache->clock;
+	slot->in_use = 1;
+	pthread_mutex_unlock(&cache->lock);
+	sk_X509_pop_free(replaced, X509_free);
+	return;
+drop:
+	ERR_clear_error();
+	sk_X509_pop_free(issuers, X509_free);
 }
 
 static void format_date(time_t t, char *out, size_t size)
@@ -365,49 +491,85 @@ int rl_trust_verify(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *untrus
 	return rl_trust_verify_chain(t, cert, untrusted, at, NULL, err);
 }
 
+/* The chain from cert to its anchor, from the cache of recent verdicts when it holds one. */
+static STACK_OF(X509) *chain_from_cache(const struct rl_trust *t, X509 *cert,
+					const unsigned char fingerprint[32], time_t now, time_t when)
+{
+	STACK_OF(X509) *chain = verified_find(t->verified, fingerprint, now, when);
+
+	if (!chain)
+		return NULL;
+	if (!X509_up_ref(cert)) {
+		sk_X509_pop_free(chain, X509_free);
+		return NULL;
+	}
+	if (!sk_X509_unshift(chain, cert)) {
+		X509_free(cert);
+		sk_X509_pop_free(chain, X509_free);
+		return NULL;
+	}
+	return chain;
+}
+
 int rl_trust_verify_chain(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *untrusted, time_t at,
 			  STACK_OF(X509) **chain_out, struct rl_err *err)
 {
-	STACK_OF(X509) *candidates = NULL;
+	STACK_OF(X509) *candidates = NULL, *chain = NULL;
 	X509_STORE_CTX *ctx = NULL;
-	int rc = -1;
+	unsigned char fingerprint[32];
+	unsigned int fp_len = 0;
+	time_t now = time(NULL);
+	int cacheable, rc = -1;
 
 	if (!t || !cert)
 		return rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "no certificate to verify");
+	/* Extra intermediates change which chain is built: such calls are not cached. */
+	cacheable = (!untrusted || sk_X509_num(untrusted) == 0) &&
+		    X509_digest(cert, rl_md_fetched(EVP_sha256()), fingerprint, &fp_len) == 1 && fp_len == 32;
+	if (cacheable)
+		chain = chain_from_cache(t, cert, fingerprint, now, at != 0 ? at : now);
 	candidates = sk_X509_dup(t->intermediates);
-	ctx = X509_STORE_CTX_new();
-	if (!candidates || !ctx) {
+	if (!candidates) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory verifying a certificate");
 		goto out;
 	}
-	for (int i = 0; untrusted && i < sk_X509_num(untrusted); i++)
-		if (!sk_X509_push(candidates, sk_X509_value(untrusted, i))) {
+	if (!chain) {
+		for (int i = 0; untrusted && i < sk_X509_num(untrusted); i++)
+			if (!sk_X509_push(candidates, sk_X509_value(untrusted, i))) {
+				rl_err_set(err, RL_ERR_NOMEM, "out of memory verifying a certificate");
+				goto out;
+			}
+		ctx = X509_STORE_CTX_new();
+		if (!ctx || X509_STORE_CTX_init(ctx, t->store, cert, candidates) != 1) {
+			rl_err_set(err, RL_ERR_CRYPTO, "cannot set up certificate verification");
+			goto out;
+		}
+		if (at != 0)
+			X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
+		if (X509_verify_cert(ctx) != 1) {
+			verify_failure(ctx, cert, err);
+			goto out;
+		}
+		if (!(chain = X509_STORE_CTX_get1_chain(ctx))) {
 			rl_err_set(err, RL_ERR_NOMEM, "out of memory verifying a certificate");
 			goto out;
 		}
-	if (X509_STORE_CTX_init(ctx, t->store, cert, candidates) != 1) {
-		rl_err_set(err, RL_ERR_CRYPTO, "cannot set up certificate verification");
-		goto out;
+		if (cacheable)
+			verified_add(t->verified, fingerprint, chain, now);
 	}
-	if (at != 0)
-		X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
-	if (X509_verify_cert(ctx) != 1) {
-		verify_failure(ctx, cert, err);
-		goto out;
-	}
-	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
 	X509 *issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
 	if (t->revocation && rl_revocation_check(t->revocation, cert, issuer, t->store, candidates, at, NULL,
 						 err) < 0)
 		goto out;
-	if (chain_out && !(*chain_out = X509_STORE_CTX_get1_chain(ctx))) {
-		rl_err_set(err, RL_ERR_NOMEM, "out of memory verifying a certificate");
-		goto out;
+	if (chain_out) {
+		*chain_out = chain;
+		chain = NULL;
 	}
 	rc = 0;
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
+	sk_X509_pop_free(chain, X509_free);
 	sk_X509_free(candidates);	/* the certificates belong to the trust store and the caller */
 	return rc;
 }
@@ -462,12 +624,16 @@ fail:
 
 X509 *rl_cert_from_base64(const char *b64, struct rl_err *err)
 {
+	unsigned char key[32];
 	size_t len = 0;
 	unsigned char *der;
 	X509 *cert;
 
 	if (!b64)
 		return (void)rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "no certificate"), NULL;
+	rl_cert_cache_key(RL_CERT_BASE64_DER, b64, strlen(b64), key);
+	if ((cert = rl_cert_cache_find(key)) != NULL)
+		return cert;
 	der = base64_decode(b64, &len);
 	if (!der || len == 0) {
 		free(der);
@@ -476,6 +642,32 @@ X509 *rl_cert_from_base64(const char *b64, struct rl_err *err)
 	}
 	cert = rl_cert_from_der(der, len, err);
 	free(der);
+	if (cert)
+		rl_cert_cache_add(key, cert);	/* when it cannot be shared, the caller still has it */
+	return cert;
+}
+
+X509 *rl_cert_from_pem_text(const char *pem, struct rl_err *err)
+{
+	unsigned char key[32];
+	char reason[256];
+	BIO *bio;
+	X509 *cert;
+
+	if (!pem)
+		return (void)rl_err_set(err, RL_ERR_CRYPTO, "no certificate"), NULL;
+	rl_cert_cache_key(RL_CERT_PEM, pem, strlen(pem), key);
+	if ((cert = rl_cert_cache_find(key)) != NULL)
+		return cert;
+	bio = BIO_new_mem_buf(pem, -1);
+	cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	if (!cert) {
+		rl_err_set(err, RL_ERR_CRYPTO, "not a PEM certificate: %s",
+			   openssl_reason(reason, sizeof(reason)));
+		return NULL;
+	}
+	rl_cert_cache_add(key, cert);
 	return cert;
 }
 

@@ -43,10 +43,9 @@ static void destination_free(struct destination *dst)
 
 static X509 *cert_from_pem_text(const char *pem, struct rl_err *err)
 {
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	struct rl_err parse_err;
+	X509 *cert = rl_cert_from_pem_text(pem, &parse_err);	/* cached: the same few peers every time */
 
-	BIO_free(bio);
 	if (cert == NULL)
 		rl_err_set(err, RL_ERR_CONFIG, "the receiver certificate of the message is not a PEM certificate");
 	return cert;

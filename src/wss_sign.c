@@ -248,7 +248,7 @@ static int digest_matches(const EVP_MD *md, const void *data, size_t len, xmlNod
 	char *b64 = rl_xml_text(digest_value);
 	int ok;
 
-	EVP_Digest(data, len, got, &got_len, md, NULL);
+	EVP_Digest(data, len, got, &got_len, rl_md_fetched(md), NULL);
 	ok = b64 && rl_base64_decode(b64, strlen(b64), &want) == 0 && want.len == got_len &&
 	     memcmp(want.data, got, got_len) == 0;
 	free(b64);

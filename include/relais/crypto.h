@@ -24,6 +24,17 @@
 #define RL_GCM_TAG_LEN 16
 #define RL_SHA256_LEN 32
 
+/* --- algorithms fetched once per process ---
+ * OpenSSL 3 looks an algorithm up in its (locked) method store every time a built-in EVP_sha256() or
+ * EVP_aes_128_gcm() starts a context; these are fetched once and shared by every thread.
+ * The digest and GCM filters and rl_sha256() use them already; the URI tables return the built-in
+ * EVP_sha*() (pass them through rl_md_fetched() to digest with them). */
+/* The fetched digest with the same type as md (e.g. EVP_sha256()); md itself when it was fetched
+ * already or the providers lack it. Never freed by the caller. */
+const EVP_MD *rl_md_fetched(const EVP_MD *md);
+/* AES-128-GCM, fetched. Never freed by the caller. */
+const EVP_CIPHER *rl_cipher_aes128gcm(void);
+
 /* --- gzip --- */
 struct rl_gzip;
 struct rl_gzip *rl_gzip_compress_new(const struct rl_sink *next, struct rl_err *err);

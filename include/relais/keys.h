@@ -9,6 +9,11 @@
  * bundle is itself an anchor (so a bundle of AP CAs without their roots works too).
  * A trust store may carry a revocation checker (revocation.h): rl_trust_verify() then also asks it
  * about the verified certificate, so every caller gets revocation checks.
+ * A trust store remembers the certificates it verified (up to RL_TRUST_CACHE_SIZE, for
+ * RL_TRUST_CACHE_SECONDS and never outside the validity of every certificate of the chain); a reloaded
+ * trust store is a new object and starts with nothing remembered. Revocation is asked on every check.
+ * Certificates read from base64 or PEM text come from the process-wide cache (cert_cache.h): they are
+ * shared with other threads, so callers free them but never modify them.
  * Certificate checks return EBMS:0101 FailedAuthentication with a sentence naming the certificate
  * ("certificate CN=POP000099 expired on 2021-01-01", "... does not chain to a trusted CA").
  */
@@ -34,6 +39,9 @@ int rl_identity_load_p12(struct rl_identity *id, const char *p12_path, const cha
 			 struct rl_err *err);
 void rl_identity_free(struct rl_identity *id);
 
+#define RL_TRUST_CACHE_SIZE 64
+#define RL_TRUST_CACHE_SECONDS 300
+
 struct rl_trust;
 struct rl_revocation;
 struct rl_trust *rl_trust_load(const char *pem_bundle_path, struct rl_err *err);
@@ -45,10 +53,13 @@ void rl_trust_set_revocation(struct rl_trust *t, struct rl_revocation *rev);
 struct rl_revocation *rl_trust_revocation(const struct rl_trust *t);
 /* How many anchors and intermediates the bundle gave. */
 void rl_trust_counts(const struct rl_trust *t, int *anchors, int *intermediates);
+/* How many verifications were answered from the trust store's cache, and how many it holds now. */
+void rl_trust_cache_stats(const struct rl_trust *t, unsigned long *hits, int *entries);
 /* Verifies cert (with extra untrusted intermediates, may be NULL) at time `at` (0 = now): chain to an
  * anchor, validity of every certificate at that time, then revocation of cert (not of its CAs) when a
  * checker is attached; that may block for the checker's network timeout. Returns 0 or -1 with
- * EBMS:0101. */
+ * EBMS:0101. The chain and validity part of a success is remembered (see above) when untrusted is
+ * empty; failures are checked afresh every time. */
 int rl_trust_verify(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *untrusted, time_t at,
 		    struct rl_err *err);
 /* The same, and on success hands back the chain from cert to its anchor (the caller frees it with
@@ -58,8 +69,11 @@ int rl_trust_verify_chain(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *
 
 X509 *rl_cert_load_pem(const char *path, struct rl_err *err);
 X509 *rl_cert_from_der(const unsigned char *der, size_t len, struct rl_err *err);
-/* From base64 DER (BST content, SMP Certificate element). */
+/* From base64 DER (BST content, SMP Certificate element), through the certificate cache; the caller
+ * frees the result and does not modify it. */
 X509 *rl_cert_from_base64(const char *b64, struct rl_err *err);
+/* The first certificate of PEM text, through the certificate cache (as above). RL_ERR_CRYPTO when none. */
+X509 *rl_cert_from_pem_text(const char *pem, struct rl_err *err);
 int rl_cert_to_der_base64(X509 *cert, struct rl_buf *out);
 int rl_cert_to_pem(X509 *cert, struct rl_buf *out);
 /* Subject CN into buf ("" when none). */

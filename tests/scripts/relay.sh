@@ -114,7 +114,7 @@ if [ -f "$C/facturx/pdf/valid/$FX" ]; then
 	mv "$TMP/$FX" "$TMP/A/outbox/$FX"
 	wait_until 20 "the PDF is queued as a UBL SBD" -- test -f "$TMP/A/outbox/.queued/$FX.ubl.xml"
 	expect_same_file "$TMP/A/outbox/.queued/$FX" "$C/facturx/pdf/valid/$FX" "the original PDF stays unchanged in .queued/"
-	wait_until 30 "B receives it" -- sh -c "[ \$(find '$TMP/B/inbox' -maxdepth 1 -type f | wc -l) = $((before + 1)) ]"
+	wait_until 30 "B receives it" -- sh -c "[ \$(find '$TMP/B/inbox' -maxdepth 1 -type f ! -name '.*' | wc -l) = $((before + 1)) ]"
 	GOT=$(grep -l "$FX" "$TMP"/B/inbox/*.xml | head -1)
 	[ -n "$GOT" ] && expect_same_file "$GOT" "$TMP/A/outbox/.queued/$FX.ubl.xml" "B's inbox holds the SBD A queued" ||
 		not_ok "no document naming $FX in B's inbox"
@@ -158,7 +158,7 @@ before=$(count_files "$TMP/B/inbox")
 expect_exit 0 "A sends it to B" -- "$RELAIS" send -c "$TMP/A/relais.conf" --timeout 30 \
 	--payload "$TMP/bad-sbd.xml" --to-url "https://127.0.0.1:$PORT_B/as4" --to-cert "$PKI/POP000002.cert.pem"
 BAD=$(sed -n 's/^queued //p' "$TMP/stdout")
-wait_until 20 "B delivers the original" -- sh -c "[ \$(find '$TMP/B/inbox' -maxdepth 1 -type f | wc -l) = $((before + 1)) ]"
+wait_until 20 "B delivers the original" -- sh -c "[ \$(find '$TMP/B/inbox' -maxdepth 1 -type f ! -name '.*' | wc -l) = $((before + 1)) ]"
 BADFILE=$(grep -l '2017-13-45' "$TMP"/B/inbox/*.xml | head -1)
 [ -n "$BADFILE" ] && expect_same_file "$BADFILE" "$TMP/bad-sbd.xml" "  ... byte for byte" || not_ok "  ... not in the inbox"
 [ -z "$(find "$TMP/B/inbox" -name '*.cii.xml' -newer "$TMP/bad-sbd.xml")" ] && ok "  ... and no CII beside it" || not_ok "  ... a CII was written"

@@ -463,6 +463,29 @@ static void test_sign_verify(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* The fetched algorithms are the same algorithms, fetched (with a provider), and always the same object. */
+static void test_fetched_algorithms(void **state)
+{
+	const EVP_MD *sha256 = rl_md_fetched(EVP_sha256());
+	unsigned char a[RL_SHA256_LEN], b[EVP_MAX_MD_SIZE];
+	unsigned int b_len = 0;
+
+	(void)state;
+	assert_non_null(EVP_MD_get0_provider(sha256));
+	assert_int_equal(EVP_MD_get_type(sha256), NID_sha256);
+	assert_ptr_equal(rl_md_fetched(EVP_sha256()), sha256);
+	assert_ptr_equal(rl_md_fetched(sha256), sha256);
+	assert_int_equal(EVP_MD_get_type(rl_md_fetched(EVP_sha1())), NID_sha1);
+	assert_int_equal(EVP_MD_get_type(rl_md_fetched(EVP_sha512())), NID_sha512);
+	assert_null(rl_md_fetched(NULL));
+	assert_non_null(EVP_CIPHER_get0_provider(rl_cipher_aes128gcm()));
+	assert_int_equal(EVP_CIPHER_get_nid(rl_cipher_aes128gcm()), NID_aes_128_gcm);
+	/* The same digest as the built-in one. */
+	rl_sha256("abc", 3, a);
+	assert_int_equal(EVP_Digest("abc", 3, b, &b_len, EVP_sha256(), NULL), 1);
+	assert_memory_equal(a, b, RL_SHA256_LEN);
+}
+
 static void test_uris(void **state)
 {
 	assert_ptr_equal(rl_md_from_uri("http://www.w3.org/2000/09/xmldsig#sha1"), EVP_sha1());
@@ -750,6 +773,7 @@ int main(void)
 		cmocka_unit_test(test_gcm_tampered_and_truncated),
 		cmocka_unit_test(test_rsa_oaep_round_trip),
 		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_fetched_algorithms),
 		cmocka_unit_test(test_uris),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_uuid_and_hex),
