@@ -346,7 +346,23 @@ static void ignore_notice(void *arg, const char *message)
 	(void)message;
 }
 
-/* Re-establishes a lost connection: prepared statements and LISTENs are made again. */
+/*
+ * The session's settings. Every statement here is prepared once and then run with parameters that do not
+ * change the best plan (lookups by key, the queue's index in order), so the generic plan is used from the
+ * first run instead of planning again for the first executions and whenever it looks costlier.
+ */
+static int session_setup(struct rl_store *s, struct rl_err *err)
+{
+	PGresult *r = PQexec(s->conn, "SET plan_cache_mode = force_generic_plan");
+	int rc = 0;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = result_error(s, r, err);
+	PQclear(r);
+	return rc;
+}
+
+/* Re-establishes a lost connection: session settings, prepared statements and LISTENs are made again. */
 static int reconnect(struct rl_store *s, struct rl_err *err)
 {
 	PQreset(s->conn);
@@ -354,6 +370,8 @@ static int reconnect(struct rl_store *s, struct rl_err *err)
 	s->in_tx = 0;
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		return db_error(err, "database connection lost and not re-established", PQerrorMessage(s->conn));
+	if (session_setup(s, err) < 0)
+		return -1;
 	for (size_t i = 0; i < s->nchannels; i++) {
 		char *ident = PQescapeIdentifier(s->conn, s->channels[i], strlen(s->channels[i]));
 		char sql[256];
@@ -503,6 +521,10 @@ int rl_store_open(const char *conninfo, struct rl_store **out, struct rl_err *er
 		return -1;
 	}
 	PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
+	if (session_setup(s, err) < 0) {
+		rl_store_close(s);
+		return -1;
+	}
 	*out = s;
 	return 0;
 }
