@@ -372,6 +372,7 @@ void *rl_delivery_thread(void *arg)
 	struct worker w = { 0 };
 	struct rl_err err;
 	long long last_claim = 0;
+	int backlog = 0;		/* the last claim found a delivery: there may be more */
 
 	w.d = d;
 	if (d->inbox_dir)
@@ -410,14 +411,16 @@ void *rl_delivery_thread(void *arg)
 		handed = handoff_take(d, 0);
 		if (handed) {
 			deliver_handoffs(&w, handed);
-			/* The store's share: retries and backlog are looked for at least once a second. */
-			if (monotonic_ms() - last_claim < IDLE_WAIT_MS)
+			/* The store's share, between hand-offs: a backlog found there is taken one by one, and
+			 * otherwise the store is looked at (retries come due) at least once a second. */
+			if (!backlog && monotonic_ms() - last_claim < IDLE_WAIT_MS)
 				continue;
 		}
 		if (atomic_load(&d->stopping))
 			break;
 		last_claim = monotonic_ms();
 		rc = rl_store_delivery_claim(w.st, d->worker_id, rl_daemon_lease_seconds(d), &dl, &err);
+		backlog = rc == 1;
 		if (rc < 0) {
 			rl_log_warn(NULL, "delivery: %s", err.msg);
 			sleep(1);
