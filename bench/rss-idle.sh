@@ -9,14 +9,10 @@
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
+. "$top_srcdir/bench/bench_lib.sh"
 top=${RSS_TOP:-25}
 start_test_db
-DB_A=$(pg_createdb bench_a)
-DB_B=$(pg_createdb bench_b)
-ap_config B POP000002 "$DB_B"
-ap_config A POP000001 "$DB_A" "submission.outbox=" "queue.workers=${BENCH_WORKERS:-8}"
-ap_start B || exit 1
-ap_start A || exit 1
+bench_start_pair || exit 1
 sleep "${RSS_SETTLE:-2}"
 
 # smaps_table PID: one row per group, "name rss private shared" in kB, largest rss first, then a total.

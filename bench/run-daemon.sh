@@ -7,6 +7,7 @@ T_NAME=bench_daemon
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
+. "$top_srcdir/bench/bench_lib.sh"
 messages=${BENCH_MESSAGES:-2000}
 [ -n "$messages" ] || messages=2000
 start_test_db
@@ -17,12 +18,7 @@ fi
 [ -n "${BENCH_PG_SETTINGS:-}" ] && printf '%s\n' $BENCH_PG_SETTINGS >> "$PG_DIR/data/postgresql.conf"
 restart_private_pg
 echo "PostgreSQL fsync: ${BENCH_FSYNC:-on} ${BENCH_PG_SETTINGS:-}"
-DB_A=$(pg_createdb bench_a)
-DB_B=$(pg_createdb bench_b)
-ap_config B POP000002 "$DB_B"
-ap_config A POP000001 "$DB_A" "submission.outbox=" "queue.workers=${BENCH_WORKERS:-8}"
-ap_start B || exit 1
-ap_start A || exit 1
+bench_start_pair || exit 1
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)"
 echo "idle RSS: A $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_A/status), B $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_B/status)"
 openssl speed -seconds 3 rsa2048 2>/dev/null | sed -n 's/^rsa 2048 bits.*/openssl speed rsa2048 (one core; sign\/s verify\/s): &/p'
