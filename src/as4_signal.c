@@ -272,8 +272,25 @@ static int reference_matches(xmlNodePtr a, const char *uri, const char *digest)
 	return same;
 }
 
-/* Every sent ds:Reference (URI + DigestValue) must be among the receipt's NRI references. */
-static int check_nri(xmlNodePtr receipt, const struct rl_as4_sent *sent, struct rl_err *err)
+/* An NRI reference to an attachment (a cid: URI, whichever) with this digest. */
+static int attachment_digest_matches(xmlNodePtr a, const char *digest)
+{
+	char *a_uri = rl_xml_attr(a, NULL, "URI");
+	char *a_digest = rl_xml_text(rl_xml_child(a, RL_NS_DS, "DigestValue"));
+	int same = 0;
+
+	if (a_uri && a_digest) {
+		strip_ws(a_digest);
+		same = strncmp(a_uri, "cid:", 4) == 0 && strcmp(a_digest, digest) == 0;
+	}
+	free(a_uri);
+	free(a_digest);
+	return same;
+}
+
+/* Every sent ds:Reference (URI + DigestValue) must be among the receipt's NRI references; with
+ * attachments_only, every sent attachment reference's digest must be that of an attachment reference. */
+static int check_nri(xmlNodePtr receipt, const struct rl_as4_sent *sent, int attachments_only, struct rl_err *err)
 {
 	xmlNodePtr nri = rl_xml_child(receipt, RL_NS_EBBP, "NonRepudiationInformation");
 	xmlDocPtr refs = parse_references(&sent->references, err);
@@ -291,6 +308,11 @@ static int check_nri(xmlNodePtr receipt, const struct rl_as4_sent *sent, struct 
 		char *digest = rl_xml_text(rl_xml_child(ref, RL_NS_DS, "DigestValue"));
 		int found = 0;
 
+		if (attachments_only && (uri == NULL || strncmp(uri, "cid:", 4) != 0)) {
+			free(uri);
+			free(digest);
+			continue;
+		}
 		count++;
 		if (uri && digest) {
 			strip_ws(digest);
@@ -298,7 +320,8 @@ static int check_nri(xmlNodePtr receipt, const struct rl_as4_sent *sent, struct 
 			     part && !found; part = rl_xml_next(part, RL_NS_EBBP, "MessagePartNRInformation"))
 				for (xmlNodePtr r = rl_xml_child(part, RL_NS_DS, "Reference"); r && !found;
 				     r = rl_xml_next(r, RL_NS_DS, "Reference"))
-					found = reference_matches(r, uri, digest);
+					found = attachments_only ? attachment_digest_matches(r, digest)
+								 : reference_matches(r, uri, digest);
 		}
 		if (!found)
 			rc = rl_err_set(err, RL_EBMS_INVALID_RECEIPT,
@@ -308,7 +331,8 @@ static int check_nri(xmlNodePtr receipt, const struct rl_as4_sent *sent, struct 
 	}
 	xmlFreeDoc(refs);
 	if (rc == 0 && count == 0)
-		rc = rl_err_set(err, RL_ERR_USAGE, "the sent message has no ds:Reference to compare");
+		rc = rl_err_set(err, attachments_only ? RL_EBMS_INVALID_RECEIPT : RL_ERR_USAGE,
+				"the sent message has no %s to compare", attachments_only ? "attachment" : "ds:Reference");
 	return rc;
 }
 
@@ -464,7 +488,7 @@ int rl_as4_signal_check(const char *data, size_t len, const char *content_type,
 				   chk->sent->message_id ? chk->sent->message_id : "(unknown)");
 			goto done;
 		}
-		if (check_nri(receipt, chk->sent, err) < 0)
+		if (check_nri(receipt, chk->sent, chk->attachments_only, err) < 0)
 			goto done;
 	}
 	rc = 0;

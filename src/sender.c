@@ -301,7 +301,7 @@ static int try_attempt(void *ctx, int attempt, const char *envelope, size_t len)
 	if (attempt == e->current || rl_as4_sent_from_envelope(envelope, len, &candidate, &err) < 0)
 		return 0;
 	{
-		struct rl_as4_signal_check chk = { e->ref.keys->trust, e->ref.receiver, &candidate, 0 };
+		struct rl_as4_signal_check chk = { e->ref.keys->trust, e->ref.receiver, &candidate, 0, 0 };
 
 		if (rl_as4_signal_check(e->ref.res->body.data, e->ref.res->body.len, e->ref.res->content_type, &chk,
 					&info, &err) < 0) {
@@ -339,6 +339,25 @@ static int receipt_for_earlier_attempt(struct rl_store *st, const struct rl_stor
 		rl_buf_free(&envelope);
 		return found ? 0 : -1;
 	}
+}
+
+/* The last resort for a receipt answered again by the receiver's duplicate detection: the earlier attempt
+ * it acknowledges was never recorded (this process stopped between sending it and recording the outcome).
+ * Signed by the receiver, for this MessageId, and acknowledging the same payload digests is enough. */
+static int receipt_for_same_payload(const struct rl_keyring *keys, X509 *receiver, const struct rl_http_result *res,
+				    const struct rl_as4_sent *sent, struct rl_as4_signal_info *info)
+{
+	struct rl_as4_signal_check chk = { keys->trust, receiver, sent, 0, 1 };
+	struct rl_as4_signal_info again = { 0 };
+	struct rl_err err;
+
+	if (rl_as4_signal_check(res->body.data, res->body.len, res->content_type, &chk, &again, &err) < 0) {
+		rl_as4_signal_info_free(&again);
+		return -1;
+	}
+	rl_as4_signal_info_free(info);
+	*info = again;
+	return 0;
 }
 
 /* One attempt for one claimed message. */
@@ -404,7 +423,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 		goto done;
 	}
 	{
-		struct rl_as4_signal_check chk = { keys->trust, dst.cert, &sent, 0 };
+		struct rl_as4_signal_check chk = { keys->trust, dst.cert, &sent, 0, 0 };
 		int looks_soap = res.content_type && strstr(res.content_type, "soap+xml") != NULL;
 
 		if (!looks_soap) {
@@ -424,6 +443,10 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 				   receipt_for_earlier_attempt(st, m, keys, dst.cert, &res, &info, &earlier) == 0) {
 				rl_log_info(m->message_id, "the receiver already had attempt %d: its receipt was answered again",
 					    earlier.attempt);
+			} else if (m->attempts > 1 && err.code == RL_EBMS_INVALID_RECEIPT &&
+				   receipt_for_same_payload(keys, dst.cert, &res, &sent, &info) == 0) {
+				rl_log_info(m->message_id, "the receiver already had an earlier attempt, not recorded here: its "
+					    "receipt acknowledges the same payload");
 			} else {
 				rl_err_prefix(&err, "receipt from %s", dst.url);
 				record_failure(d, st, m, &sent, &err, res.body.data, res.body.len, 0, 0);

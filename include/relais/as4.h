@@ -120,6 +120,11 @@ struct rl_as4_signal_check {
 	X509 *expected_signer;		/* the receiver's certificate, or NULL */
 	const struct rl_as4_sent *sent;	/* what was sent, or NULL to check the signature only */
 	time_t at;			/* 0 = now; -1 = at the receipt's eb:Timestamp */
+	/* 1: of what was sent, only the attachments' digests must be acknowledged, whatever their cid: URIs.
+	 * A receipt for an earlier attempt of the same message whose envelope was not kept (the sender
+	 * stopped between sending and recording it) acknowledges the same compressed payload: the gzip
+	 * stream and so its digest are the same at every attempt, while the envelope and the ids are not. */
+	int attachments_only;
 };
 struct rl_as4_signal_info {
 	char *message_id;

@@ -62,6 +62,22 @@ wait_until 30 "every delivery of B is done again" -- sh -c "[ \"\$(\"$PG_BINDIR/
 [ "$(in_count)" = 305 ] && [ "$(count_files "$TMP/B/inbox")" = 305 ] && ok "the duplicate was not delivered again" ||
 	not_ok "after the duplicate: $(in_count) rows, $(count_files "$TMP/B/inbox") files"
 
+# 4b. A message sent whose outcome A never recorded (A stopped between the POST and the commit): nothing of
+# that attempt is kept at A, its resend is answered with the first receipt, and A accepts that receipt
+# because it acknowledges the same payload.
+MID2=$(sql "$DB_A" "SELECT message_id FROM messages WHERE direction=1 AND state='delivered' AND message_id <> '$MID' ORDER BY id LIMIT 1")
+RID2=$(sql "$DB_A" "SELECT receipt_message_id FROM messages WHERE message_id='$MID2' AND direction=1")
+sql "$DB_A" "DELETE FROM sent_attempts WHERE message = (SELECT id FROM messages WHERE message_id='$MID2' AND direction=1);
+	UPDATE messages SET state='retry', next_attempt_at=now(), envelope=NULL, receipt=NULL, receipt_message_id=NULL
+	WHERE message_id='$MID2' AND direction=1" >/dev/null
+sql "$DB_A" "NOTIFY relais_outbound" >/dev/null
+wait_until 30 "the message sent but not recorded is delivered at A" -- sh -c "[ \"\$(\"$PG_BINDIR/psql\" -X -A -t -q -d '$DB_A' -c \"SELECT state FROM messages WHERE message_id='$MID2' AND direction=1\")\" = delivered ]"
+[ "$(sql "$DB_A" "SELECT receipt_message_id FROM messages WHERE message_id='$MID2' AND direction=1")" = "$RID2" ] &&
+	ok "its resend got the first receipt ($RID2), accepted for the same payload" || not_ok "the unrecorded attempt's receipt"
+grep -q "\[$MID2\].*not recorded here" "$TMP/A/log" && ok "A logged the receipt of the unrecorded attempt" ||
+	not_ok "A did not log the receipt of the unrecorded attempt"
+[ "$(in_count)" = 305 ] && ok "the resend was not delivered again" || not_ok "after the resend: $(in_count) rows"
+
 # 5. Two sending instances on one database: every message sent once.
 ap_stop A
 ap_config A2 POP000001 "$DB_A"

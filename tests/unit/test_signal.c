@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <openssl/pem.h>
 #include "relais/as4.h"
@@ -20,6 +21,7 @@
 #include "relais/cli.h"
 #include "relais/keys.h"
 #include "relais/wss_sign.h"
+#include "relais/stream.h"
 #include "relais/xml.h"
 
 static const char *pki_path(const char *name, char *out, size_t size)
@@ -117,7 +119,7 @@ static void make_receipt(const char *who, const char *ref_to, const struct rl_bu
 static int check(const struct rl_buf *receipt, const struct rl_trust *trust, const struct rl_as4_sent *sent,
 		 struct rl_as4_signal_info *info, struct rl_err *err)
 {
-	struct rl_as4_signal_check chk = { trust, NULL, sent, 0 };
+	struct rl_as4_signal_check chk = { trust, NULL, sent, 0, 0 };
 
 	return rl_as4_signal_check(receipt->data, receipt->len, "application/soap+xml", &chk, info, err);
 }
@@ -175,7 +177,7 @@ static void test_own_receipt(void **state)
 	/* the expected signer, and validity at the receipt's own eb:Timestamp */
 	{
 		struct rl_identity p1, p2;
-		struct rl_as4_signal_check chk = { trust, NULL, &sent, -1 };
+		struct rl_as4_signal_check chk = { trust, NULL, &sent, -1, 0 };
 
 		load_identity(&p1, "POP000001");
 		load_identity(&p2, "POP000002");
@@ -315,7 +317,7 @@ static void test_real_receipts(void **state)
 	};
 	const char *shared = getenv("RELAIS_SHARED_DIR");
 	char bundle[4096], path[4096];
-	struct rl_as4_signal_check chk = { NULL, NULL, NULL, -1 };
+	struct rl_as4_signal_check chk = { NULL, NULL, NULL, -1, 0 };
 	struct rl_as4_signal_info info;
 	struct rl_trust *trust;
 	struct rl_err err;
@@ -369,6 +371,124 @@ static void test_real_receipts(void **state)
 	remove(bundle);
 }
 
+/* Packs the SBD at payload_path for POP000002 into the file at out_path, with MessageId message_id. */
+static void pack_to_file(const char *payload_path, const char *message_id, const char *out_path,
+			 struct rl_as4_sent *sent)
+{
+	char path[4096];
+	struct rl_identity sender;
+	struct rl_as4_pack_opts o;
+	struct rl_err err;
+	FILE *out = fopen(out_path, "wb");
+	struct rl_sink sink = { rl_sink_file_write, out };
+	X509 *receiver = rl_cert_load_pem(pki_path("POP000002.cert.pem", path, sizeof(path)), &err);
+
+	assert_non_null(out);
+	assert_non_null(receiver);
+	load_identity(&sender, "POP000001");
+	memset(&o, 0, sizeof(o));
+	o.sender = &sender;
+	o.receiver_cert = receiver;
+	o.payload_path = payload_path;
+	o.message_id = message_id;
+	o.tmp_dir = "/tmp";
+	if (rl_as4_pack(&o, &sink, 1, sent, &err) < 0)
+		fail_msg("pack: %s", err.msg);
+	fclose(out);
+	X509_free(receiver);
+	rl_identity_free(&sender);
+}
+
+/* A resend is answered by the receiver's duplicate detection with the receipt of the first attempt. That
+ * receipt does not acknowledge the resend's envelope, but it does acknowledge its payload: the compressed
+ * payload, and so its digest, is the same at every attempt. A different payload is not acknowledged. */
+static void test_receipt_of_unrecorded_attempt(void **state)
+{
+	const char *srcdir = getenv("top_srcdir");
+	char sbd[4096], other[] = "/tmp/relais-test-signal-other-XXXXXX", msg1[] = "/tmp/relais-test-signal-1-XXXXXX";
+	char msg2[] = "/tmp/relais-test-signal-2-XXXXXX", msg3[] = "/tmp/relais-test-signal-3-XXXXXX";
+	struct rl_as4_sent first, resend, changed;
+	struct rl_identity receiver;
+	const struct rl_identity *receivers[1] = { &receiver };
+	struct rl_trust *trust = load_trust("ca-chain.pem");
+	struct rl_as4_unpack_opts u;
+	struct rl_as4_received r;
+	struct rl_as4_signal_info info;
+	struct rl_buf receipt = RL_BUF_INIT, doc = RL_BUF_INIT;
+	struct rl_err err;
+	char *receipt_id = NULL;
+	FILE *fp;
+
+	(void)state;
+	snprintf(sbd, sizeof(sbd), "%s/examples/invoice-sbd.xml", srcdir ? srcdir : ".");
+	assert_int_equal(rl_buf_read_file(&doc, sbd, 1 << 20), 0);
+	/* The same document with one more note: another payload. */
+	assert_true(close(mkstemp(other)) == 0);
+	fp = fopen(other, "wb");
+	assert_non_null(fp);
+	{
+		const char *end = strstr(doc.data, "</StandardBusinessDocument>");
+
+		assert_non_null(end);
+		fwrite(doc.data, 1, (size_t)(end - doc.data), fp);
+		fputs("<!-- changed -->", fp);
+		fputs(end, fp);
+	}
+	fclose(fp);
+	assert_true(close(mkstemp(msg1)) == 0 && close(mkstemp(msg2)) == 0 && close(mkstemp(msg3)) == 0);
+	pack_to_file(sbd, "resent@test", msg1, &first);
+	pack_to_file(sbd, "resent@test", msg2, &resend);
+	pack_to_file(other, "resent@test", msg3, &changed);
+
+	/* The receiver gets the first attempt and answers it. */
+	load_identity(&receiver, "POP000002");
+	memset(&u, 0, sizeof(u));
+	u.identities = receivers;
+	u.identity_count = 1;
+	u.trust = trust;
+	u.tmp_dir = "/tmp";
+	memset(&r, 0, sizeof(r));
+	if (rl_as4_unpack_file(&u, msg1, &r, &err) < 0)
+		fail_msg("unpack: %s", err.msg);
+	if (rl_as4_receipt_build(&r, &receiver, &receipt, &receipt_id, &err) < 0)
+		fail_msg("receipt: %s", err.msg);
+	rl_as4_received_free(&r);
+
+	{
+		struct rl_as4_signal_check chk = { trust, NULL, &first, 0, 0 };
+
+		assert_int_equal(rl_as4_signal_check(receipt.data, receipt.len, NULL, &chk, &info, &err), 0);
+		rl_as4_signal_info_free(&info);
+		/* Against the resend: the envelope's digests differ; its payload's do not. */
+		chk.sent = &resend;
+		assert_int_equal(rl_as4_signal_check(receipt.data, receipt.len, NULL, &chk, &info, &err), -1);
+		assert_int_equal(err.code, RL_EBMS_INVALID_RECEIPT);
+		rl_as4_signal_info_free(&info);
+		chk.attachments_only = 1;
+		assert_int_equal(rl_as4_signal_check(receipt.data, receipt.len, NULL, &chk, &info, &err), 0);
+		assert_string_equal(info.ref_to_message_id, "resent@test");
+		rl_as4_signal_info_free(&info);
+		/* Another payload under the same MessageId is not acknowledged. */
+		chk.sent = &changed;
+		assert_int_equal(rl_as4_signal_check(receipt.data, receipt.len, NULL, &chk, &info, &err), -1);
+		assert_int_equal(err.code, RL_EBMS_INVALID_RECEIPT);
+		assert_non_null(strstr(err.msg, "does not acknowledge the digest of cid:"));
+		rl_as4_signal_info_free(&info);
+	}
+	unlink(other);
+	unlink(msg1);
+	unlink(msg2);
+	unlink(msg3);
+	free(receipt_id);
+	rl_buf_free(&receipt);
+	rl_buf_free(&doc);
+	rl_as4_sent_free(&first);
+	rl_as4_sent_free(&resend);
+	rl_as4_sent_free(&changed);
+	rl_identity_free(&receiver);
+	rl_trust_free(trust);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_receipt_for_other_message),
 		cmocka_unit_test(test_error_signal),
 		cmocka_unit_test(test_real_receipts),
+		cmocka_unit_test(test_receipt_of_unrecorded_attempt),
 	};
 	struct rl_err err;
 
