@@ -23,15 +23,20 @@ echo "machine: $(nproc) cores, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | 
 echo "idle RSS: A $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_A/status), B $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_B/status)"
 openssl speed -seconds 3 rsa2048 2>/dev/null | sed -n 's/^rsa 2048 bits.*/openssl speed rsa2048 (one core; sign\/s verify\/s): &/p'
 xacts() { sql "$PGURL" "SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database WHERE datname IN ('bench_a', 'bench_b')"; }
+wal() { sql "$PGURL" "SELECT wal_bytes::bigint || ' ' || wal_sync FROM pg_stat_wal"; }
 for c in 1 4 16 64; do
 	n=$messages
 	[ $c = 1 ] && n=$((messages / 4))
 	case " ${BENCH_CONCURRENCY:-1 4 16 64} " in *" $c "*) ;; *) continue ;; esac
 	before=$(xacts)
+	wal_before=$(wal)
 	"$top_builddir/bench/bench_daemon" "$DB_A" "https://127.0.0.1:$PORT_B/as4" "$PKI/POP000002.cert.pem" \
 		"$n" "$c" "$PID_A" "$PID_B" "$(head -1 "$PG_DIR/data/postmaster.pid")" || { tail -5 "$TMP/A/log" "$TMP/B/log"; break; }
 	sleep 1	# statistics reach pg_stat_database within a second
-	echo "                 database transactions per message (A and B, bench polling included): $(( ($(xacts) - before) / n ))"
+	wal_after=$(wal)
+	echo "                 database transactions per message (A and B, bench polling included): $(( ($(xacts) - before) / n ));" \
+		"WAL bytes and flushes per message: $(( (${wal_after% *} - ${wal_before% *}) / n ))," \
+		"$(echo "${wal_after#* } ${wal_before#* } $n" | awk '{ printf "%.2f", ($1 - $2) / $3 }')"
 done
 if [ -n "${BENCH_STATEMENTS:-}" ]; then
 	# With BENCH_PG_SETTINGS="shared_preload_libraries=pg_stat_statements": where the server's time went.
