@@ -21,6 +21,7 @@
 #include "relais/daemon.h"
 #include "relais/discovery.h"
 #include "relais/log.h"
+#include "relais/relay.h"
 
 /* ---------------------------------------------------------------- per-thread database connections */
 
@@ -73,6 +74,7 @@ static void keyring_free(struct rl_keyring *k)
 	rl_identity_set_free(&k->identities);
 	rl_trust_free(k->trust);
 	rl_routes_free(k->routes);
+	rl_relay_free(k->relay);
 	free(k);
 }
 
@@ -96,6 +98,11 @@ static struct rl_keyring *keyring_load(const struct rl_config *cfg, struct rl_er
 	}
 	k->routes = rl_routes_load(rl_config_str(cfg, RL_CFG_ROUTING_TABLE), err);
 	if (k->routes == NULL) {
+		keyring_free(k);
+		return NULL;
+	}
+	k->relay = rl_relay_load(rl_config_str(cfg, RL_CFG_RELAY_ROUTES), err);
+	if (k->relay == NULL) {
 		keyring_free(k);
 		return NULL;
 	}
@@ -395,7 +402,7 @@ static void reload(struct rl_daemon *d)
 	    rl_http_server_reload_tls(d->http, rl_config_str(d->cfg, RL_CFG_SERVER_TLS_KEY),
 				      rl_config_str(d->cfg, RL_CFG_SERVER_TLS_CERT), &err) < 0)
 		rl_log_error(NULL, "SIGHUP: TLS certificate not reloaded: %s", err.msg);
-	rl_log_info(NULL, "SIGHUP: keys, trust anchors, TLS certificate and routes reloaded");
+	rl_log_info(NULL, "SIGHUP: keys, trust anchors, TLS certificate, routes and relay routes reloaded");
 }
 
 int rl_daemon_run(struct rl_config *cfg, struct rl_err *err)

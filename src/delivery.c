@@ -231,12 +231,11 @@ static struct rl_handoff *handoff_take(struct rl_daemon *d, int wait_ms)
 	return list;
 }
 
-/* What the worker needs besides the daemon: its connection, webhook client, relay routes. */
+/* What the worker needs besides the daemon: its connection and webhook client. */
 struct worker {
 	struct rl_daemon *d;
 	struct rl_store *st;
 	struct rl_http_client *http;
-	struct rl_relay_table *relay;
 	struct rl_store_delivery done[BATCH_MAX];	/* shallow copies, owned by their hand-offs */
 	struct rl_err done_problems[BATCH_MAX];
 	int ndone;
@@ -288,17 +287,19 @@ static void flush_done(struct worker *w)
 static void deliver_one(struct worker *w, const struct rl_store_delivery *dl, const struct rl_handoff *h)
 {
 	struct rl_daemon *d = w->d;
+	struct rl_keyring *keys = rl_daemon_keyring(d);	/* the relay routes in force (SIGHUP reloads them) */
 	struct rl_err problem = { 0 }, err;
 	int rc;
 
 	rl_err_clear(&err);
 	if (dl->channel == RL_DELIVERY_INBOX && d->inbox_dir)
-		rc = deliver_inbox(d, w->st, dl, h, w->relay, &w->inbox_renamed, &problem, &err);
+		rc = deliver_inbox(d, w->st, dl, h, keys->relay, &w->inbox_renamed, &problem, &err);
 	else if (dl->channel == RL_DELIVERY_WEBHOOK && w->http)
-		rc = deliver_webhook(d, w->st, w->http, dl, h, w->relay, &problem, &err);
+		rc = deliver_webhook(d, w->st, w->http, dl, h, keys->relay, &problem, &err);
 	else
 		rc = rl_err_set(&err, RL_ERR_CONFIG, "the %s is no longer configured",
 				dl->channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
+	rl_keyring_put(d, keys);
 	if (rc == 0) {
 		if (w->ndone == BATCH_MAX)
 			flush_done(w);
@@ -377,11 +378,6 @@ void *rl_delivery_thread(void *arg)
 	w.d = d;
 	if (d->inbox_dir)
 		rl_daemon_remove_leftovers(d->inbox_dir, RL_LEFTOVER_TEMPORARIES);
-	w.relay = rl_relay_load(rl_config_str(d->cfg, RL_CFG_RELAY_ROUTES), &err);
-	if (w.relay == NULL) {
-		rl_log_error(NULL, "delivery cannot start: %s", err.msg);
-		goto closed;
-	}
 	if (d->webhook_url) {
 		struct rl_http_client_opts ho = { 0 };
 
@@ -445,7 +441,7 @@ closed:
 	{
 		struct rl_handoff *rest = handoff_take(d, 0);
 
-		if (w.st && w.relay)
+		if (w.st)
 			deliver_handoffs(&w, rest);
 		else
 			while (rest) {
@@ -456,6 +452,5 @@ closed:
 			}
 	}
 	rl_http_client_free(w.http);
-	rl_relay_free(w.relay);
 	return NULL;
 }

@@ -186,23 +186,21 @@ static void scan_outbox(struct rl_daemon *d, struct rl_store *st, const struct r
 void *rl_outbox_thread(void *arg)
 {
 	struct rl_daemon *d = arg;
-	struct rl_relay_table *relay;
 	struct rl_err err;
 
-	relay = rl_relay_load(rl_config_str(d->cfg, RL_CFG_RELAY_ROUTES), &err);
-	if (relay == NULL) {
-		rl_log_error(NULL, "outbox cannot start: %s", err.msg);
-		return NULL;
-	}
 	while (!atomic_load(&d->stopping)) {
 		struct rl_store *st = rl_daemon_store(d, &err);
 
-		if (st == NULL)
+		if (st == NULL) {
 			rl_log_warn(NULL, "outbox: %s", err.msg);
-		else
-			scan_outbox(d, st, relay);
+		} else {
+			/* The relay routes in force for this scan (SIGHUP may replace them meanwhile). */
+			struct rl_keyring *keys = rl_daemon_keyring(d);
+
+			scan_outbox(d, st, keys->relay);
+			rl_keyring_put(d, keys);
+		}
 		sleep(OUTBOX_SCAN_SECONDS);
 	}
-	rl_relay_free(relay);
 	return NULL;
 }

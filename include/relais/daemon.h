@@ -38,6 +38,7 @@ struct rl_keyring {
 	struct rl_identity_set identities;
 	struct rl_trust *trust;
 	struct rl_routes *routes;
+	struct rl_relay_table *relay;	/* relay routes (relay.routes), read-only */
 };
 
 struct rl_daemon {

@@ -2,7 +2,7 @@
 # relay.sh - relay routes between two access points on loopback: a Peppol UBL invoice for a French
 # participant reaches B's inbox as the original SBD and as CII beside it; a Factur-X PDF dropped in A's
 # outbox goes out as a UBL SBD embedding the PDF; a PDF without invoice XML is refused into .failed/;
-# a conversion that fails inbound still delivers the original and is recorded.
+# a conversion that fails inbound still delivers the original and is recorded; SIGHUP reloads the routes.
 . "$top_srcdir/tests/scripts/lib.sh"
 need_shared
 . "$top_srcdir/tests/scripts/pg.sh"
@@ -176,6 +176,18 @@ grep -q '"state": "delivered"' "$TMP/api_body" && grep -q '"last_error": "[a-z]*
 expect_exit 0 "relais status of B" -- "$RELAIS" status -c "$TMP/B/relais.conf"
 grep -q "last error.*relay conversion to cii failed" "$TMP/stdout" && ok "  ... shows the failed conversion" ||
 	not_ok "  ... status: $(cat "$TMP/stdout")"
+
+# (5) SIGHUP reloads the relay routes: without the French route, the next invoice arrives as sent only.
+printf '* * keep\n' > "$TMP/b-routes"
+CIIS=$(find "$TMP/B/inbox" -name '*.cii.xml' | wc -l)
+kill -HUP "$PID_B"
+wait_until 10 "B reloaded its relay routes" -- grep -q "SIGHUP: .*relay routes reloaded" "$TMP/B/log"
+expect_exit 0 "A sends the French invoice again" -- "$RELAIS" send -c "$TMP/A/relais.conf" --timeout 30 \
+	--payload "$TMP/fr-sbd.xml" --to-url "https://127.0.0.1:$PORT_B/as4" --to-cert "$PKI/POP000002.cert.pem"
+MID5=$(sed -n 's/^queued //p' "$TMP/stdout")
+wait_until 20 "B's inbox holds it" -- sh -c "[ -n \"\$(find '$TMP/B/inbox' -name \"*$(printf '%s' "$MID5" | tr -c 'A-Za-z0-9._@+=\n-' '_')*\" ! -name '.*')\" ]"
+[ "$(find "$TMP/B/inbox" -name '*.cii.xml' | wc -l)" = "$CIIS" ] && ok "  ... as sent, with no CII beside it" ||
+	not_ok "  ... converted after the reload: $(find "$TMP/B/inbox" -name '*.cii.xml')"
 
 ap_stop A && ok "A stops" || not_ok "A's exit status"
 ap_stop B && ok "B stops" || not_ok "B's exit status"
