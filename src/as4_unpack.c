@@ -162,6 +162,34 @@ static int read_encrypted_data(struct rl_as4_unpacker *u, struct rl_err *err)
 }
 
 /* Parses the SOAP envelope and prepares decryption. */
+/*
+ * SOAP 1.2: a header block addressed to us (no role, next or ultimateReceiver) and marked mustUnderstand
+ * must be processed or the message refused. eb:Messaging and wsse:Security are what we process.
+ */
+static int check_must_understand(xmlNodePtr header, struct rl_err *err)
+{
+	for (xmlNodePtr h = header->children; h; h = h->next) {
+		char *must, *role;
+		int for_us, refuse;
+
+		if (h->type != XML_ELEMENT_NODE || rl_xml_is(h, RL_NS_EB, "Messaging") ||
+		    rl_xml_is(h, RL_NS_WSSE, "Security"))
+			continue;
+		must = rl_xml_attr(h, RL_NS_SOAP12, "mustUnderstand");
+		role = rl_xml_attr(h, RL_NS_SOAP12, "role");
+		for_us = role == NULL || strcmp(role, "http://www.w3.org/2003/05/soap-envelope/role/next") == 0 ||
+			 strcmp(role, "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver") == 0;
+		refuse = for_us && must && (strcmp(must, "true") == 0 || strcmp(must, "1") == 0);
+		free(must);
+		free(role);
+		if (refuse)
+			return rl_err_set(err, RL_EBMS_INVALID_HEADER, "the SOAP header block {%s}%s is marked "
+					  "mustUnderstand, and this access point does not process it",
+					  h->ns && h->ns->href ? (const char *)h->ns->href : "", (const char *)h->name);
+	}
+	return 0;
+}
+
 static int process_root(struct rl_as4_unpacker *u, struct rl_err *err)
 {
 	xmlNodePtr env, header, ek;
@@ -181,6 +209,8 @@ static int process_root(struct rl_as4_unpacker *u, struct rl_err *err)
 	if (rl_xml_count(header, RL_NS_WSSE, "Security") != 1)
 		return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE,
 				  "the SOAP header must hold one wsse:Security");
+	if (check_must_understand(header, err) < 0)
+		return -1;
 	u->messaging = rl_xml_child(header, RL_NS_EB, "Messaging");
 	u->security = rl_xml_child(header, RL_NS_WSSE, "Security");
 	if (rl_user_message_parse(u->messaging, &u->um, err) != 0)

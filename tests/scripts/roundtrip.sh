@@ -46,6 +46,19 @@ expect_refused EBMS:0102 "message for another receiver" -- "$RELAIS" unpack $A $
 	--payload-out "$TMP/x.xml"
 expect_refused EBMS:0101 "untrusted sender" -- "$RELAIS" unpack $B --trust "$PKI/other-ca-chain.pem" \
 	"$TMP/m-1024.mime" --payload-out "$TMP/x.xml"
+# a SOAP header block marked mustUnderstand that relais does not process is refused; not marked, it is ignored
+sed 's|<eb:Messaging |<x:Routing xmlns:x="urn:example:routing" S12:mustUnderstand="true">r</x:Routing><eb:Messaging |' \
+	"$TMP/m-1024.mime" > "$TMP/mu.mime"
+grep -q '<x:Routing' "$TMP/mu.mime" && ok "a message with an extra header block" || not_ok "no header block inserted"
+expect_refused EBMS:0009 "an unknown header block marked mustUnderstand" -- "$RELAIS" unpack $B $TRUST "$TMP/mu.mime" \
+	--payload-out "$TMP/x.xml"
+grep -q "{urn:example:routing}Routing is marked mustUnderstand" "$TMP/stderr" && ok "  ... naming it" ||
+	not_ok "  ... message: $(cat "$TMP/stderr")"
+sed 's|S12:mustUnderstand="true">r</x:Routing>|S12:mustUnderstand="false">r</x:Routing>|' "$TMP/mu.mime" > "$TMP/mu-no.mime"
+expect_exit 0 "the same block without mustUnderstand is ignored" -- "$RELAIS" unpack $B $TRUST "$TMP/mu-no.mime" \
+	--payload-out "$TMP/mu-payload.xml"
+expect_same_file "$TMP/in-1024.xml" "$TMP/mu-payload.xml" "  ... and the payload comes out whole"
+
 # a changed Body, weak algorithms
 sed 's|wsu:Id="body-\([^"]*\)"/>|wsu:Id="body-\1"><injected/></S12:Body>|' "$TMP/m-1024.mime" > "$TMP/body.mime"
 expect_refused EBMS:0101 "content added to the signed Body" -- "$RELAIS" unpack $B $TRUST "$TMP/body.mime" \
