@@ -9,6 +9,7 @@
 #include <xmlsec/templates.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/openssl/evp.h>
+#include "relais/cli.h"
 #include "relais/smp.h"
 #include "relais/smp_publish.h"
 #include "relais/xml.h"
@@ -107,6 +108,8 @@ static int sign_document(xmlDocPtr doc, const struct rl_identity *signer, struct
 	struct rl_buf b64 = RL_BUF_INIT;
 	int rc = -1;
 
+	if (rl_xmlsec_init(err) < 0)
+		return -1;
 	sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL);
 	if (!sig || !xmlAddChild(root, sig)) {
 		xmlFreeNode(sig);

@@ -13,6 +13,7 @@
 #include <xmlsec/transforms.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/openssl/evp.h>
+#include "relais/cli.h"
 #include "relais/smp.h"
 #include "relais/xml.h"
 
@@ -239,6 +240,8 @@ int rl_smp_verify(xmlDocPtr doc, const struct rl_trust *anchors, time_t at, stru
 	int count;
 
 	memset(out, 0, sizeof(*out));
+	if (rl_xmlsec_init(err) < 0)
+		return -1;
 	if (!root)
 		return rl_err_set(err, RL_ERR_BAD_RESPONSE, "SMP response is empty");
 	count = rl_xml_count(root, RL_NS_DS, "Signature");

@@ -41,8 +41,10 @@ int rl_cli_load_identity(const char *key, const char *cert, const char *keystore
  * sequence `since` (rl_revocation_sequence() taken before the work). Returns how many. */
 int rl_cli_warn_revocation(const struct rl_trust *trust, unsigned long since);
 
-/* Process-wide initialisation (libxml2, xmlsec, OpenSSL); idempotent. Returns 0 or -1. */
+/* Process-wide initialisation (libxml2, OpenSSL); idempotent. Returns 0 or -1. */
 int rl_init(struct rl_err *err);
 void rl_shutdown(void);
+/* xmlsec, initialised once at the first call (thread-safe): every function using xmlsec calls it first. */
+int rl_xmlsec_init(struct rl_err *err);
 
 #endif
