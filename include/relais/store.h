@@ -100,7 +100,7 @@ struct rl_store_inbound {
 	const char *from_party, *to_party;
 	const char *service, *service_type, *action;
 	const char *original_sender, *final_recipient;
-	FILE *payload;			/* read from its current position to EOF, streamed into a large object */
+	FILE *payload;			/* read from its current position to EOF: into the row or a large object */
 	const void *payload_data;	/* or, when payload is NULL, the payload in memory (payload_len bytes) */
 	size_t payload_len;
 	const char *payload_mime_type;
@@ -180,7 +180,7 @@ struct rl_store_submission {
 	const char *original_sender, *final_recipient;
 	const char *dest_url;		/* NULL = resolved by the sender (routing table, later SMP) */
 	const char *dest_cert_pem;
-	FILE *payload;			/* streamed into a large object */
+	FILE *payload;			/* read to EOF: into the row, or streamed into a large object */
 	const char *payload_mime_type;	/* NULL = application/xml */
 	const char *source;		/* "cli", "api", "outbox:<file name>" */
 	int wake_on_outcome;		/* the submitter waits: its state changes NOTIFY relais_state */
