@@ -355,7 +355,9 @@ static int init_cluster(struct rl_pgcluster *c, struct rl_err *err)
 	return rc;
 }
 
-/* pgdata/relais.conf: no TCP listener, our socket directory and port. */
+/* pgdata/relais.conf: no TCP listener, our socket directory and port; autovacuum looks at the database every
+ * few seconds, so that the dead row versions every message leaves (store_schema.c, migration 7) are removed
+ * while they are few. */
 static int write_settings(const struct rl_pgcluster *c, struct rl_err *err)
 {
 	struct rl_buf text = RL_BUF_INIT;
@@ -363,7 +365,8 @@ static int write_settings(const struct rl_pgcluster *c, struct rl_err *err)
 	int rc = -1;
 
 	if (path == NULL || rl_buf_puts(&text, "# written by relais at each start of the embedded database\n"
-				       "listen_addresses = ''\nport = " PG_PORT "\nunix_socket_directories = '") < 0)
+				       "listen_addresses = ''\nport = " PG_PORT "\n" RL_PG_AUTOVACUUM_NAPTIME "\n"
+				       "unix_socket_directories = '") < 0)
 		goto nomem;
 	for (const char *p = c->sockdir; *p; p++)
 		if (rl_buf_append(&text, p, 1) < 0 || (*p == '\'' && rl_buf_append(&text, p, 1) < 0))

@@ -133,6 +133,12 @@ static const char *const migrations[] = {
 	"  ALTER TABLE messages ALTER COLUMN payload SET COMPRESSION lz4;"
 	" EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;"
 	" END $$;",
+	/* 7: messages and deliveries are queues as much as archives: every message leaves dead row versions
+	 * (claimed, delivered) that the claims step over until a vacuum removes them. They are vacuumed after
+	 * 1% of their rows changed (PostgreSQL's default waits for 20%, which grows with the archive). */
+	"ALTER TABLE messages SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 500,"
+	"  toast.autovacuum_vacuum_scale_factor = 0.01, toast.autovacuum_vacuum_threshold = 500);"
+	"ALTER TABLE deliveries SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 500);",
 };
 
 int rl_store_schema_count(void)

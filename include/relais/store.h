@@ -54,6 +54,8 @@ int rl_store_schema_target(void);
  * root, PostgreSQL runs as the "postgres" user (who must be able to enter STATE_DIR). pg_bindir NULL =
  * RELAIS_PG_BINDIR. rl_pgcluster_stop(NULL) does nothing. */
 struct rl_pgcluster;
+/* A server setting of the embedded cluster that suits relais's tables (the benchmark uses it too). */
+#define RL_PG_AUTOVACUUM_NAPTIME "autovacuum_naptime = 5s"
 int rl_pgcluster_start(const char *state_dir, const char *pg_bindir, struct rl_pgcluster **out,
 		       struct rl_err *err);
 const char *rl_pgcluster_conninfo(const struct rl_pgcluster *c);
