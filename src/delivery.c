@@ -168,12 +168,15 @@ done:
 
 void rl_handoff_free(struct rl_handoff *h)
 {
-	if (h == NULL)
-		return;
-	for (int i = 0; i < h->count; i++)
-		rl_store_delivery_free(&h->deliveries[i]);
-	free(h->payload);
-	free(h);
+	while (h) {
+		struct rl_handoff *next = h->next;
+
+		for (int i = 0; i < h->count; i++)
+			rl_store_delivery_free(&h->deliveries[i]);
+		free(h->payload);
+		free(h);
+		h = next;
+	}
 }
 
 int rl_delivery_accepts(struct rl_daemon *d)
@@ -338,12 +341,8 @@ static void deliver_handoffs(struct worker *w, struct rl_handoff *list)
 		for (int i = 0; i < h->count; i++) {
 			if (w->ndone == BATCH_MAX) {
 				flush_done(w);
-				while (done_list) {
-					struct rl_handoff *f = done_list;
-
-					done_list = f->next;
-					rl_handoff_free(f);
-				}
+				rl_handoff_free(done_list);
+				done_list = NULL;
 			}
 			deliver_one(w, &h->deliveries[i], h);
 		}
@@ -351,12 +350,7 @@ static void deliver_handoffs(struct worker *w, struct rl_handoff *list)
 		done_list = h;
 	}
 	flush_done(w);
-	while (done_list) {
-		struct rl_handoff *f = done_list;
-
-		done_list = f->next;
-		rl_handoff_free(f);
-	}
+	rl_handoff_free(done_list);
 }
 
 static long long monotonic_ms(void)
@@ -444,12 +438,7 @@ closed:
 		if (w.st)
 			deliver_handoffs(&w, rest);
 		else
-			while (rest) {
-				struct rl_handoff *f = rest;
-
-				rest = f->next;
-				rl_handoff_free(f);
-			}
+			rl_handoff_free(rest);
 	}
 	rl_http_client_free(w.http);
 	return NULL;

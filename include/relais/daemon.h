@@ -139,6 +139,7 @@ struct rl_handoff {
 	unsigned char *payload;		/* NULL: the worker reads it from the store */
 	size_t payload_len;
 };
+/* Frees h and the hand-offs chained after it (next). */
 void rl_handoff_free(struct rl_handoff *h);
 /* Whether the delivery worker takes hand-offs now: it runs and has fewer than a few hundred queued (a
  * backlog stays in the store, where any worker claims it). */
