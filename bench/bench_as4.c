@@ -20,23 +20,7 @@
 /* An SBD with a UBL invoice body padded to about `size` bytes. */
 static int write_payload(const char *path, size_t size)
 {
-	static const char head[] =
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<StandardBusinessDocument xmlns=\"http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader\">"
-		"<StandardBusinessDocumentHeader><HeaderVersion>1.0</HeaderVersion>"
-		"<Sender><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000001</Identifier></Sender>"
-		"<Receiver><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000002</Identifier></Receiver>"
-		"<DocumentIdentification><Standard>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2</Standard>"
-		"<TypeVersion>2.1</TypeVersion><InstanceIdentifier>bench-1</InstanceIdentifier><Type>Invoice</Type>"
-		"<CreationDateAndTime>2026-11-23T10:00:00Z</CreationDateAndTime></DocumentIdentification>"
-		"<BusinessScope><Scope><Type>DOCUMENTID</Type><InstanceIdentifier>urn:oasis:names:specification:ubl:"
-		"schema:xsd:Invoice-2::Invoice##urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:"
-		"3.0::2.1</InstanceIdentifier><Identifier>busdox-docid-qns</Identifier></Scope><Scope><Type>PROCESSID"
-		"</Type><InstanceIdentifier>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</InstanceIdentifier><Identifier>"
-		"cenbii-procid-ubl</Identifier></Scope><Scope><Type>COUNTRY_C1</Type><InstanceIdentifier>BE"
-		"</InstanceIdentifier></Scope></BusinessScope></StandardBusinessDocumentHeader>"
-		"<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" "
-		"xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">";
+	static const char head[] = BENCH_SBD_HEAD("bench-1");
 	static const char tail[] = "</Invoice></StandardBusinessDocument>\n";
 	FILE *fp = fopen(path, "wb");
 	size_t written = 0;

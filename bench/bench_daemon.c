@@ -101,20 +101,7 @@ static double postgres_cpu_seconds(long postmaster)
 static void make_invoice(struct rl_buf *b, const char *run, int n)
 {
 	rl_buf_reset(b);
-	rl_buf_printf(b,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<StandardBusinessDocument xmlns=\"http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader\">"
-		"<StandardBusinessDocumentHeader><HeaderVersion>1.0</HeaderVersion>"
-		"<Sender><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000001</Identifier></Sender>"
-		"<Receiver><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000002</Identifier></Receiver>"
-		"<DocumentIdentification><Standard>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2</Standard>"
-		"<TypeVersion>2.1</TypeVersion><InstanceIdentifier>%s-%d</InstanceIdentifier><Type>Invoice</Type>"
-		"<CreationDateAndTime>2026-11-23T10:00:00Z</CreationDateAndTime></DocumentIdentification>"
-		"<BusinessScope><Scope><Type>DOCUMENTID</Type><InstanceIdentifier>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1</InstanceIdentifier><Identifier>busdox-docid-qns</Identifier></Scope>"
-		"<Scope><Type>PROCESSID</Type><InstanceIdentifier>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</InstanceIdentifier><Identifier>cenbii-procid-ubl</Identifier></Scope>"
-		"<Scope><Type>COUNTRY_C1</Type><InstanceIdentifier>BE</InstanceIdentifier></Scope></BusinessScope></StandardBusinessDocumentHeader>\n"
-		"<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" "
-		"xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">"
+	rl_buf_printf(b, BENCH_SBD_HEAD("%s-%d")
 		"<cbc:ID>%s-%d</cbc:ID><cbc:IssueDate>2026-11-23</cbc:IssueDate>", run, n, run, n);
 	for (int line = 0; b->len < 5000; line++)
 		rl_buf_printf(b, "<cbc:Note>line %d of invoice %d: 8 x blown glass lamp shade at 50.00 EUR</cbc:Note>\n",
