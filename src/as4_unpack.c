@@ -1,6 +1,7 @@
 /*
  * as4_unpack.c - the receiving side of AS4: streams a MIME message through the reader, parses the SOAP
- * part when it ends, unwraps the AES key, then pipes each attachment through
+ * part when it ends, cross-checks its encryption references (wss_enc_refs.c), unwraps the AES key, then
+ * pipes each attachment through
  * AES-GCM decrypt -> SHA-256 tee -> gunzip -> spool file. At the end the signature (with the attachment
  * digests), its coverage and the signer's chain are checked before anything is handed out.
  */
