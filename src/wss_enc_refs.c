@@ -75,8 +75,10 @@ static int read_reference_list(xmlNodePtr security, xmlNodePtr list, xmlNodePtr 
 		if (r->type != XML_ELEMENT_NODE)
 			continue;
 		if (!rl_xml_is(r, RL_NS_XENC, "DataReference"))
-			return rl_err_set(err, RL_EBMS_FAILED_DECRYPTION, "the EncryptedKey's ReferenceList holds a "
-					  "<%s>; only xenc:DataReference is accepted", shown((const char *)r->name, show));
+			return rl_err_set(err, RL_EBMS_FAILED_DECRYPTION,
+					  "the EncryptedKey's ReferenceList holds a <%s>; "
+					  "only xenc:DataReference is accepted",
+					  shown((const char *)r->name, show));
 		if (*n == RL_WSS_MAX_ENCRYPTED_DATA)
 			return rl_err_set(err, RL_EBMS_FAILED_DECRYPTION,
 					  "the EncryptedKey's ReferenceList names more than %d EncryptedData",
@@ -85,8 +87,8 @@ static int read_reference_list(xmlNodePtr security, xmlNodePtr list, xmlNodePtr 
 		ed = resolve_data_reference(security, uri, err);
 		for (int i = 0; ed && i < *n; i++)
 			if (named[i] == ed) {
-				rl_err_set(err, RL_EBMS_FAILED_DECRYPTION, "the EncryptedKey's ReferenceList names %s twice",
-					   shown(uri, show));
+				rl_err_set(err, RL_EBMS_FAILED_DECRYPTION,
+					   "the EncryptedKey's ReferenceList names %s twice", shown(uri, show));
 				ed = NULL;
 			}
 		free(uri);
@@ -160,7 +162,7 @@ int rl_wss_check_encryption_refs(xmlNodePtr security, struct rl_err *err)
 		return -1;
 	if (named_count == 0 && data_count > 0)
 		return rl_err_set(err, RL_EBMS_FAILED_DECRYPTION,
-				  "the EncryptedKey's ReferenceList is empty, though %d EncryptedData need its key",
+				  "the EncryptedKey's ReferenceList is empty, though the header holds %d EncryptedData",
 				  data_count);
 	for (xmlNodePtr ed = rl_xml_child(security, RL_NS_XENC, "EncryptedData"); ed;
 	     ed = rl_xml_next(ed, RL_NS_XENC, "EncryptedData")) {
