@@ -1,6 +1,7 @@
 /*
  * as4_unpack.c - the receiving side of AS4: streams a MIME message through the reader, parses the SOAP
- * part when it ends, unwraps the AES key, then pipes each attachment through
+ * part when it ends, cross-checks its encryption references (wss_enc_refs.c), unwraps the AES key, then
+ * pipes each attachment through
  * AES-GCM decrypt -> SHA-256 tee -> gunzip -> spool file. At the end the signature (with the attachment
  * digests), its coverage and the signer's chain are checked before anything is handed out.
  */
@@ -11,6 +12,7 @@
 #include "relais/as4.h"
 #include "relais/crypto.h"
 #include "relais/mime.h"
+#include "relais/wss_enc_refs.h"
 #include "relais/wss_encrypt.h"
 #include "relais/wss_sign.h"
 #include "relais/xml.h"
@@ -58,6 +60,7 @@ struct rl_as4_unpacker {
 	int um_parsed;
 	char *message_id;		/* a copy, kept after finish for error signals */
 	int have_key;
+	int has_encrypted_data;		/* some payload is encrypted: then every payload must be */
 	unsigned char key[RL_AES128_KEY_LEN];
 	char key_algorithm[64];
 	struct as4_attachment atts[AS4_MAX_ATTACHMENTS];
@@ -220,14 +223,15 @@ static int process_root(struct rl_as4_unpacker *u, struct rl_err *err)
 		u->message_id = strdup(u->um.message_id);
 	if (rl_xml_count(u->security, RL_NS_XENC, "EncryptedKey") > 1)
 		return rl_err_set(err, RL_EBMS_FEATURE_NOT_SUPPORTED, "more than one EncryptedKey");
+	/* The ReferenceList and the EncryptedData must match before the key is unwrapped and used. */
+	if (rl_wss_check_encryption_refs(u->security, err) != 0)
+		return -1;
 	ek = rl_xml_child(u->security, RL_NS_XENC, "EncryptedKey");
 	if (ek && unwrap_key(u, ek, err) != 0)
 		return -1;
 	if (read_encrypted_data(u, err) != 0)
 		return -1;
-	for (int i = 0; i < u->att_count; i++)
-		if (u->atts[i].encrypted && ek == NULL)
-			return rl_err_set(err, RL_EBMS_FAILED_DECRYPTION, "EncryptedData without an EncryptedKey");
+	u->has_encrypted_data = rl_xml_child(u->security, RL_NS_XENC, "EncryptedData") != NULL;
 	return 0;
 }
 
@@ -293,6 +297,11 @@ static int attachment_start(struct rl_as4_unpacker *u, struct as4_attachment *a,
 		return rl_err_set(err, RL_EBMS_DECOMPRESSION_FAILURE,
 				  "attachment %s: only application/gzip compression is supported", a->cid);
 	a->compressed = c;
+	/* Peppol encrypts every payload with the one key: a plain part beside encrypted ones is refused
+	 * even when unencrypted messages are allowed. */
+	if (!a->encrypted && u->has_encrypted_data)
+		return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "attachment %s is not encrypted, while other "
+				  "payloads of the message are (every payload must be)", a->cid);
 	if (!a->encrypted && !u->opts.allow_unencrypted)
 		return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "attachment %s is not encrypted", a->cid);
 	if (a->encrypted && !u->have_key)

@@ -6,7 +6,9 @@
  * with RSA-OAEP (xmlenc11, SHA-256, MGF1-SHA256) to the receiver's certificate; the SOAP header
  * (eb:Messaging + wsse:Security) is signed with RSA-SHA256 over exc-c14n of eb:Messaging and Body and
  * the SwA attachment digest. Unpack does the reverse and only hands out a payload once the GCM tag, the
- * signature, every reference and the signer's chain have been checked.
+ * signature, every reference and the signer's chain have been checked; before the key is used, the
+ * EncryptedKey's ReferenceList must name exactly the EncryptedData of the header, and when one payload
+ * is encrypted every payload must be (include/relais/wss_enc_refs.h).
  */
 #ifndef RELAIS_AS4_H
 #define RELAIS_AS4_H
