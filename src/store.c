@@ -90,9 +90,8 @@ static const char *const statement_sql[ST_COUNT] = {
 		"SELECT receipt FROM messages WHERE direction = 0 AND message_id = $1",
 	[ST_LO_FROM_BYTEA] =
 		"SELECT lo_from_bytea(0, $1)",
-	/* $20 NULL: the deliveries are pending for any worker, who are woken (relais_delivery) when the
-	 * message commits; else they are taken by worker $20 for $21 seconds (attempt 1) and returned as
-	 * "id:channel,...". */
+	/* $20 NULL: the deliveries are pending for any worker; else they are taken by worker $20 for $21
+	 * seconds (attempt 1) and returned as "id:channel,...". */
 	[ST_INBOUND_INSERT] =
 		"WITH m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party,"
 		"  to_party, service, service_type, action, original_sender, final_recipient, payload_oid,"
@@ -108,9 +107,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		"   CASE WHEN $20::text IS NOT NULL THEN now() + make_interval(secs => $21::int) END,"
 		"   now() + make_interval(secs => CASE WHEN $20::text IS NULL THEN 0 ELSE $21::int END)"
 		"  FROM m, unnest($18::smallint[]) ch RETURNING id, channel)"
-		" SELECT id, (SELECT string_agg(d.id || ':' || d.channel, ',') FROM d),"
-		"  CASE WHEN $20::text IS NULL THEN pg_notify('relais_delivery', id::text) END FROM m",
-	/* The queue listeners (relais_outbound) are woken when the submission commits. */
+		" SELECT id, (SELECT string_agg(d.id || ':' || d.channel, ',') FROM d) FROM m",
 	[ST_SUBMIT] =
 		"WITH m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party,"
 		"  to_party, service, service_type, action, original_sender, final_recipient, dest_url,"
@@ -121,7 +118,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id, message_id),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, 'queued', 'submitted by ' || coalesce($15::text, 'unknown') FROM m)"
-		" SELECT id, message_id, pg_notify('relais_outbound', id::text) FROM m",
+		" SELECT id, message_id FROM m",
 	/* A claimed row's next_attempt_at is the end of its lease: one index serves new, retried and
 	 * abandoned rows alike. A payload of up to one chunk comes with the row (after MESSAGE_COLUMNS:
 	 * the bytes, and whether that is the whole payload). */
@@ -971,6 +968,8 @@ static int inbound_commit(struct rl_store *s, const struct rl_store_inbound *in,
 			*nleased = 0;
 		goto out;
 	}
+	if (worker == NULL)
+		notify(s, "relais_delivery", *id);
 	rc = 0;
 out:
 	tx_rollback(s);
@@ -1154,6 +1153,7 @@ int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submissio
 		*message_id = NULL;
 		goto out;
 	}
+	notify(s, "relais_outbound", *id);
 	rc = 0;
 out:
 	tx_rollback(s);
