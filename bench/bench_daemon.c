@@ -41,11 +41,12 @@ static long proc_kib(long pid, const char *field)
 	return value;
 }
 
-/* CPU seconds (user + system) a process has used so far. */
-static double proc_cpu_seconds(long pid)
+/* CPU seconds (user + system) a process has used so far; with_reaped: also its children that exited
+ * and were waited for (a postmaster's autovacuum workers, say). */
+static double proc_cpu_seconds_of(long pid, int with_reaped)
 {
 	char path[64], line[1024];
-	unsigned long long utime = 0, stime = 0;
+	unsigned long long utime = 0, stime = 0, cutime = 0, cstime = 0;
 	const char *p;
 	FILE *fp;
 
@@ -59,12 +60,21 @@ static double proc_cpu_seconds(long pid)
 	}
 	fclose(fp);
 	p = strrchr(line, ')');	/* the command name may hold spaces */
-	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &utime,
+				&stime, &cutime, &cstime) != 4)
 		return 0;
-	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+	if (!with_reaped)
+		cutime = cstime = 0;
+	return (double)(utime + stime + cutime + cstime) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* CPU seconds used so far by a PostgreSQL postmaster and its server processes (its children). */
+static double proc_cpu_seconds(long pid)
+{
+	return proc_cpu_seconds_of(pid, 0);
+}
+
+/* CPU seconds used so far by a PostgreSQL postmaster and its server processes (its children), those
+ * that exited included (autovacuum workers come and go). */
 static double postgres_cpu_seconds(long postmaster)
 {
 	DIR *proc = opendir("/proc");
@@ -90,7 +100,7 @@ static double postgres_cpu_seconds(long postmaster)
 			continue;
 		if (fgets(line, sizeof(line), fp) && (p = strrchr(line, ')')) && sscanf(p + 2, "%*c %ld", &ppid) == 1 &&
 		    (pid == postmaster || ppid == postmaster))
-			total += proc_cpu_seconds(pid);
+			total += proc_cpu_seconds_of(pid, pid == postmaster);
 		fclose(fp);
 	}
 	closedir(proc);
