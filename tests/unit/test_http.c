@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
@@ -89,6 +90,15 @@ static int app_count(const int *counter)
 	n = *counter;
 	pthread_mutex_unlock(&app_state.lock);
 	return n;
+}
+
+/* Waits (up to 3 s) for the server to have cleaned up n requests: it does so after the client may
+ * already have seen the answer. */
+static void wait_cleaned(int n)
+{
+	for (int i = 0; i < 300 && app_count(&app_state.cleaned) < n; i++)
+		usleep(10 * 1000);
+	assert_int_equal(app_count(&app_state.cleaned), n);
 }
 
 static void *app_begin(void *appv, const struct rl_http_request *r)
@@ -476,19 +486,50 @@ static void test_too_large(void **state)
 		assert_int_equal(app_state.chunks, 0);
 	}
 
-	/* Chunked: stopped as soon as the size passes max_body; the connection is closed. */
+	/* Chunked: stopped as soon as the size passes max_body, and answered at once (libmicrohttpd cannot
+	 * queue an answer in the middle of a body: the server writes it). The connection is closed after
+	 * it; the client then opens a new one. */
 	app_reset();
 	rewind(fp);
-	assert_int_equal(rl_http_post_file(c, url(s, "http", "127.0.0.1", "/digest"), "text/plain", fp, 4 * MIB,
-					   chunked, 4096, &res, &err), -1);
-	assert_int_equal(err.code, RL_ERR_NETWORK);
+	if (rl_http_post_file(c, url(s, "http", "127.0.0.1", "/digest"), "text/plain", fp, 4 * MIB, chunked,
+			      4096, &res, &err) < 0)
+		fail_msg("chunked: %s", err.msg);
+	assert_int_equal(res.status, 413);
+	assert_string_equal(res.body.data, "too large");
+	assert_string_equal(res.content_type, "text/plain");
 	assert_int_equal(app_count(&app_state.finished), 1);
 	assert_int_equal(app_state.last_how, RL_HTTP_BODY_TOO_LARGE);
 	assert_true(app_state.last_body_bytes <= MIB);
 	assert_true(app_state.last_body_bytes > MIB / 2);
+	wait_cleaned(1);
+	assert_int_equal(app_count(&app_state.completed), 1);
+	assert_int_equal(rl_http_get(c, url(s, "http", "127.0.0.1", "/info"), NULL, 4096, &res, &err), 0);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(res.new_connections, 1);
+
+	/* A chunked body refused by the handler, then passing max_body: the refusal is the answer. */
+	app_reset();
+	rewind(fp);
+	if (rl_http_post_file(c, url(s, "http", "127.0.0.1", "/refuse"), "text/plain", fp, 4 * MIB, chunked,
+			      4096, &res, &err) < 0)
+		fail_msg("chunked refused: %s", err.msg);
+	assert_int_equal(res.status, 422);
+	assert_string_equal(res.body.data, "refused");
+	assert_int_equal(app_state.last_how, RL_HTTP_BODY_REFUSED);
+	assert_int_equal(app_count(&app_state.finished), 1);
 	fclose(fp);
 
-	/* A body of exactly max_body is fine. */
+	/* A chunked body of exactly max_body is read whole. */
+	fp = pattern_file(MIB, hex);
+	app_reset();
+	assert_int_equal(rl_http_post_file(c, url(s, "http", "127.0.0.1", "/digest"), "text/plain", fp, MIB,
+					   chunked, 4096, &res, &err), 0);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(app_state.last_how, RL_HTTP_BODY_COMPLETE);
+	assert_int_equal(app_state.last_body_bytes, MIB);
+	fclose(fp);
+
+	/* A body of exactly max_body with Content-Length too. */
 	fp = pattern_file(MIB, hex);
 	assert_int_equal(rl_http_post_file(c, url(s, "http", "127.0.0.1", "/digest"), "text/plain", fp, MIB,
 					   NULL, 4096, &res, &err), 0);
@@ -496,6 +537,94 @@ static void test_too_large(void **state)
 	fclose(fp);
 	rl_http_result_free(&res);
 	rl_http_client_free(c);
+	rl_http_server_stop(s);
+}
+
+/* The same over TLS: the answer written in the middle of a body goes through the TLS session. */
+static void test_too_large_chunked_tls(void **state)
+{
+	struct rl_http_server *s = start_server(1, 2, 8, 10, MIB);
+	struct rl_http_client *c = new_client(pki("tls-ca.cert.pem"), 10);
+	struct rl_http_result res = RL_HTTP_RESULT_INIT;
+	const char *chunked[] = { "Transfer-Encoding: chunked", NULL };
+	struct rl_err err;
+	char hex[65];
+	FILE *fp = pattern_file(4 * MIB, hex);
+
+	if (rl_http_post_file(c, url(s, "https", "localhost", "/digest"), "text/plain", fp, 4 * MIB, chunked,
+			      4096, &res, &err) < 0)
+		fail_msg("chunked over TLS: %s", err.msg);
+	assert_int_equal(res.status, 413);
+	assert_string_equal(res.body.data, "too large");
+	assert_int_equal(app_state.last_how, RL_HTTP_BODY_TOO_LARGE);
+	fclose(fp);
+	/* The server goes on serving. */
+	assert_int_equal(rl_http_get(c, url(s, "https", "localhost", "/info"), NULL, 4096, &res, &err), 0);
+	assert_int_equal(res.status, 200);
+	wait_cleaned(2);
+	assert_int_equal(app_count(&app_state.completed), 2);
+	rl_http_result_free(&res);
+	rl_http_client_free(c);
+	rl_http_server_stop(s);
+}
+
+/* A client sending an endless chunked body without reading: answered when the body passes max_body,
+ * then cut off within a second and a few MiB; it cannot keep the server reading. */
+static void test_endless_chunked_body(void **state)
+{
+	struct rl_http_server *s = start_server(0, 1, 4, 10, MIB);
+	const char *head = "POST /digest HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+	struct timeval tv = { 5, 0 };
+	char chunk[16 + 65536 + 2], answer[512];
+	uint64_t sent = 0;
+	double start = now_s(), took;
+	int fd = raw_connect(s);
+	size_t got = 0;
+	ssize_t n;
+
+	memcpy(chunk, "10000\r\n", 7);
+	memset(chunk + 7, 'x', 65536);
+	memcpy(chunk + 7 + 65536, "\r\n", 2);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	while (now_s() - start < 10 && (n = send(fd, chunk, 7 + 65536 + 2, MSG_NOSIGNAL)) > 0)
+		sent += (uint64_t)n;
+	took = now_s() - start;
+	print_message("endless chunked body: cut off after %.2f s, %llu bytes sent\n", took,
+		      (unsigned long long)sent);
+	/* Cut off: within the linger time after the answer, having taken at most max_body and a few
+	 * MiB (what the sockets' buffers held is counted as sent here too). */
+	assert_true(took < 4);
+	assert_true(sent > MIB);
+	assert_true(sent < 64ULL * MIB);
+	/* The answer was written before the close. */
+	while (got < sizeof(answer) - 1 && (n = recv(fd, answer + got, sizeof(answer) - 1 - got, 0)) > 0)
+		got += (size_t)n;
+	answer[got] = '\0';
+	close(fd);
+	if (strncmp(answer, "HTTP/1.1 413 ", 13) != 0)
+		fail_msg("not the answer: %s", answer);
+	assert_non_null(strstr(answer, "Connection: close\r\n"));
+	assert_int_equal(app_state.last_how, RL_HTTP_BODY_TOO_LARGE);
+	wait_cleaned(1);
+
+	/* A client that stops sending after max_body but keeps the connection open: answered, and the
+	 * connection closed about a second later. */
+	fd = raw_connect(s);
+	assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	for (int i = 0; i < 17; i++)
+		assert_int_equal(send(fd, chunk, 7 + 65536 + 2, MSG_NOSIGNAL), 7 + 65536 + 2);
+	start = now_s();
+	got = 0;
+	while ((n = recv(fd, answer + got, sizeof(answer) - 1 - got, 0)) > 0 && got + (size_t)n < sizeof(answer) - 1)
+		got += (size_t)n;
+	took = now_s() - start;
+	close(fd);
+	assert_true(n == 0);
+	answer[got] = '\0';
+	assert_int_equal(strncmp(answer, "HTTP/1.1 413 ", 13), 0);
+	assert_true(took > 0.5 && took < 3);
+	wait_cleaned(2);
 	rl_http_server_stop(s);
 }
 
@@ -918,6 +1047,8 @@ int main(void)
 		cmocka_unit_test(test_post_streamed),
 		cmocka_unit_test(test_request_fields_and_responses),
 		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_too_large_chunked_tls),
+		cmocka_unit_test(test_endless_chunked_body),
 		cmocka_unit_test(test_tls_and_plain_http_policy),
 		cmocka_unit_test(test_reload_tls),
 		cmocka_unit_test(test_connection_reuse),
