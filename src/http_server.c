@@ -46,6 +46,7 @@
 #define DEFAULT_MAX_BODY (100ULL * 1024 * 1024)
 #define MAX_CHAIN 16
 #define WATCHDOG_PERIOD_MS 200
+#define STOP_CHECK_MS 10
 #define FILE_BLOCK 65536
 /* An answer written in the middle of a body: how long its writing may wait for the socket, and how much
  * of the rest of the body is read and dropped afterwards, at most, before the connection is closed. */
@@ -930,20 +931,48 @@ void rl_http_server_quiesce(struct rl_http_server *s)
 		s->quiesced_fd = MHD_quiesce_daemon(s->daemon);
 }
 
+/* 1 when bytes (or a client's close) wait unread on an open connection: a request that libmicrohttpd
+ * has not taken up yet, for instance because the thread of its connection was busy with another
+ * request. Called under the lock (the list holds only sockets libmicrohttpd has not closed). */
+static int unread_bytes_wait(struct rl_http_server *s)
+{
+	for (struct conn *c = s->conns; c != NULL; c = c->next) {
+		struct pollfd p = { c->fd, POLLIN, 0 };
+
+		if (!c->dropped && poll(&p, 1, 0) == 1)
+			return 1;
+	}
+	return 0;
+}
+
 void rl_http_server_stop(struct rl_http_server *s)
 {
-	struct timespec until;
+	int64_t until;
+	int quiet = 0;
 
 	if (s == NULL)
 		return;
 	rl_http_server_quiesce(s);
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += s->timeout;
+	until = now_ms() + (int64_t)s->timeout * 1000;
 	pthread_mutex_lock(&s->lock);
 	s->stopping = 1;
-	while (s->active > 0)
-		if (pthread_cond_timedwait(&s->changed, &s->lock, &until) == ETIMEDOUT)
+	/* Drained when no request is in progress and none waits unread on an idle connection (such a
+	 * request is answered 503 and counted in active meanwhile). Seen twice in a row, STOP_CHECK_MS
+	 * apart, since a request libmicrohttpd has just read is counted only once its headers are
+	 * parsed. */
+	while (quiet < 2 && now_ms() < until) {
+		int64_t wake = now_ms() + STOP_CHECK_MS;
+		struct timespec ts;
+
+		quiet = s->active == 0 && !unread_bytes_wait(s) ? quiet + 1 : 0;
+		if (quiet == 2)
 			break;
+		if (wake > until)
+			wake = until;
+		ts.tv_sec = (time_t)(wake / 1000);
+		ts.tv_nsec = (long)(wake % 1000) * 1000000L;
+		pthread_cond_timedwait(&s->changed, &s->lock, &ts);
+	}
 	pthread_mutex_unlock(&s->lock);
 	MHD_stop_daemon(s->daemon);
 	if (s->quiesced_fd != MHD_INVALID_SOCKET)

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -473,7 +474,9 @@ static void test_too_large(void **state)
 	assert_int_equal(app_state.last_how, RL_HTTP_BODY_TOO_LARGE);
 	assert_int_equal(app_state.chunks, 0);
 
-	/* The same without waiting for 100 Continue: the body is already on its way. */
+	/* The same without waiting for 100 Continue: the body is already on its way. The answer is written
+	 * at once all the same, and the client stops sending when it reads it (rather than finding the
+	 * connection reset under its body). */
 	{
 		const char *no_expect[] = { "Expect:", NULL };
 
@@ -484,6 +487,8 @@ static void test_too_large(void **state)
 			fail_msg("no expect: %s", err.msg);
 		assert_int_equal(res.status, 413);
 		assert_int_equal(app_state.chunks, 0);
+		wait_cleaned(1);
+		assert_int_equal(app_count(&app_state.completed), 1);
 	}
 
 	/* Chunked: stopped as soon as the size passes max_body, and answered at once (libmicrohttpd cannot
@@ -936,49 +941,109 @@ static void test_quiesce_and_stop(void **state)
 
 struct stopper {
 	struct rl_http_server *s;
+	atomic_int returned;
 };
 
 static void *stop_main(void *arg)
 {
-	rl_http_server_stop(((struct stopper *)arg)->s);
+	struct stopper *st = arg;
+
+	rl_http_server_stop(st->s);
+	atomic_store(&st->returned, 1);
 	return NULL;
 }
 
-/* While stop waits for a request in flight, further requests on open connections are refused (503). */
+/* Reads one response with a Content-Length from a raw connection into buf (NUL-terminated), waiting up
+ * to 5 s. Returns its length, or -1 when the connection closed or timed out before it was whole. */
+static ssize_t raw_read_response(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+	double start = now_s();
+
+	while (got < size - 1 && now_s() - start < 5) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		const char *end, *cl;
+		ssize_t n;
+
+		buf[got] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		cl = strcasestr(buf, "\r\nContent-Length:");
+		if (end != NULL && cl != NULL && cl < end && got >= (size_t)(end + 4 - buf) + strtoul(cl + 17, NULL, 10))
+			return (ssize_t)got;
+		if (poll(&p, 1, 200) != 1)
+			continue;
+		n = recv(fd, buf + got, size - 1 - got, 0);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return -1;
+}
+
+/* 1 when the peer closes a raw connection within 5 s (nothing more arrives). */
+static int raw_closed(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char b;
+
+	return poll(&p, 1, 5000) == 1 && recv(fd, &b, 1, 0) <= 0;
+}
+
+/* While stop waits for a request in flight, further requests on open (idle, kept-alive) connections are
+ * answered 503 with Connection: close; connections left idle are closed once the drain is over. */
 static void test_stop_answers_503(void **state)
 {
 	struct rl_http_server *s = start_server(0, 2, 8, 15, MIB);
 	struct rl_http_client *c = new_client(NULL, 5);
 	struct rl_http_result res = RL_HTTP_RESULT_INIT;
 	struct in_flight f = { s, 0, "", -1 };
-	struct stopper st = { s };
+	struct stopper st = { s, 0 };
 	struct rl_err err;
 	pthread_t t, stopping;
-	char u[128];
+	const char *get = "GET /info HTTP/1.1\r\nHost: x\r\n\r\n";
+	int raw = raw_connect(s), idle = raw_connect(s);
+	char u[128], answer[4096];
 
 	snprintf(u, sizeof(u), "%s", url(s, "http", "127.0.0.1", "/info"));
 	assert_int_equal(rl_http_get(c, u, NULL, 4096, &res, &err), 0);
 	assert_int_equal(res.status, 200);
+	assert_int_equal(send(raw, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get));
+	assert_true(raw_read_response(raw, answer, sizeof(answer)) > 0);
+	assert_int_equal(strncmp(answer, "HTTP/1.1 200 ", 13), 0);
+	assert_int_equal(send(idle, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get));
+	assert_true(raw_read_response(idle, answer, sizeof(answer)) > 0);
 	pthread_create(&t, NULL, in_flight_main, &f);
-	wait_begun(2);
+	wait_begun(4);
 	pthread_create(&stopping, NULL, stop_main, &st);
 	usleep(300 * 1000);
-	/* A request on the open connection is refused: 503 when it reaches the server before the connection
-	 * is closed, else the connection is gone (libmicrohttpd may close an idle one first). Never served. */
-	if (rl_http_get(c, u, NULL, 4096, &res, &err) == 0) {
-		assert_int_equal(res.status, 503);
-		assert_int_equal(res.new_connections, 0);
-	} else {
-		assert_int_equal(err.code, RL_ERR_NETWORK);
-	}
+
+	/* Requests on the open connections are refused with 503, on the same connection, which is then
+	 * closed; the stop is still waiting for the request in flight. */
+	if (rl_http_get(c, u, NULL, 4096, &res, &err) < 0)
+		fail_msg("a request during the stop: %s", err.msg);
+	assert_int_equal(res.status, 503);
+	assert_int_equal(res.new_connections, 0);
+	assert_string_equal(res.body.data, "server shutting down\n");
+	assert_int_equal(send(raw, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get));
+	if (raw_read_response(raw, answer, sizeof(answer)) < 0)
+		fail_msg("no answer on the idle connection during the stop");
+	assert_int_equal(strncmp(answer, "HTTP/1.1 503 ", 13), 0);
+	assert_non_null(strcasestr(answer, "\r\nConnection: close\r\n"));
+	assert_true(raw_closed(raw));
+	assert_int_equal(atomic_load(&st.returned), 0);
+
+	/* The connection that stayed idle is closed when the drain is over. */
+	assert_true(raw_closed(idle));
 	pthread_join(stopping, NULL);
 	pthread_join(t, NULL);
+	close(raw);
+	close(idle);
 	if (f.rc != 0)
 		print_message("the request in flight failed: %s\n", f.body);
 	assert_int_equal(f.rc, 0);
 	assert_int_equal(f.status, 200);
-	assert_int_equal(app_count(&app_state.begun), 2);
-	assert_int_equal(app_count(&app_state.cleaned), 2);
+	assert_int_equal(app_count(&app_state.begun), 4);
+	assert_int_equal(app_count(&app_state.cleaned), 4);
 	rl_http_result_free(&res);
 	rl_http_client_free(c);
 }
