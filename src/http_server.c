@@ -13,6 +13,19 @@
  * The list of connections is kept by the connection notifications, under the server lock, so a socket
  * is never touched after libmicrohttpd has closed it.
  *
+ * Bodies over max_body: libmicrohttpd 0.9.75 takes an answer before a body or after its end, never in
+ * the middle. With a Content-Length the size is known before the body: a client waiting for
+ * "100 Continue" is answered by libmicrohttpd, which then closes. A chunked body passes max_body in the
+ * middle, and a client that did not wait for 100 Continue is already sending: the answer is then
+ * written here, straight onto the connection (through its GnuTLS session under TLS), with Connection:
+ * close. What follows of the body is read and dropped for at most LINGER_SECONDS and LINGER_MAX_BYTES,
+ * so that a client still sending reads the answer rather than a connection reset; then the connection
+ * is closed (by the watchdog when the client has gone quiet).
+ *
+ * Stop: requests are refused with 503 from the moment the stop begins; the stop waits until no request
+ * is in progress and no bytes wait unread on an open connection (a request on an idle connection whose
+ * thread was busy), so that such a request gets its 503 before the connections are closed.
+ *
  * TLS: libmicrohttpd (Debian's, built on GnuTLS) asks a certificate callback for the key and chain at
  * each handshake. The callback reads the current pair under the lock. A reload puts a new pair in
  * front; older pairs are kept until the server stops, since GnuTLS sessions refer to them without

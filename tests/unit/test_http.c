@@ -1,8 +1,10 @@
 /*
  * test_http.c - the HTTP server and client together over loopback: bodies streamed both ways (1 KB and
  * 50 MB, compared by SHA-256), TLS with the test certificates and a certificate reload, the request
- * fields, too-large and refused bodies, slow clients dropped while others are served, the connection
- * limit, connection reuse, quiesce and stop with a request in flight (and 503 meanwhile), IPv6.
+ * fields, too-large bodies (Content-Length or chunked, answered either way, also over TLS) and refused
+ * ones, an endless chunked body cut off, slow clients dropped while others are served, the connection
+ * limit, connection reuse, quiesce and stop with a request in flight (503 meanwhile on kept-alive
+ * connections, closed once drained), IPv6.
  */
 #include "config.h"
 #include <errno.h>
