@@ -59,7 +59,8 @@
 #define DEFAULT_MAX_BODY (100ULL * 1024 * 1024)
 #define MAX_CHAIN 16
 #define WATCHDOG_PERIOD_MS 200
-#define STOP_CHECK_MS 10
+#define STOP_CHECK_MS 5
+#define STOP_QUIET_MS 20
 #define FILE_BLOCK 65536
 /* An answer written in the middle of a body: how long its writing may wait for the socket, and how much
  * of the rest of the body is read and dropped afterwards, at most, before the connection is closed. */
@@ -622,7 +623,7 @@ static int expects_continue(struct MHD_Connection *mc, const char *version)
 {
 	const char *expect = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 
-	return version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && expect != NULL &&
+	return version != NULL && strcasecmp(version, MHD_HTTP_VERSION_1_1) == 0 && expect != NULL &&
 	       strcasecmp(expect, "100-continue") == 0;
 }
 
@@ -960,8 +961,7 @@ static int unread_bytes_wait(struct rl_http_server *s)
 
 void rl_http_server_stop(struct rl_http_server *s)
 {
-	int64_t until;
-	int quiet = 0;
+	int64_t until, quiet_since = -1;
 
 	if (s == NULL)
 		return;
@@ -970,15 +970,19 @@ void rl_http_server_stop(struct rl_http_server *s)
 	pthread_mutex_lock(&s->lock);
 	s->stopping = 1;
 	/* Drained when no request is in progress and none waits unread on an idle connection (such a
-	 * request is answered 503 and counted in active meanwhile). Seen twice in a row, STOP_CHECK_MS
-	 * apart, since a request libmicrohttpd has just read is counted only once its headers are
-	 * parsed. */
-	while (quiet < 2 && now_ms() < until) {
-		int64_t wake = now_ms() + STOP_CHECK_MS;
+	 * request is answered 503, and counted in active meanwhile), for STOP_QUIET_MS in a row: a request
+	 * libmicrohttpd has just read is counted only once its headers are parsed. */
+	for (;;) {
+		int64_t now = now_ms(), wake = now + STOP_CHECK_MS;
 		struct timespec ts;
 
-		quiet = s->active == 0 && !unread_bytes_wait(s) ? quiet + 1 : 0;
-		if (quiet == 2)
+		if (s->active > 0 || unread_bytes_wait(s))
+			quiet_since = -1;
+		else if (quiet_since < 0)
+			quiet_since = now;
+		else if (now - quiet_since >= STOP_QUIET_MS)
+			break;
+		if (now >= until)
 			break;
 		if (wake > until)
 			wake = until;
