@@ -13,6 +13,19 @@
  * The list of connections is kept by the connection notifications, under the server lock, so a socket
  * is never touched after libmicrohttpd has closed it.
  *
+ * Bodies over max_body: libmicrohttpd 0.9.75 takes an answer before a body or after its end, never in
+ * the middle. With a Content-Length the size is known before the body: a client waiting for
+ * "100 Continue" is answered by libmicrohttpd, which then closes. A chunked body passes max_body in the
+ * middle, and a client that did not wait for 100 Continue is already sending: the answer is then
+ * written here, straight onto the connection (through its GnuTLS session under TLS), with Connection:
+ * close. What follows of the body is read and dropped for at most LINGER_SECONDS and LINGER_MAX_BYTES,
+ * so that a client still sending reads the answer rather than a connection reset; then the connection
+ * is closed (by the watchdog when the client has gone quiet).
+ *
+ * Stop: requests are refused with 503 from the moment the stop begins; the stop waits until no request
+ * is in progress and no bytes wait unread on an open connection (a request on an idle connection whose
+ * thread was busy), so that such a request gets its 503 before the connections are closed.
+ *
  * TLS: libmicrohttpd (Debian's, built on GnuTLS) asks a certificate callback for the key and chain at
  * each handshake. The callback reads the current pair under the lock. A reload puts a new pair in
  * front; older pairs are kept until the server stops, since GnuTLS sessions refer to them without
@@ -23,9 +36,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -44,7 +59,14 @@
 #define DEFAULT_MAX_BODY (100ULL * 1024 * 1024)
 #define MAX_CHAIN 16
 #define WATCHDOG_PERIOD_MS 200
+#define STOP_CHECK_MS 5
+#define STOP_QUIET_MS 20
 #define FILE_BLOCK 65536
+/* An answer written in the middle of a body: how long its writing may wait for the socket, and how much
+ * of the rest of the body is read and dropped afterwards, at most, before the connection is closed. */
+#define MID_BODY_SEND_MS 1000
+#define LINGER_SECONDS 1
+#define LINGER_MAX_BYTES (4ULL * 1024 * 1024)
 /* TLS 1.2 and 1.3 only. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
@@ -95,10 +117,13 @@ struct request {
 	void *ctx;
 	int seen;			/* on_access has been called */
 	int begun;			/* begin() returned a context */
+	int counted;			/* counted in srv->active */
 	int finished;			/* finish() was called (or an answer made without it) */
+	int sent_mid_body;		/* the answer was written in the middle of the body (see
+					 * send_mid_body); the rest is dropped until the connection closes */
 	uint64_t received;
-	struct MHD_Response *response;	/* made by finish, not yet queued */
-	unsigned status;
+	uint64_t received_at_answer;	/* body bytes received when that answer was written */
+	struct rl_http_response answer;	/* made by finish (or the server), not yet sent */
 };
 
 static int64_t now_ms(void)
@@ -344,8 +369,10 @@ static void close_file(void *cls)
 	fclose(cls);
 }
 
-/* Adds "Name: value\r\n" lines to r; malformed lines are skipped. */
-static void add_extra_headers(struct MHD_Response *r, const char *lines)
+/* Calls fn for each "Name: value\r\n" line of lines (value without leading blanks); malformed lines
+ * (no name, no colon, a bare CR or LF inside) are skipped. */
+static void each_extra_header(const char *lines, void (*fn)(void *cls, const char *name, const char *value),
+			      void *cls)
 {
 	while (lines != NULL && *lines != '\0') {
 		const char *end = strstr(lines, "\r\n");
@@ -353,38 +380,61 @@ static void add_extra_headers(struct MHD_Response *r, const char *lines)
 		char *line = strndup(lines, len);
 		char *colon = line != NULL ? strchr(line, ':') : NULL;
 
-		if (colon != NULL && colon != line) {
+		if (colon != NULL && colon != line && strpbrk(line, "\r\n") == NULL) {
 			char *value = colon + 1;
 
 			*colon = '\0';
 			while (*value == ' ' || *value == '\t')
 				value++;
-			MHD_add_response_header(r, line, value);
+			fn(cls, line, value);
 		}
 		free(line);
 		lines = end != NULL ? end + 2 : NULL;
 	}
 }
 
-/* Turns the application's answer into a libmicrohttpd response (NULL when out of memory). Everything
- * in resp is handed over. */
+static void add_to_response(void *cls, const char *name, const char *value)
+{
+	MHD_add_response_header(cls, name, value);
+}
+
+/* The size of what is left of an answer's file, or -1 when it cannot be told (not a regular file). */
+static long long file_rest_size(FILE *fp)
+{
+	struct stat st;
+	off_t pos = ftello(fp);
+
+	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && pos >= 0 && st.st_size >= pos)
+		return (long long)(st.st_size - pos);
+	return -1;
+}
+
+/* Frees what an answer holds. */
+static void answer_free(struct rl_http_response *resp)
+{
+	if (resp->body_file != NULL)
+		fclose(resp->body_file);
+	resp->body_file = NULL;
+	rl_buf_free(&resp->body);
+	free(resp->content_type);
+	free(resp->extra_headers);
+	resp->content_type = NULL;
+	resp->extra_headers = NULL;
+}
+
+/* Turns an answer into a libmicrohttpd response (NULL when out of memory). Everything in resp is handed
+ * over. */
 static struct MHD_Response *make_response(struct rl_http_response *resp)
 {
 	struct MHD_Response *r;
 
 	if (resp->body_file != NULL) {
-		struct stat st;
-		off_t pos = ftello(resp->body_file);
-		uint64_t size = MHD_SIZE_UNKNOWN;
+		long long size = file_rest_size(resp->body_file);
 
-		if (fstat(fileno(resp->body_file), &st) == 0 && S_ISREG(st.st_mode) && pos >= 0 &&
-		    st.st_size >= pos)
-			size = (uint64_t)(st.st_size - pos);
-		r = MHD_create_response_from_callback(size, FILE_BLOCK, read_file_block, resp->body_file,
-						      close_file);
-		if (r == NULL)
-			fclose(resp->body_file);
-		resp->body_file = NULL;
+		r = MHD_create_response_from_callback(size >= 0 ? (uint64_t)size : MHD_SIZE_UNKNOWN, FILE_BLOCK,
+						      read_file_block, resp->body_file, close_file);
+		if (r != NULL)
+			resp->body_file = NULL;
 	} else if (resp->body.len > 0) {
 		size_t len = resp->body.len;
 
@@ -395,25 +445,20 @@ static struct MHD_Response *make_response(struct rl_http_response *resp)
 	if (r != NULL) {
 		if (resp->content_type != NULL)
 			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
-		add_extra_headers(r, resp->extra_headers);
+		each_extra_header(resp->extra_headers, add_to_response, r);
 	}
-	rl_buf_free(&resp->body);
-	free(resp->content_type);
-	free(resp->extra_headers);
+	answer_free(resp);
 	return r;
 }
 
 /* An answer made by the server itself (500, 503). */
 static void answer_plain(struct request *rq, unsigned status, const char *text, int close_after)
 {
-	rq->response = MHD_create_response_from_buffer(strlen(text), (void *)text,
-						       MHD_RESPMEM_PERSISTENT);
-	if (rq->response != NULL) {
-		MHD_add_response_header(rq->response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
-		if (close_after)
-			MHD_add_response_header(rq->response, MHD_HTTP_HEADER_CONNECTION, "close");
-	}
-	rq->status = status;
+	rq->answer.status = (int)status;
+	rq->answer.content_type = strdup("text/plain");
+	rl_buf_puts(&rq->answer.body, text);
+	if (close_after)
+		rq->answer.extra_headers = strdup("Connection: close\r\n");
 	rq->finished = 1;
 	conn_set_deadline(rq->srv, rq->conn, 0);
 }
@@ -421,26 +466,140 @@ static void answer_plain(struct request *rq, unsigned status, const char *text, 
 /* The body ended: the application fills in its answer. */
 static void finish_request(struct request *rq, enum rl_http_body_end how)
 {
-	struct rl_http_response resp = { 500, NULL, RL_BUF_INIT, NULL, NULL };
-
 	rq->finished = 1;
-	rq->srv->h.finish(rq->ctx, how, &resp);
-	rq->status = resp.status >= 100 && resp.status <= 999 ? (unsigned)resp.status : 500;
-	rq->response = make_response(&resp);
+	rq->answer.status = 500;
+	rq->srv->h.finish(rq->ctx, how, &rq->answer);
+	if (rq->answer.status < 100 || rq->answer.status > 999)
+		rq->answer.status = 500;
 }
 
 /* Queues the answer made by finish. MHD_NO closes the connection (no memory, or libmicrohttpd
  * cannot answer at this point). */
 static enum MHD_Result queue_answer(struct request *rq)
 {
+	unsigned status = (unsigned)rq->answer.status;
+	struct MHD_Response *r = make_response(&rq->answer);
 	enum MHD_Result ret;
 
-	if (rq->response == NULL)
+	if (r == NULL)
 		return MHD_NO;
-	ret = MHD_queue_response(rq->mc, rq->status, rq->response);
-	MHD_destroy_response(rq->response);
-	rq->response = NULL;
+	ret = MHD_queue_response(rq->mc, status, r);
+	MHD_destroy_response(r);
 	return ret;
+}
+
+/* ---- answering in the middle of a body ------------------------------------------------------- */
+
+/* Writes len bytes on the request's connection (through its TLS session when there is one), waiting
+ * for the socket until until_ms at most. Called in the connection's own thread, between two reads of
+ * libmicrohttpd, which has nothing of its own to send then. Returns 0, or -1 (peer gone, too slow). */
+static int conn_send(struct request *rq, const char *data, size_t len, int64_t until_ms)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(rq->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	gnutls_session_t tls = NULL;
+	MHD_socket fd;
+
+	if (ci == NULL)
+		return -1;
+	fd = ci->connect_fd;
+	if (rq->srv->tls) {
+		ci = MHD_get_connection_info(rq->mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (ci == NULL || ci->tls_session == NULL)
+			return -1;
+		tls = ci->tls_session;
+	}
+	while (len > 0) {
+		struct pollfd p = { fd, POLLOUT, 0 };
+		int64_t left;
+		ssize_t n;
+
+		if (tls != NULL) {
+			/* After GNUTLS_E_AGAIN the same data is offered again, as GnuTLS requires. */
+			n = gnutls_record_send(tls, data, len);
+			if (n < 0 && n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED)
+				return -1;
+		} else {
+			n = send(fd, data, len, MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				return -1;
+		}
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+			continue;
+		}
+		left = until_ms - now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void add_to_head(void *cls, const char *name, const char *value)
+{
+	/* The framing is ours: Content-Length and Connection: close. */
+	if (strcasecmp(name, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0 &&
+	    strcasecmp(name, MHD_HTTP_HEADER_CONNECTION) != 0 &&
+	    strcasecmp(name, MHD_HTTP_HEADER_TRANSFER_ENCODING) != 0)
+		rl_buf_printf(cls, "%s: %s\r\n", name, value);
+}
+
+/* libmicrohttpd 0.9.75 takes an answer only before a request body or after its end, never in the
+ * middle (MHD_queue_response() then fails, and the access handler's MHD_NO just closes the connection).
+ * A chunked body that passes max_body has no end worth waiting for, so its answer is written here,
+ * straight onto the connection, as a complete HTTP/1.1 response with Connection: close. The answer is
+ * then given away. Returns 0 when all of it was written. */
+static int send_mid_body(struct request *rq)
+{
+	struct rl_http_response *a = &rq->answer;
+	struct rl_buf head = RL_BUF_INIT;
+	int64_t until = now_ms() + MID_BODY_SEND_MS;
+	long long length = a->body_file != NULL ? file_rest_size(a->body_file) : (long long)a->body.len;
+	char date[64];
+	struct tm tm;
+	time_t t = time(NULL);
+	int rc = 0;
+
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&t, &tm));
+	rl_buf_printf(&head, "HTTP/1.1 %d %s\r\nDate: %s\r\n", a->status,
+		      MHD_get_reason_phrase_for((unsigned)a->status), date);
+	if (a->content_type != NULL)
+		rl_buf_printf(&head, "Content-Type: %s\r\n", a->content_type);
+	each_extra_header(a->extra_headers, add_to_head, &head);
+	if (length >= 0)
+		rl_buf_printf(&head, "Content-Length: %lld\r\n", length);
+	if (rl_buf_puts(&head, "Connection: close\r\n\r\n") < 0 || conn_send(rq, head.data, head.len, until) < 0)
+		rc = -1;
+	if (rc == 0 && a->body_file != NULL) {
+		char *block = malloc(FILE_BLOCK);
+		size_t n;
+
+		rc = block != NULL ? 0 : -1;
+		while (rc == 0 && (n = fread(block, 1, FILE_BLOCK, a->body_file)) > 0)
+			rc = conn_send(rq, block, n, until);
+		if (rc == 0 && ferror(a->body_file))
+			rc = -1;
+		free(block);
+	} else if (rc == 0 && a->body.len > 0) {
+		rc = conn_send(rq, a->body.data, a->body.len, until);
+	}
+	rl_buf_free(&head);
+	answer_free(a);
+	return rc;
+}
+
+/* The body is over max_body (finish has made the answer): the answer is written at once, and the rest
+ * of the body is read and dropped for a moment (LINGER_SECONDS, LINGER_MAX_BYTES), so that a client
+ * still sending sees the answer rather than a connection reset; the watchdog then closes the
+ * connection if the client has not. Returns -1 when the connection must be closed now. */
+static int answer_too_large(struct request *rq)
+{
+	if (send_mid_body(rq) < 0)
+		return -1;
+	rq->sent_mid_body = 1;
+	rq->received_at_answer = rq->received;
+	conn_set_deadline(rq->srv, rq->conn, LINGER_SECONDS);
+	return 0;
 }
 
 static long long request_content_length(struct MHD_Connection *mc)
@@ -459,8 +618,18 @@ static long long request_content_length(struct MHD_Connection *mc)
 	return errno == 0 && end != cl && n >= 0 ? n : -1;
 }
 
+/* 1 when the client waits for "100 Continue" before it sends the body (as libmicrohttpd decides). */
+static int expects_continue(struct MHD_Connection *mc, const char *version)
+{
+	const char *expect = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+	return version != NULL && strcasecmp(version, MHD_HTTP_VERSION_1_1) == 0 && expect != NULL &&
+	       strcasecmp(expect, "100-continue") == 0;
+}
+
 /* The headers have arrived. */
-static enum MHD_Result start_request(struct request *rq, const char *url, const char *method)
+static enum MHD_Result start_request(struct request *rq, const char *url, const char *method,
+				     const char *version)
 {
 	struct rl_http_server *srv = rq->srv;
 	const union MHD_ConnectionInfo *ci;
@@ -491,10 +660,11 @@ static enum MHD_Result start_request(struct request *rq, const char *url, const 
 	rq->pub.content_length = request_content_length(rq->mc);
 	rq->pub.remote_addr = rq->remote;
 
+	/* Counted also when refused for the stop: the stop waits for the 503 to be sent. */
 	pthread_mutex_lock(&srv->lock);
 	stopping = srv->stopping;
-	if (!stopping)
-		srv->active++;
+	srv->active++;
+	rq->counted = 1;
 	pthread_mutex_unlock(&srv->lock);
 	if (stopping) {
 		answer_plain(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "server shutting down\n", 1);
@@ -502,36 +672,41 @@ static enum MHD_Result start_request(struct request *rq, const char *url, const 
 	}
 	rq->ctx = srv->h.begin(srv->h.app, &rq->pub);
 	if (rq->ctx == NULL) {
-		pthread_mutex_lock(&srv->lock);
-		srv->active--;
-		pthread_cond_broadcast(&srv->changed);
-		pthread_mutex_unlock(&srv->lock);
 		answer_plain(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", 0);
 		return queue_answer(rq);
 	}
 	rq->begun = 1;
 	if (rq->pub.content_length > 0 && (uint64_t)rq->pub.content_length > srv->max_body) {
+		/* A client waiting for 100 Continue sends nothing more: libmicrohttpd answers and closes.
+		 * Another is already sending the body: answered the way a chunked one is, so that it sees
+		 * the answer rather than a reset. */
 		conn_set_deadline(srv, rq->conn, 0);
 		finish_request(rq, RL_HTTP_BODY_TOO_LARGE);
-		return queue_answer(rq);
+		if (expects_continue(rq->mc, version))
+			return queue_answer(rq);
+		return answer_too_large(rq) == 0 ? MHD_YES : MHD_NO;
 	}
 	return MHD_YES;
 }
 
-/* Body bytes: to the application, until the body is too large or refused. After that the rest is
+/* Body bytes: to the application, until the body is too large or refused. After a refusal the rest is
  * read and dropped while the whole body stays within max_body. Returns -1 when the connection must be
- * closed instead (the body passed max_body). */
+ * closed instead. */
 static int take_body(struct request *rq, const char *data, size_t len)
 {
 	struct rl_http_server *srv = rq->srv;
 
 	rq->received += len;
-	if (rq->finished)
-		return rq->received > srv->max_body ? -1 : 0;
+	if (rq->sent_mid_body)
+		return rq->received - rq->received_at_answer > LINGER_MAX_BYTES ? -1 : 0;
 	if (rq->received > srv->max_body) {
-		finish_request(rq, RL_HTTP_BODY_TOO_LARGE);
-		return -1;
+		/* Too large: the answer is finish(TOO_LARGE)'s, or the refusal's already made. */
+		if (!rq->finished)
+			finish_request(rq, RL_HTTP_BODY_TOO_LARGE);
+		return answer_too_large(rq);
 	}
+	if (rq->finished)
+		return 0;
 	if (srv->h.body != NULL && srv->h.body(rq->ctx, data, len) != 0)
 		finish_request(rq, RL_HTTP_BODY_REFUSED);
 	return 0;
@@ -547,7 +722,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
 		return MHD_NO;
 	if (!rq->seen) {
 		rq->seen = 1;
-		return start_request(rq, url, method);
+		return start_request(rq, url, method, version);
 	}
 	if (*upload_data_size > 0) {
 		int rc = take_body(rq, upload_data, *upload_data_size);
@@ -555,7 +730,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
 		*upload_data_size = 0;
 		return rc == 0 ? MHD_YES : MHD_NO;
 	}
-	/* The body has ended. */
+	/* The body has ended; when the answer was already written mid-body, only the close is left. */
+	if (rq->sent_mid_body)
+		return MHD_NO;
 	conn_set_deadline(rq->srv, rq->conn, 0);
 	if (!rq->finished)
 		finish_request(rq, RL_HTTP_BODY_COMPLETE);
@@ -571,10 +748,10 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	if (rq == NULL)
 		return;
 	*con_cls = NULL;
-	if (rq->response != NULL)
-		MHD_destroy_response(rq->response);
-	if (rq->begun) {
-		srv->h.cleanup(rq->ctx, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	answer_free(&rq->answer);
+	if (rq->begun)
+		srv->h.cleanup(rq->ctx, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || rq->sent_mid_body);
+	if (rq->counted) {
 		pthread_mutex_lock(&srv->lock);
 		srv->active--;
 		pthread_cond_broadcast(&srv->changed);
@@ -768,20 +945,51 @@ void rl_http_server_quiesce(struct rl_http_server *s)
 		s->quiesced_fd = MHD_quiesce_daemon(s->daemon);
 }
 
+/* 1 when bytes (or a client's close) wait unread on an open connection: a request that libmicrohttpd
+ * has not taken up yet, for instance because the thread of its connection was busy with another
+ * request. Called under the lock (the list holds only sockets libmicrohttpd has not closed). */
+static int unread_bytes_wait(struct rl_http_server *s)
+{
+	for (struct conn *c = s->conns; c != NULL; c = c->next) {
+		struct pollfd p = { c->fd, POLLIN, 0 };
+
+		if (!c->dropped && poll(&p, 1, 0) == 1)
+			return 1;
+	}
+	return 0;
+}
+
 void rl_http_server_stop(struct rl_http_server *s)
 {
-	struct timespec until;
+	int64_t until, quiet_since = -1;
 
 	if (s == NULL)
 		return;
 	rl_http_server_quiesce(s);
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += s->timeout;
+	until = now_ms() + (int64_t)s->timeout * 1000;
 	pthread_mutex_lock(&s->lock);
 	s->stopping = 1;
-	while (s->active > 0)
-		if (pthread_cond_timedwait(&s->changed, &s->lock, &until) == ETIMEDOUT)
+	/* Drained when no request is in progress and none waits unread on an idle connection (such a
+	 * request is answered 503, and counted in active meanwhile), for STOP_QUIET_MS in a row: a request
+	 * libmicrohttpd has just read is counted only once its headers are parsed. */
+	for (;;) {
+		int64_t now = now_ms(), wake = now + STOP_CHECK_MS;
+		struct timespec ts;
+
+		if (s->active > 0 || unread_bytes_wait(s))
+			quiet_since = -1;
+		else if (quiet_since < 0)
+			quiet_since = now;
+		else if (now - quiet_since >= STOP_QUIET_MS)
 			break;
+		if (now >= until)
+			break;
+		if (wake > until)
+			wake = until;
+		ts.tv_sec = (time_t)(wake / 1000);
+		ts.tv_nsec = (long)(wake % 1000) * 1000000L;
+		pthread_cond_timedwait(&s->changed, &s->lock, &ts);
+	}
 	pthread_mutex_unlock(&s->lock);
 	MHD_stop_daemon(s->daemon);
 	if (s->quiesced_fd != MHD_INVALID_SOCKET)

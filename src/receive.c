@@ -6,8 +6,11 @@
  * is answered with the receipt sent the first time (and not delivered again); a new one is committed with
  * its payload, envelope and receipt in one transaction, and only then answered with that signed receipt
  * (HTTP 200). Its deliveries are taken by this process in that same commit and handed to the delivery
- * worker, with the payload when it is small (it is then read once, here, and not back from the store). A refusal is answered with a signed ebMS error signal: HTTP 500, or 413 for a body over
- * limits.max_body, or 503 when the store cannot take the message (the sender should retry).
+ * worker, with the payload when it is small (it is then read once, here, and not back from the store).
+ * A refusal is answered with a signed ebMS error signal: HTTP 500, or 413 for a body over
+ * limits.max_body (named in the signal; with a Content-Length before the body is read, chunked as soon
+ * as it passes the limit, referring to the message when its header was read by then), or 503 when the
+ * store cannot take the message (the sender should retry).
  */
 #include "config.h"
 #include <stdio.h>

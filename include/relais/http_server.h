@@ -82,10 +82,14 @@ struct rl_http_handler {
 	 * per begun request, unless the connection was lost before the body ended.
 	 * - Too large, Content-Length known: called before any of the body is read; the answer is sent
 	 *   and the connection closed after it.
-	 * - Too large, chunked: called as soon as the size passes max_body; the connection is then closed
-	 *   without the answer (libmicrohttpd cannot answer in the middle of a request body).
+	 * - Too large, chunked: called as soon as the size passes max_body; the answer is sent at once,
+	 *   the rest of the body is not handed on, and the connection is closed after the answer.
 	 * - Refused: the rest of the body is read and dropped (as long as the whole stays within
-	 *   max_body and request_timeout, else the connection is closed), then the answer is sent. */
+	 *   max_body and request_timeout, else the connection is closed), then the answer is sent; a
+	 *   refused chunked body that passes max_body gets that answer at once, as above.
+	 * After an answer sent before the body's end, a client still sending may go on for at most a second
+	 * and 4 MiB (read and dropped, so that it sees the answer rather than a reset), then the
+	 * connection is closed. */
 	void (*finish)(void *ctx, enum rl_http_body_end how, struct rl_http_response *resp);
 	/* Always called last for a begun request, also when the client vanished or timed out: frees ctx.
 	 * completed = 1 when the whole response was sent. */
@@ -108,9 +112,10 @@ int rl_http_server_reload_tls(struct rl_http_server *s, const char *key_path, co
 /* Stops accepting new connections; requests already under way (and further requests on open
  * connections) are still served. */
 void rl_http_server_quiesce(struct rl_http_server *s);
-/* Stops accepting, answers further requests on open connections with 503, waits for the requests in
- * progress to end (at most request_timeout seconds), closes every connection and frees s. NULL is
- * accepted. */
+/* Stops accepting, answers further requests on open connections with 503 (and closes those
+ * connections), waits for the requests in progress to end and for requests already sent on idle
+ * connections to get their 503 (at most request_timeout seconds in all), then closes every connection
+ * and frees s. NULL is accepted. */
 void rl_http_server_stop(struct rl_http_server *s);
 
 #endif

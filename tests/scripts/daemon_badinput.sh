@@ -1,7 +1,8 @@
 #!/bin/sh
 # daemon_badinput.sh - bad input on the wire gets the right answer and stores nothing: garbage, a wrong
-# Content-Type, a truncated body, an oversized body, a slow client; a message POSTed twice is answered
-# with the same receipt and stored once; the server keeps serving throughout.
+# Content-Type, a truncated body, an oversized body (with a Content-Length, or chunked), a slow client; a
+# message POSTed twice is answered with the same receipt and stored once; the server keeps serving
+# throughout.
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
@@ -58,6 +59,27 @@ head -c 400000 /dev/urandom | base64 >> "$TMP/big.xml"
 post big "multipart/related; boundary=xyz" "$TMP/big.xml"
 expect_signal big 413 EBMS:0004 "a body over limits.max_body"
 
+# a real message over the limit, sent chunked (no Content-Length): answered with the same signal as
+# soon as its body passes limits.max_body, naming the limit and the message
+make_invoice bigchunked "$TMP/bigchunked.xml"
+{ head -n -1 "$TMP/bigchunked.xml"; head -c 400000 /dev/urandom | base64 -w 76; tail -n 1 "$TMP/bigchunked.xml"; } \
+	> "$TMP/bigchunked.payload.xml"
+"$RELAIS" pack --key "$PKI/POP000001.key.pem" --cert "$PKI/POP000001.cert.pem" --to-cert "$PKI/POP000002.cert.pem" \
+	--payload "$TMP/bigchunked.payload.xml" -o "$TMP/bigchunked.mime" >/dev/null
+http_body "$TMP/bigchunked.mime" > "$TMP/bigchunked.raw"
+[ "$(wc -c < "$TMP/bigchunked.raw")" -gt 300000 ] || not_ok "the chunked message is only $(wc -c < "$TMP/bigchunked.raw") bytes"
+post bigchunked "$(sed -n 's/^Content-Type: \(.*\)\r$/\1/p' "$TMP/bigchunked.mime" | head -1)" "$TMP/bigchunked.raw" \
+	-H 'Transfer-Encoding: chunked'
+expect_signal bigchunked 413 EBMS:0004 "a chunked body over limits.max_body"
+grep -q '262144 bytes' "$TMP/bigchunked.body" && ok "the signal names the limit" || not_ok "limit not named"
+BIG_ID=$(sed -n 's/.*<eb:MessageId>\([^<]*\)<.*/\1/p' "$TMP/bigchunked.mime" | head -1)
+[ -n "$BIG_ID" ] && grep -q "RefToMessageId>$BIG_ID<" "$TMP/bigchunked.body" && ok "the signal refers to the chunked message" ||
+	not_ok "RefToMessageId is not $BIG_ID: $(grep -o 'RefToMessageId>[^<]*' "$TMP/bigchunked.body")"
+make_http_message afterchunked
+post afterchunked "$(cat "$TMP/afterchunked.ctype")" "$TMP/afterchunked.body.raw"
+[ "$(cat "$TMP/afterchunked.code")" = 200 ] && grep -q "Receipt" "$TMP/afterchunked.body" &&
+	ok "a valid message is received after the chunked one" || not_ok "after the chunked body: $(cat "$TMP/afterchunked.code")"
+
 # a slow client (5 bytes/s) is cut off after limits.request_timeout while others are served
 curl -s $CURL_TLS -H "Content-Type: $(cat "$TMP/good.ctype")" --limit-rate 5 --data-binary @"$TMP/good.body.raw" \
 	-o /dev/null "$URL" 2>/dev/null &
@@ -71,7 +93,7 @@ i=0; while kill -0 $SLOW 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1
 if kill -0 $SLOW 2>/dev/null; then kill $SLOW; not_ok "the slow client was not cut off"; else ok "the slow client was cut off after the timeout"; fi
 wait $SLOW 2>/dev/null
 
-[ "$(sql "$DB_B" "SELECT count(*) FROM messages")" = 1 ] && ok "nothing of the bad requests was stored" ||
+[ "$(sql "$DB_B" "SELECT count(*) FROM messages")" = 2 ] && ok "nothing of the bad requests was stored" ||
 	not_ok "rows after bad input: $(sql "$DB_B" "SELECT count(*) FROM messages")"
 [ "$(find "$TMP/B/state/spool" -type f | wc -l)" = 0 ] && ok "no spool file left behind" || not_ok "spool files left: $(ls "$TMP/B/state/spool")"
 
@@ -80,8 +102,8 @@ post dup1 "$(cat "$TMP/good.ctype")" "$TMP/good.body.raw"
 post dup2 "$(cat "$TMP/good.ctype")" "$TMP/good.body.raw"
 [ "$(cat "$TMP/dup1.code")" = 200 ] && [ "$(cat "$TMP/dup2.code")" = 200 ] && cmp -s "$TMP/dup1.body" "$TMP/dup2.body" &&
 	ok "a duplicate gets the same receipt, byte for byte" || not_ok "duplicate: $(cat "$TMP/dup1.code") $(cat "$TMP/dup2.code")"
-[ "$(sql "$DB_B" "SELECT count(*) FROM messages")" = 2 ] && ok "the duplicate is stored once" || not_ok "rows: $(sql "$DB_B" "SELECT count(*) FROM messages")"
-wait_until 10 "and delivered once" -- sh -c "[ \$(find '$TMP/B/inbox' -maxdepth 1 -type f | wc -l) = 2 ]"
+[ "$(sql "$DB_B" "SELECT count(*) FROM messages")" = 3 ] && ok "the duplicate is stored once" || not_ok "rows: $(sql "$DB_B" "SELECT count(*) FROM messages")"
+wait_until 10 "and delivered once" -- sh -c "[ \$(find '$TMP/B/inbox' -maxdepth 1 -type f | wc -l) = 3 ]"
 
 # a message for another access point
 make_invoice other-ap "$TMP/other-ap.xml"

@@ -1,8 +1,10 @@
 /*
  * test_http.c - the HTTP server and client together over loopback: bodies streamed both ways (1 KB and
  * 50 MB, compared by SHA-256), TLS with the test certificates and a certificate reload, the request
- * fields, too-large and refused bodies, slow clients dropped while others are served, the connection
- * limit, connection reuse, quiesce and stop with a request in flight (and 503 meanwhile), IPv6.
+ * fields, too-large bodies (Content-Length or chunked, answered either way, also over TLS) and refused
+ * ones, an endless chunked body cut off, slow clients dropped while others are served, the connection
+ * limit, connection reuse, quiesce and stop with a request in flight (503 meanwhile on kept-alive
+ * connections, closed once drained), IPv6.
  */
 #include "config.h"
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
@@ -89,6 +93,15 @@ static int app_count(const int *counter)
 	n = *counter;
 	pthread_mutex_unlock(&app_state.lock);
 	return n;
+}
+
+/* Waits (up to 3 s) for the server to have cleaned up n requests: it does so after the client may
+ * already have seen the answer. */
+static void wait_cleaned(int n)
+{
+	for (int i = 0; i < 300 && app_count(&app_state.cleaned) < n; i++)
+		usleep(10 * 1000);
+	assert_int_equal(app_count(&app_state.cleaned), n);
 }
 
 static void *app_begin(void *appv, const struct rl_http_request *r)
@@ -463,7 +476,9 @@ static void test_too_large(void **state)
 	assert_int_equal(app_state.last_how, RL_HTTP_BODY_TOO_LARGE);
 	assert_int_equal(app_state.chunks, 0);
 
-	/* The same without waiting for 100 Continue: the body is already on its way. */
+	/* The same without waiting for 100 Continue: the body is already on its way. The answer is written
+	 * at once all the same, and the client stops sending when it reads it (rather than finding the
+	 * connection reset under its body). */
 	{
 		const char *no_expect[] = { "Expect:", NULL };
 
@@ -474,21 +489,54 @@ static void test_too_large(void **state)
 			fail_msg("no expect: %s", err.msg);
 		assert_int_equal(res.status, 413);
 		assert_int_equal(app_state.chunks, 0);
+		wait_cleaned(1);
+		assert_int_equal(app_count(&app_state.completed), 1);
 	}
 
-	/* Chunked: stopped as soon as the size passes max_body; the connection is closed. */
+	/* Chunked: stopped as soon as the size passes max_body, and answered at once (libmicrohttpd cannot
+	 * queue an answer in the middle of a body: the server writes it). The connection is closed after
+	 * it; the client then opens a new one. */
 	app_reset();
 	rewind(fp);
-	assert_int_equal(rl_http_post_file(c, url(s, "http", "127.0.0.1", "/digest"), "text/plain", fp, 4 * MIB,
-					   chunked, 4096, &res, &err), -1);
-	assert_int_equal(err.code, RL_ERR_NETWORK);
+	if (rl_http_post_file(c, url(s, "http", "127.0.0.1", "/digest"), "text/plain", fp, 4 * MIB, chunked,
+			      4096, &res, &err) < 0)
+		fail_msg("chunked: %s", err.msg);
+	assert_int_equal(res.status, 413);
+	assert_string_equal(res.body.data, "too large");
+	assert_string_equal(res.content_type, "text/plain");
 	assert_int_equal(app_count(&app_state.finished), 1);
 	assert_int_equal(app_state.last_how, RL_HTTP_BODY_TOO_LARGE);
 	assert_true(app_state.last_body_bytes <= MIB);
 	assert_true(app_state.last_body_bytes > MIB / 2);
+	wait_cleaned(1);
+	assert_int_equal(app_count(&app_state.completed), 1);
+	assert_int_equal(rl_http_get(c, url(s, "http", "127.0.0.1", "/info"), NULL, 4096, &res, &err), 0);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(res.new_connections, 1);
+
+	/* A chunked body refused by the handler, then passing max_body: the refusal is the answer. */
+	app_reset();
+	rewind(fp);
+	if (rl_http_post_file(c, url(s, "http", "127.0.0.1", "/refuse"), "text/plain", fp, 4 * MIB, chunked,
+			      4096, &res, &err) < 0)
+		fail_msg("chunked refused: %s", err.msg);
+	assert_int_equal(res.status, 422);
+	assert_string_equal(res.body.data, "refused");
+	assert_int_equal(app_state.last_how, RL_HTTP_BODY_REFUSED);
+	assert_int_equal(app_count(&app_state.finished), 1);
 	fclose(fp);
 
-	/* A body of exactly max_body is fine. */
+	/* A chunked body of exactly max_body is read whole. */
+	fp = pattern_file(MIB, hex);
+	app_reset();
+	assert_int_equal(rl_http_post_file(c, url(s, "http", "127.0.0.1", "/digest"), "text/plain", fp, MIB,
+					   chunked, 4096, &res, &err), 0);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(app_state.last_how, RL_HTTP_BODY_COMPLETE);
+	assert_int_equal(app_state.last_body_bytes, MIB);
+	fclose(fp);
+
+	/* A body of exactly max_body with Content-Length too. */
 	fp = pattern_file(MIB, hex);
 	assert_int_equal(rl_http_post_file(c, url(s, "http", "127.0.0.1", "/digest"), "text/plain", fp, MIB,
 					   NULL, 4096, &res, &err), 0);
@@ -496,6 +544,94 @@ static void test_too_large(void **state)
 	fclose(fp);
 	rl_http_result_free(&res);
 	rl_http_client_free(c);
+	rl_http_server_stop(s);
+}
+
+/* The same over TLS: the answer written in the middle of a body goes through the TLS session. */
+static void test_too_large_chunked_tls(void **state)
+{
+	struct rl_http_server *s = start_server(1, 2, 8, 10, MIB);
+	struct rl_http_client *c = new_client(pki("tls-ca.cert.pem"), 10);
+	struct rl_http_result res = RL_HTTP_RESULT_INIT;
+	const char *chunked[] = { "Transfer-Encoding: chunked", NULL };
+	struct rl_err err;
+	char hex[65];
+	FILE *fp = pattern_file(4 * MIB, hex);
+
+	if (rl_http_post_file(c, url(s, "https", "localhost", "/digest"), "text/plain", fp, 4 * MIB, chunked,
+			      4096, &res, &err) < 0)
+		fail_msg("chunked over TLS: %s", err.msg);
+	assert_int_equal(res.status, 413);
+	assert_string_equal(res.body.data, "too large");
+	assert_int_equal(app_state.last_how, RL_HTTP_BODY_TOO_LARGE);
+	fclose(fp);
+	/* The server goes on serving. */
+	assert_int_equal(rl_http_get(c, url(s, "https", "localhost", "/info"), NULL, 4096, &res, &err), 0);
+	assert_int_equal(res.status, 200);
+	wait_cleaned(2);
+	assert_int_equal(app_count(&app_state.completed), 2);
+	rl_http_result_free(&res);
+	rl_http_client_free(c);
+	rl_http_server_stop(s);
+}
+
+/* A client sending an endless chunked body without reading: answered when the body passes max_body,
+ * then cut off within a second and a few MiB; it cannot keep the server reading. */
+static void test_endless_chunked_body(void **state)
+{
+	struct rl_http_server *s = start_server(0, 1, 4, 10, MIB);
+	const char *head = "POST /digest HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+	struct timeval tv = { 5, 0 };
+	char chunk[16 + 65536 + 2], answer[512];
+	uint64_t sent = 0;
+	double start = now_s(), took;
+	int fd = raw_connect(s);
+	size_t got = 0;
+	ssize_t n;
+
+	memcpy(chunk, "10000\r\n", 7);
+	memset(chunk + 7, 'x', 65536);
+	memcpy(chunk + 7 + 65536, "\r\n", 2);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	while (now_s() - start < 10 && (n = send(fd, chunk, 7 + 65536 + 2, MSG_NOSIGNAL)) > 0)
+		sent += (uint64_t)n;
+	took = now_s() - start;
+	print_message("endless chunked body: cut off after %.2f s, %llu bytes sent\n", took,
+		      (unsigned long long)sent);
+	/* Cut off: within the linger time after the answer, having taken at most max_body and a few
+	 * MiB (what the sockets' buffers held is counted as sent here too). */
+	assert_true(took < 4);
+	assert_true(sent > MIB);
+	assert_true(sent < 64ULL * MIB);
+	/* The answer was written before the close. */
+	while (got < sizeof(answer) - 1 && (n = recv(fd, answer + got, sizeof(answer) - 1 - got, 0)) > 0)
+		got += (size_t)n;
+	answer[got] = '\0';
+	close(fd);
+	if (strncmp(answer, "HTTP/1.1 413 ", 13) != 0)
+		fail_msg("not the answer: %s", answer);
+	assert_non_null(strstr(answer, "Connection: close\r\n"));
+	assert_int_equal(app_state.last_how, RL_HTTP_BODY_TOO_LARGE);
+	wait_cleaned(1);
+
+	/* A client that stops sending after max_body but keeps the connection open: answered, and the
+	 * connection closed about a second later. */
+	fd = raw_connect(s);
+	assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	for (int i = 0; i < 17; i++)
+		assert_int_equal(send(fd, chunk, 7 + 65536 + 2, MSG_NOSIGNAL), 7 + 65536 + 2);
+	start = now_s();
+	got = 0;
+	while ((n = recv(fd, answer + got, sizeof(answer) - 1 - got, 0)) > 0 && got + (size_t)n < sizeof(answer) - 1)
+		got += (size_t)n;
+	took = now_s() - start;
+	close(fd);
+	assert_true(n == 0);
+	answer[got] = '\0';
+	assert_int_equal(strncmp(answer, "HTTP/1.1 413 ", 13), 0);
+	assert_true(took > 0.5 && took < 3);
+	wait_cleaned(2);
 	rl_http_server_stop(s);
 }
 
@@ -807,49 +943,109 @@ static void test_quiesce_and_stop(void **state)
 
 struct stopper {
 	struct rl_http_server *s;
+	atomic_int returned;
 };
 
 static void *stop_main(void *arg)
 {
-	rl_http_server_stop(((struct stopper *)arg)->s);
+	struct stopper *st = arg;
+
+	rl_http_server_stop(st->s);
+	atomic_store(&st->returned, 1);
 	return NULL;
 }
 
-/* While stop waits for a request in flight, further requests on open connections are refused (503). */
+/* Reads one response with a Content-Length from a raw connection into buf (NUL-terminated), waiting up
+ * to 5 s. Returns its length, or -1 when the connection closed or timed out before it was whole. */
+static ssize_t raw_read_response(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+	double start = now_s();
+
+	while (got < size - 1 && now_s() - start < 5) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		const char *end, *cl;
+		ssize_t n;
+
+		buf[got] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		cl = strcasestr(buf, "\r\nContent-Length:");
+		if (end != NULL && cl != NULL && cl < end && got >= (size_t)(end + 4 - buf) + strtoul(cl + 17, NULL, 10))
+			return (ssize_t)got;
+		if (poll(&p, 1, 200) != 1)
+			continue;
+		n = recv(fd, buf + got, size - 1 - got, 0);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return -1;
+}
+
+/* 1 when the peer closes a raw connection within 5 s (nothing more arrives). */
+static int raw_closed(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char b;
+
+	return poll(&p, 1, 5000) == 1 && recv(fd, &b, 1, 0) <= 0;
+}
+
+/* While stop waits for a request in flight, further requests on open (idle, kept-alive) connections are
+ * answered 503 with Connection: close; connections left idle are closed once the drain is over. */
 static void test_stop_answers_503(void **state)
 {
 	struct rl_http_server *s = start_server(0, 2, 8, 15, MIB);
 	struct rl_http_client *c = new_client(NULL, 5);
 	struct rl_http_result res = RL_HTTP_RESULT_INIT;
 	struct in_flight f = { s, 0, "", -1 };
-	struct stopper st = { s };
+	struct stopper st = { s, 0 };
 	struct rl_err err;
 	pthread_t t, stopping;
-	char u[128];
+	const char *get = "GET /info HTTP/1.1\r\nHost: x\r\n\r\n";
+	int raw = raw_connect(s), idle = raw_connect(s);
+	char u[128], answer[4096];
 
 	snprintf(u, sizeof(u), "%s", url(s, "http", "127.0.0.1", "/info"));
 	assert_int_equal(rl_http_get(c, u, NULL, 4096, &res, &err), 0);
 	assert_int_equal(res.status, 200);
+	assert_int_equal(send(raw, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get));
+	assert_true(raw_read_response(raw, answer, sizeof(answer)) > 0);
+	assert_int_equal(strncmp(answer, "HTTP/1.1 200 ", 13), 0);
+	assert_int_equal(send(idle, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get));
+	assert_true(raw_read_response(idle, answer, sizeof(answer)) > 0);
 	pthread_create(&t, NULL, in_flight_main, &f);
-	wait_begun(2);
+	wait_begun(4);
 	pthread_create(&stopping, NULL, stop_main, &st);
 	usleep(300 * 1000);
-	/* A request on the open connection is refused: 503 when it reaches the server before the connection
-	 * is closed, else the connection is gone (libmicrohttpd may close an idle one first). Never served. */
-	if (rl_http_get(c, u, NULL, 4096, &res, &err) == 0) {
-		assert_int_equal(res.status, 503);
-		assert_int_equal(res.new_connections, 0);
-	} else {
-		assert_int_equal(err.code, RL_ERR_NETWORK);
-	}
+
+	/* Requests on the open connections are refused with 503, on the same connection, which is then
+	 * closed; the stop is still waiting for the request in flight. */
+	if (rl_http_get(c, u, NULL, 4096, &res, &err) < 0)
+		fail_msg("a request during the stop: %s", err.msg);
+	assert_int_equal(res.status, 503);
+	assert_int_equal(res.new_connections, 0);
+	assert_string_equal(res.body.data, "server shutting down\n");
+	assert_int_equal(send(raw, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get));
+	if (raw_read_response(raw, answer, sizeof(answer)) < 0)
+		fail_msg("no answer on the idle connection during the stop");
+	assert_int_equal(strncmp(answer, "HTTP/1.1 503 ", 13), 0);
+	assert_non_null(strcasestr(answer, "\r\nConnection: close\r\n"));
+	assert_true(raw_closed(raw));
+	assert_int_equal(atomic_load(&st.returned), 0);
+
+	/* The connection that stayed idle is closed when the drain is over. */
+	assert_true(raw_closed(idle));
 	pthread_join(stopping, NULL);
 	pthread_join(t, NULL);
+	close(raw);
+	close(idle);
 	if (f.rc != 0)
 		print_message("the request in flight failed: %s\n", f.body);
 	assert_int_equal(f.rc, 0);
 	assert_int_equal(f.status, 200);
-	assert_int_equal(app_count(&app_state.begun), 2);
-	assert_int_equal(app_count(&app_state.cleaned), 2);
+	assert_int_equal(app_count(&app_state.begun), 4);
+	assert_int_equal(app_count(&app_state.cleaned), 4);
 	rl_http_result_free(&res);
 	rl_http_client_free(c);
 }
@@ -918,6 +1114,8 @@ int main(void)
 		cmocka_unit_test(test_post_streamed),
 		cmocka_unit_test(test_request_fields_and_responses),
 		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_too_large_chunked_tls),
+		cmocka_unit_test(test_endless_chunked_body),
 		cmocka_unit_test(test_tls_and_plain_http_policy),
 		cmocka_unit_test(test_reload_tls),
 		cmocka_unit_test(test_connection_reuse),
