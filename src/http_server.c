@@ -95,8 +95,8 @@ struct rl_http_server {
 	MHD_socket quiesced_fd;		/* the listen socket after quiescing, closed after the stop */
 
 	pthread_mutex_t lock;		/* guards everything below */
-	pthread_cond_t changed;		/* active went down, or the watchdog is told to quit
-					 * (timed waits on CLOCK_MONOTONIC) */
+	pthread_cond_t changed;		/* active went down while stopping (timed waits on CLOCK_MONOTONIC) */
+	pthread_cond_t watchdog_wake;	/* the watchdog is told to quit (likewise) */
 	struct tls_pair *tls_pairs;	/* the current one first */
 	struct conn *conns;
 	unsigned active;		/* begun requests not yet cleaned up */
@@ -309,7 +309,7 @@ static void *watchdog_main(void *arg)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&srv->changed, &srv->lock, &until);
+		pthread_cond_timedwait(&srv->watchdog_wake, &srv->lock, &until);
 		now = now_ms();
 		for (struct conn *c = srv->conns; c != NULL; c = c->next)
 			if (c->deadline_ms != 0 && now >= c->deadline_ms && !c->dropped) {
@@ -754,7 +754,8 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	if (rq->counted) {
 		pthread_mutex_lock(&srv->lock);
 		srv->active--;
-		pthread_cond_broadcast(&srv->changed);
+		if (srv->stopping)	/* only the stop waits for this; a wake-up per request costs a switch */
+			pthread_cond_broadcast(&srv->changed);
 		pthread_mutex_unlock(&srv->lock);
 	}
 	/* The next request on this connection has the same time to arrive. */
@@ -802,6 +803,7 @@ static void server_free(struct rl_http_server *s)
 		s->tls_pairs = older;
 	}
 	pthread_cond_destroy(&s->changed);
+	pthread_cond_destroy(&s->watchdog_wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -812,7 +814,7 @@ static void watchdog_stop(struct rl_http_server *s)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->watchdog_quit = 1;
-	pthread_cond_broadcast(&s->changed);
+	pthread_cond_broadcast(&s->watchdog_wake);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->watchdog, NULL);
 	s->watchdog_started = 0;
@@ -864,6 +866,7 @@ struct rl_http_server *rl_http_server_start(const struct rl_http_server_opts *o,
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->changed, &cattr);
+	pthread_cond_init(&s->watchdog_wake, &cattr);
 	pthread_condattr_destroy(&cattr);
 
 	if (o->tls && (s->tls_pairs = tls_pair_load(o->tls_key_path, o->tls_cert_path, err)) == NULL) {
