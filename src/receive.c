@@ -118,18 +118,21 @@ static char *cert_pem(X509 *cert)
 }
 
 /* A payload small enough to be stored in its row is read into memory once, here: the store writes it from
- * there and the delivery worker delivers it from there. Larger ones stream from the spool file. */
-static int take_small_payload(struct rl_store_inbound *in, unsigned long long size, struct rl_handoff *h,
-			      struct rl_err *err)
+ * there and the delivery worker delivers it from there. The spool it came from (*spool) is closed at once,
+ * so that one copy is held. Larger ones stream from the spool file. */
+static int take_small_payload(struct rl_store_inbound *in, FILE **spool, unsigned long long size,
+			      struct rl_handoff *h, struct rl_err *err)
 {
 	if (size >= RL_STORE_ROW_PAYLOAD_MAX)
 		return 0;
 	h->payload = malloc(size ? size : 1);
 	if (h->payload == NULL)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	h->payload_len = fread(h->payload, 1, size, in->payload);
-	if (h->payload_len != size || ferror(in->payload))
+	h->payload_len = fread(h->payload, 1, size, *spool);
+	if (h->payload_len != size || ferror(*spool))
 		return rl_err_set(err, RL_ERR_IO, "the payload spool holds %zu bytes, not %llu", h->payload_len, size);
+	fclose(*spool);
+	*spool = NULL;
 	in->payload = NULL;
 	in->payload_data = h->payload;
 	in->payload_len = h->payload_len;
@@ -196,7 +199,7 @@ static void accept_message(struct receive *rc, struct rl_as4_received *r, struct
 		handoff = calloc(1, sizeof(*handoff));
 		if (handoff == NULL)
 			rl_err_set(&err, RL_ERR_NOMEM, "out of memory");
-		if (handoff == NULL || take_small_payload(&in, r->payloads[0].size, handoff, &err) < 0)
+		if (handoff == NULL || take_small_payload(&in, &r->payloads[0].fp, r->payloads[0].size, handoff, &err) < 0)
 			goto unavailable;
 	}
 	{
