@@ -3,7 +3,8 @@
 #
 # A root CA with an AP intermediate CA issuing POP000001, POP000002 (and POP000002-new, its renewal for
 # key rollover tests), an expired POP000099, a revoked POP000003 (listed in ap-ca.crl.pem and in the CA
-# database that `openssl ocsp` answers from) and an OCSP responder; a rogue root issuing POP000666; an SMP
+# database that `openssl ocsp` answers from) and an OCSP responder; a second AP CA that the root revoked
+# (root-ca.crl.pem) and POP000777 it issued; a rogue root issuing POP000666; an SMP
 # CA issuing SMP000001. AP certificates name the OCSP responder http://127.0.0.1:18561/ in their AIA and
 # the CRL distribution point http://127.0.0.1:18562/ap-ca.crl (tests point trust.ocsp_url at a responder
 # on a free port instead, and serve the CRL only when that port is free). Each NAME gets NAME.key.pem
@@ -165,6 +166,14 @@ p12 ocsp ca-chain.pem
 openssl ca -config ap-ca.cnf -revoke POP000003.cert.pem -crl_reason keyCompromise
 openssl ca -config ap-ca.cnf -gencrl -out ap-ca.crl.pem
 openssl crl -in ap-ca.crl.pem -outform DER -out ap-ca.crl
+
+# A second AP CA under the root, revoked by the root, and an AP certificate it issued before that.
+ca_sign root-ca revoked-ap-ca "$subject_base/CN=relais Test Revoked AP CA" ca_intermediate -startdate "$ca_start"
+cat revoked-ap-ca.cert.pem root-ca.cert.pem >revoked-ca-chain.pem
+sign POP000777 "$(ap_subject POP000777)" revoked-ap-ca ap_cert
+p12 POP000777 revoked-ca-chain.pem
+openssl ca -config root-ca.cnf -revoke revoked-ap-ca.cert.pem -crl_reason cACompromise
+openssl ca -config root-ca.cnf -gencrl -out root-ca.crl.pem
 
 # A rogue root that nobody trusts.
 make_root other-root-ca "$subject_base/CN=relais Other Root CA"

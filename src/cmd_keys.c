@@ -166,12 +166,14 @@ static void examine(struct cert_report *r, const struct rl_identity *id, const s
 		return;
 	r->revocation_skipped = "trust.revocation = off";
 	unsigned long since = rl_revocation_sequence(rl_trust_revocation(checked));
-	struct rl_revocation_outcome outcomes[4];
+	struct rl_revocation_outcome outcomes[8];
+	size_t n;
 	if (rl_trust_verify(checked, id->cert, id->chain, now, &err) < 0)
 		snprintf(r->revocation_error, sizeof(r->revocation_error), "%s", err.msg);
-	if (rl_revocation_outcomes_since(rl_trust_revocation(checked), since, outcomes, 4) > 0) {
+	/* The CAs of the chain are asked first: the certificate's own answer is the newest. */
+	if ((n = rl_revocation_outcomes_since(rl_trust_revocation(checked), since, outcomes, 8)) > 0) {
 		r->revocation_checked = 1;
-		r->revocation = outcomes[0];
+		r->revocation = outcomes[n - 1];
 	}
 }
 
@@ -416,23 +418,30 @@ static int keys_check(const struct keys_args *a, const struct rl_config *cfg)
 			continue;
 		}
 		unsigned long since = rl_revocation_sequence(rev);
-		struct rl_revocation_outcome outcome;
-		int known = 0;
+		struct rl_revocation_outcome outcomes[8];
+		size_t known = 0;
 		if (rl_trust_verify(trust, cert, NULL, a->now, &err) < 0) {
 			printf("%s: CN=%s: refused: %s\n", path, rl_cert_cn(cert, cn, sizeof(cn)), err.msg);
 			if (rc == RL_EXIT_OK)
 				rc = RL_EXIT_REFUSED;
 		} else {
-			known = rl_revocation_outcomes_since(rev, since, &outcome, 1) == 1;
-			if (!known)
-				printf("%s: CN=%s: trusted (revocation not checked)\n", path,
+			/* The CAs of the chain first, then the certificate itself (the newest answer). */
+			known = rl_revocation_outcomes_since(rev, since, outcomes, 8);
+			const struct rl_revocation_outcome *own = known ? &outcomes[known - 1] : NULL;
+			if (!own)
+				printf("%s: CN=%s: trusted (revocation not checked)", path,
 				       rl_cert_cn(cert, cn, sizeof(cn)));
-			else if (outcome.status == RL_REVOCATION_GOOD)
-				printf("%s: CN=%s: trusted, not revoked (%s)\n", path,
-				       rl_cert_cn(cert, cn, sizeof(cn)), outcome.source);
+			else if (own->status == RL_REVOCATION_GOOD)
+				printf("%s: CN=%s: trusted, not revoked (%s)", path,
+				       rl_cert_cn(cert, cn, sizeof(cn)), own->source);
 			else
-				printf("%s: CN=%s: trusted, revocation unknown (%s)\n", path,
-				       rl_cert_cn(cert, cn, sizeof(cn)), outcome.problem);
+				printf("%s: CN=%s: trusted, revocation unknown (%s)", path,
+				       rl_cert_cn(cert, cn, sizeof(cn)), own->problem);
+			for (size_t k = 0; k + 1 < known; k++)
+				printf("; CA CN=%s: %s (%s)", outcomes[k].subject_cn,
+				       outcomes[k].status == RL_REVOCATION_GOOD ? "not revoked" : "revocation unknown",
+				       outcomes[k].status == RL_REVOCATION_GOOD ? outcomes[k].source : outcomes[k].problem);
+			printf("\n");
 		}
 		rl_cli_warn_revocation(trust, since);
 		X509_free(cert);

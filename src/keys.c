@@ -557,6 +557,16 @@ int rl_trust_verify_chain(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *
 		if (cacheable)
 			verified_add(t->verified, fingerprint, chain, now);
 	}
+	/* Revocation from the top: the CAs between the anchor (trusted as configured) and cert, then cert,
+	 * so that nobody is asked about a certificate whose CA is revoked. */
+	for (int i = sk_X509_num(chain) - 2; t->revocation && i >= 1; i--)
+		if (rl_revocation_check_ca(t->revocation, sk_X509_value(chain, i), sk_X509_value(chain, i + 1),
+					   t->store, candidates, at, err) < 0) {
+			char cn[128];
+
+			rl_err_prefix(err, "the chain of CN=%s", rl_cert_cn(cert, cn, sizeof(cn)));
+			goto out;
+		}
 	X509 *issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
 	if (t->revocation && rl_revocation_check(t->revocation, cert, issuer, t->store, candidates, at, NULL,
 						 err) < 0)

@@ -703,9 +703,10 @@ static int verdict(const struct rl_revocation *rev, const struct rl_revocation_o
 	return 0;
 }
 
-int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X509_STORE *anchors,
-			STACK_OF(X509) *untrusted, time_t at, struct rl_revocation_outcome *outcome,
-			struct rl_err *err)
+/* The check of a certificate (is_ca: a CA of a chain, see rl_revocation_check_ca). */
+static int check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X509_STORE *anchors,
+		 STACK_OF(X509) *untrusted, time_t at, int is_ca, struct rl_revocation_outcome *outcome,
+		 struct rl_err *err)
 {
 	struct rl_revocation_outcome o;
 	unsigned char fingerprint[32];
@@ -713,7 +714,7 @@ int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X50
 	time_t now = time(NULL);
 	char why[600] = "";
 	char *url = NULL, *crl_url = NULL;
-	int answered = 0;
+	int answered = 0, has_source = 0;
 
 	memset(&o, 0, sizeof(o));
 	if (!rev || rev->policy == RL_REVOCATION_OFF || !cert)
@@ -741,8 +742,12 @@ int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X50
 		snprintf(why, sizeof(why), "its issuer is not known (the certificate is itself a trust anchor)");
 	} else {
 		answered = check_crls(rev, cert, issuer, now, &o, why, sizeof(why));
+		/* A CA's status comes from its own issuer: the responder configured for the AP CA's
+		 * certificates is not asked about it. A CRL of its issuer that could not answer has left
+		 * a reason in why. */
+		has_source = answered || why[0] != '\0';
 		if (!answered) {
-			url = rev->ocsp_url ? strdup(rev->ocsp_url) : rl_cert_ocsp_url(cert);
+			url = rev->ocsp_url && !is_ca ? strdup(rev->ocsp_url) : rl_cert_ocsp_url(cert);
 			if (url)
 				answered = ask(rev, url, check_ocsp, cert, issuer, anchors, untrusted, now, &o,
 					       why, sizeof(why));
@@ -752,6 +757,16 @@ int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X50
 			if (crl_url)
 				answered = ask(rev, crl_url, NULL, cert, issuer, anchors, untrusted, now, &o,
 					       why, sizeof(why));
+		}
+		if (url || crl_url)
+			has_source = 1;
+		if (is_ca && !has_source) {
+			/* Nothing publishes this CA's status: it stands on its validity, like an anchor. */
+			free(url);
+			free(crl_url);
+			if (outcome)
+				*outcome = o;
+			return 0;
 		}
 		if (!answered && !url && !crl_url)
 			add_reason(why, sizeof(why), rev->crl_download ?
@@ -774,6 +789,19 @@ int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X50
 	if (outcome)
 		*outcome = o;
 	return verdict(rev, &o, at, err);
+}
+
+int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X509_STORE *anchors,
+			STACK_OF(X509) *untrusted, time_t at, struct rl_revocation_outcome *outcome,
+			struct rl_err *err)
+{
+	return check(rev, cert, issuer, anchors, untrusted, at, 0, outcome, err);
+}
+
+int rl_revocation_check_ca(struct rl_revocation *rev, X509 *ca, X509 *issuer, X509_STORE *anchors,
+			   STACK_OF(X509) *untrusted, time_t at, struct rl_err *err)
+{
+	return check(rev, ca, issuer, anchors, untrusted, at, 1, NULL, err);
 }
 
 /* --- reports ---------------------------------------------------------------------------------- */

@@ -56,8 +56,9 @@ void rl_trust_counts(const struct rl_trust *t, int *anchors, int *intermediates)
 /* How many verifications were answered from the trust store's cache, and how many it holds now. */
 void rl_trust_cache_stats(const struct rl_trust *t, unsigned long *hits, int *entries);
 /* Verifies cert (with extra untrusted intermediates, may be NULL) at time `at` (0 = now): chain to an
- * anchor, validity of every certificate at that time, then revocation of cert (not of its CAs) when a
- * checker is attached; that may block for the checker's network timeout. Returns 0 or -1 with
+ * anchor, validity of every certificate at that time, then revocation of cert and of the CAs between it
+ * and the anchor (those for which a status is published, see rl_revocation_check_ca) when a checker is
+ * attached; that may block for the checker's network timeout. Returns 0 or -1 with
  * EBMS:0101. The chain and validity part of a success is remembered (see above) when untrusted is
  * empty; failures are checked afresh every time. */
 int rl_trust_verify(const struct rl_trust *t, X509 *cert, STACK_OF(X509) *untrusted, time_t at,

@@ -11,7 +11,9 @@
  *      nonce when it carries one, and must be current;
  *   4. when enabled with rl_revocation_set_crl_download(), the CRL at the certificate's first http://
  *      CRL distribution point, checked as in 2 and kept in memory while it is current.
- * Only the certificate asked about is checked, not the CAs above it.
+ * rl_revocation_check_ca() asks the same about a CA of a chain, from its issuer's CRLs and the sources
+ * the CA certificate itself names (never the configured OCSP responder, which answers for the AP CA's
+ * certificates); a CA for which nothing publishes a status is not checked.
  * A definite answer (good or revoked) is cached until the source's nextUpdate (at most
  * RL_REVOCATION_CACHE_MAX seconds; RL_REVOCATION_CACHE_DEFAULT when the source gives no nextUpdate).
  * When no source answers, the policy decides: hard refuses, soft accepts and records the outcome with
@@ -100,6 +102,12 @@ void rl_revocation_set_crl_download(struct rl_revocation *rev, int on);
 int rl_revocation_check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X509_STORE *anchors,
 			STACK_OF(X509) *untrusted, time_t at, struct rl_revocation_outcome *outcome,
 			struct rl_err *err);
+/* The same for `ca`, a CA between a certificate and its trust anchor, issued by `issuer`: its issuer's
+ * CRLs (configured or downloaded), then the OCSP responder and (with download on) the CRL distribution
+ * point the CA certificate names. When none of these exists the CA is not checked (0). A revoked CA, or
+ * under hard a CA whose sources all failed, gives -1 with EBMS:0101 as above. */
+int rl_revocation_check_ca(struct rl_revocation *rev, X509 *ca, X509 *issuer, X509_STORE *anchors,
+			   STACK_OF(X509) *untrusted, time_t at, struct rl_err *err);
 
 /* The most recent outcomes, newest first (one per certificate), at most max. Returns how many. */
 size_t rl_revocation_outcomes(struct rl_revocation *rev, struct rl_revocation_outcome *out, size_t max);

@@ -113,6 +113,27 @@ expect_exit 0 "CRL: the message from POP000001 is accepted" -- "$RELAIS" unpack 
 	--payload-out "$TMP/out1c.xml" "$TMP/from-POP000001.mime"
 [ ! -s "$TMP/stderr" ] && ok "CRL: no warning" || not_ok "CRL: unexpected stderr: $(cat "$TMP/stderr")"
 
+# The CAs of the chain: the root's CRL revokes a second AP CA, so a message from POP000777, which that CA
+# issued, is refused whatever the sender's own status, naming the CA; the AP CA of POP000001 is good by
+# the same CRL. Without the root's CRL nothing publishes the CAs' status and they are not checked.
+cat "$PKI/ca-chain.pem" "$PKI/revoked-ap-ca.cert.pem" >"$TMP/anchors-with-revoked-ca.pem"
+expect_exit 0 "pack a message from POP000777" -- "$RELAIS" pack --key "$PKI/POP000777.key.pem" \
+	--cert "$PKI/POP000777.cert.pem" --to-cert "$PKI/POP000002.cert.pem" --payload "$TMP/sbd.xml" \
+	-o "$TMP/from-POP000777.mime"
+CA_SET="--set trust.anchors=$TMP/anchors-with-revoked-ca.pem --set trust.crls=$PKI/ap-ca.crl.pem,$PKI/root-ca.crl.pem --set trust.ocsp_url=http://127.0.0.1:$DEAD_PORT/ --set trust.crl_download=off"
+expect_refused EBMS:0101 "root CRL: the message from POP000777, whose CA is revoked, is refused" -- "$RELAIS" \
+	unpack $CONF $CA_SET --payload-out "$TMP/out777.xml" "$TMP/from-POP000777.mime"
+grep -q "the chain of CN=POP000777: certificate CN=relais Test Revoked AP CA was revoked on .* (cACompromise)" \
+	"$TMP/stderr" && ok "the refusal names the revoked CA" || not_ok "revoked CA refusal: $(cat "$TMP/stderr")"
+[ ! -e "$TMP/out777.xml" ] && ok "nothing written for the revoked CA's sender" || not_ok "nothing written for POP000777"
+expect_exit 0 "root CRL: the message from POP000001 is accepted" -- "$RELAIS" unpack $CONF $CA_SET \
+	--payload-out "$TMP/out1r.xml" "$TMP/from-POP000001.mime"
+expect_exit 0 "keys check shows the AP CA's answer from the root's CRL" -- "$RELAIS" keys check $CONF $CA_SET \
+	"$PKI/POP000001.cert.pem"
+grep -q "CN=POP000001: trusted, not revoked (CRL $PKI/ap-ca.crl.pem); CA CN=relais Test AP CA: not revoked (CRL $PKI/root-ca.crl.pem)" \
+	"$TMP/stdout" && ok "the AP CA was checked against the root's CRL, POP000001 against the AP CA's" ||
+	not_ok "AP CA answer in: $(cat "$TMP/stdout")"
+
 # A CRL is used only until its nextUpdate: one due in 3 seconds answers now, and is refused as out of
 # date once that time has passed (made from a copy of the CA, so the shared test PKI is left alone).
 mkdir -p "$TMP/ca" && cp -r "$PKI/ap-ca.cnf" "$PKI/ap-ca-db" "$PKI/ap-ca.key.pem" "$PKI/ap-ca.cert.pem" "$TMP/ca/"

@@ -105,22 +105,32 @@ static void test_bundle_several_roots(void **state)
 	rl_trust_free(t);
 }
 
-static struct rl_trust *trust_with(enum rl_revocation_policy policy, const char *crl, const char *ocsp_url)
+/* The trust store of anchors with a checker of policy, loaded with the CRL files crls (NULL-terminated,
+ * may be NULL) and asking ocsp_url (may be NULL). */
+static struct rl_trust *trust_from(const char *anchors, enum rl_revocation_policy policy,
+				   const char *const *crls, const char *ocsp_url)
 {
 	struct rl_trust *t;
 	struct rl_revocation *rev;
 	struct rl_err err;
 
-	t = rl_trust_load(pki("ca-chain.pem"), &err);
+	t = rl_trust_load(anchors, &err);
 	assert_non_null(t);
 	rev = rl_revocation_new(policy, &err);
 	assert_non_null(rev);
-	if (crl)
-		assert_int_equal(rl_revocation_add_crl_file(rev, crl, &err), 0);
+	for (; crls && *crls; crls++)
+		assert_int_equal(rl_revocation_add_crl_file(rev, *crls, &err), 0);
 	assert_int_equal(rl_revocation_set_ocsp_url(rev, ocsp_url, &err), 0);
 	rl_revocation_set_timeout(rev, 1);
 	rl_trust_set_revocation(t, rev);
 	return t;
+}
+
+static struct rl_trust *trust_with(enum rl_revocation_policy policy, const char *crl, const char *ocsp_url)
+{
+	const char *crls[] = { crl, NULL };
+
+	return trust_from(pki("ca-chain.pem"), policy, crls, ocsp_url);
 }
 
 static void test_crl(void **state)
@@ -188,6 +198,62 @@ static void test_unreachable_policy(void **state)
 	t = trust_with(RL_REVOCATION_OFF, NULL, "http://127.0.0.1:9/");
 	assert_int_equal(verify_file(t, "POP000003.cert.pem", &err), 0);
 	assert_int_equal(rl_revocation_responders(rl_trust_revocation(t), responders, 2), 0);
+	rl_trust_free(t);
+}
+
+/* The CAs of a chain are checked too, against their issuer's CRL: a certificate issued by a CA its root
+ * revoked is refused whatever its own status; a CA for which nothing publishes a status is not checked,
+ * even under hard. */
+static void test_revoked_ca(void **state)
+{
+	static const char *const cas[] = { "ap-ca.cert.pem", "revoked-ap-ca.cert.pem", "root-ca.cert.pem", NULL };
+	char anchors[1200], ap_ca_crl[1200], root_ca_crl[1200];
+	const char *both_crls[] = { ap_ca_crl, root_ca_crl, NULL };
+	const char *root_crl[] = { root_ca_crl, NULL };
+	const char *ap_crl[] = { ap_ca_crl, NULL };
+	struct rl_revocation_outcome outcomes[4];
+	struct rl_trust *t;
+	struct rl_err err;
+
+	(void)state;
+	/* pki() and bundle() hand out buffers that later calls reuse. */
+	snprintf(anchors, sizeof(anchors), "%s", bundle("with-revoked-ca.pem", cas));
+	snprintf(ap_ca_crl, sizeof(ap_ca_crl), "%s", pki("ap-ca.crl.pem"));
+	snprintf(root_ca_crl, sizeof(root_ca_crl), "%s", pki("root-ca.crl.pem"));
+	/* Under soft, the leaf's unanswered question lets it through; its CA's revocation does not. */
+	t = trust_from(anchors, RL_REVOCATION_SOFT, root_crl, "http://127.0.0.1:9/");
+	assert_int_equal(verify_file(t, "POP000777.cert.pem", &err), -1);
+	assert_int_equal(err.code, RL_EBMS_FAILED_AUTHENTICATION);
+	assert_non_null(strstr(err.msg, "the chain of CN=POP000777: certificate CN=relais Test Revoked AP CA was "
+					"revoked on "));
+	assert_non_null(strstr(err.msg, "(cACompromise)"));
+	rl_trust_free(t);
+
+	/* Under hard, with both CRLs: the AP CA is good by the root's CRL, its certificates by its own. */
+	t = trust_from(anchors, RL_REVOCATION_HARD, both_crls, NULL);
+	assert_int_equal(verify_file(t, "POP000001.cert.pem", &err), 0);
+	assert_int_equal(rl_revocation_outcomes(rl_trust_revocation(t), outcomes, 4), 2);
+	assert_string_equal(outcomes[0].subject_cn, "POP000001");	/* newest first: the CA is asked first */
+	assert_string_equal(outcomes[1].subject_cn, "relais Test AP CA");
+	assert_int_equal(outcomes[1].status, RL_REVOCATION_GOOD);
+	assert_non_null(strstr(outcomes[1].source, "root-ca.crl.pem"));
+	assert_int_equal(verify_file(t, "POP000003.cert.pem", &err), -1);
+	assert_non_null(strstr(err.msg, "certificate CN=POP000003 was revoked"));
+	assert_int_equal(verify_file(t, "POP000777.cert.pem", &err), -1);
+	assert_non_null(strstr(err.msg, "relais Test Revoked AP CA was revoked"));
+	rl_trust_free(t);
+
+	/* Without the root's CRL nothing publishes the AP CA's status: hard still accepts its certificates,
+	 * and the configured OCSP responder (the AP CA's) is not asked about the CA. */
+	t = trust_from(anchors, RL_REVOCATION_HARD, ap_crl, "http://127.0.0.1:9/");
+	assert_int_equal(verify_file(t, "POP000002.cert.pem", &err), 0);
+	assert_int_equal(rl_revocation_outcomes(rl_trust_revocation(t), outcomes, 4), 1);
+	assert_string_equal(outcomes[0].subject_cn, "POP000002");
+	rl_trust_free(t);
+
+	/* Off checks nothing. */
+	t = trust_from(anchors, RL_REVOCATION_OFF, root_crl, NULL);
+	assert_int_equal(verify_file(t, "POP000777.cert.pem", &err), 0);
 	rl_trust_free(t);
 }
 
@@ -298,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_bundle_several_roots),
 		cmocka_unit_test(test_crl),
 		cmocka_unit_test(test_unreachable_policy),
+		cmocka_unit_test(test_revoked_ca),
 		cmocka_unit_test(test_aia_url),
 		cmocka_unit_test(test_identity_set),
 	};
