@@ -14,6 +14,9 @@
 static const struct en_period_paths period_paths = {
 	"ram:StartDateTime/udt:DateTimeString", "ram:EndDateTime/udt:DateTimeString"
 };
+static const struct en_preceding_invoice_paths preceding_invoice_paths = {
+	"ram:IssuerAssignedID", "ram:FormattedIssueDateTime/qdt:DateTimeString"
+};
 static const struct en_address_paths address_paths = {
 	"ram:LineOne", "ram:LineTwo", "ram:LineThree", "ram:CityName", "ram:PostcodeCode",
 	"ram:CountrySubDivisionName", "ram:CountryID"
@@ -26,6 +29,7 @@ static const struct en_allowance_charge_paths allowance_charge_paths = {
 static const struct en_supporting_document_paths supporting_document_paths = {
 	"ram:IssuerAssignedID", "ram:Name", "ram:URIID", "ram:AttachmentBinaryObject"
 };
+static const struct en_card_paths card_paths = { "ram:ID", "ram:CardholderName" };
 /* The VAT totals are ram:TaxTotalAmount elements of the monetary summation. */
 static const struct en_totals_paths totals_paths = {
 	"ram:LineTotalAmount", "ram:AllowanceTotalAmount", "ram:ChargeTotalAmount", "ram:TaxBasisTotalAmount",
@@ -36,6 +40,7 @@ static const struct en_vat_breakdown_paths vat_breakdown_paths = {
 	"ram:BasisAmount", "ram:CalculatedAmount", "ram:CategoryCode", "ram:RateApplicablePercent",
 	"ram:ExemptionReason", "ram:ExemptionReasonCode"
 };
+static const struct en_line_vat_paths line_vat_paths = { "ram:CategoryCode", "ram:RateApplicablePercent" };
 static const struct en_item_paths item_paths = {
 	"ram:Name", "ram:Description", "ram:SellerAssignedID", "ram:BuyerAssignedID", "ram:GlobalID",
 	"ram:DesignatedProductClassification", "ram:ClassCode", "ram:OriginTradeCountry/ram:ID",
@@ -169,13 +174,7 @@ static void read_payment_means(struct en_reader *r, xmlNodePtr pm, struct rl_en_
 		en_add_text(s, "BT-86", pm, "ram:PayeeSpecifiedCreditorFinancialInstitution/ram:BICID");
 		en_drop_if_empty(s);
 	}
-	n = en_path(pm, "ram:ApplicableTradeSettlementFinancialCard");
-	if (n) {
-		s = rl_en_add_group(g, "BG-18");
-		en_add_text(s, "BT-87", n, "ram:ID");
-		en_add_text(s, "BT-88", n, "ram:CardholderName");
-		en_drop_if_empty(s);
-	}
+	en_read_card(g, en_path(pm, "ram:ApplicableTradeSettlementFinancialCard"), &card_paths);
 	if (rl_en_get(direct_debit, "BT-91") == NULL)
 		en_add_text(direct_debit, "BT-91", pm, "ram:PayerPartyDebtorFinancialAccount/ram:IBANID");
 	en_drop_if_empty(g);
@@ -183,7 +182,7 @@ static void read_payment_means(struct en_reader *r, xmlNodePtr pm, struct rl_en_
 
 static void read_settlement(struct en_reader *r, xmlNodePtr s)
 {
-	struct rl_en_node *dd, *g;
+	struct rl_en_node *dd;
 	xmlNodePtr n;
 
 	en_add_text(r->model, "BT-5", s, "ram:InvoiceCurrencyCode");
@@ -227,12 +226,8 @@ static void read_settlement(struct en_reader *r, xmlNodePtr s)
 		en_read_totals(r->model, n, n, &totals_paths);
 	for (n = en_path(s, "ram:ApplicableTradeTax"); n; n = en_next(n))
 		en_read_vat_breakdown(r->model, n, &vat_breakdown_paths);
-	for (n = en_path(s, "ram:InvoiceReferencedDocument"); n; n = en_next(n)) {
-		g = rl_en_add_group(r->model, "BG-3");
-		en_add_text(g, "BT-25", n, "ram:IssuerAssignedID");
-		en_read_date(r, g, "BT-26", n, "ram:FormattedIssueDateTime/qdt:DateTimeString");
-		en_drop_if_empty(g);
-	}
+	for (n = en_path(s, "ram:InvoiceReferencedDocument"); n; n = en_next(n))
+		en_read_preceding_invoice(r, n, &preceding_invoice_paths);
 }
 
 static void read_line(struct en_reader *r, xmlNodePtr l)
@@ -275,13 +270,7 @@ static void read_line(struct en_reader *r, xmlNodePtr l)
 		rl_en_add_owned(s, "BT-150", en_attr(agr, quantity_path, "unitCode"));
 		en_drop_if_empty(s);
 	}
-	n = en_path(set, "ram:ApplicableTradeTax");
-	if (n) {
-		s = rl_en_add_group(g, "BG-30");
-		en_add_text(s, "BT-151", n, "ram:CategoryCode");
-		en_add_text(s, "BT-152", n, "ram:RateApplicablePercent");
-		en_drop_if_empty(s);
-	}
+	en_read_line_vat(g, en_path(set, "ram:ApplicableTradeTax"), &line_vat_paths);
 	en_read_item(g, en_path(l, "ram:SpecifiedTradeProduct"), &item_paths);
 }
 

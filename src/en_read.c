@@ -100,6 +100,16 @@ void en_read_period(struct en_reader *r, struct rl_en_node *parent, const struct
 	en_drop_if_empty(g);
 }
 
+void en_read_preceding_invoice(struct en_reader *r, xmlNodePtr reference,
+			       const struct en_preceding_invoice_paths *paths)
+{
+	struct rl_en_node *g = rl_en_add_group(r->model, "BG-3");
+
+	en_add_text(g, "BT-25", reference, paths->id);
+	en_read_date(r, g, "BT-26", reference, paths->issue_date);
+	en_drop_if_empty(g);
+}
+
 void en_read_address(struct rl_en_node *parent, const struct en_address_role *role, xmlNodePtr address,
 		     const struct en_address_paths *paths)
 {
@@ -157,6 +167,18 @@ void en_read_supporting_document(struct rl_en_node *model, xmlNodePtr reference,
 	en_drop_if_empty(g);
 }
 
+void en_read_card(struct rl_en_node *payment, xmlNodePtr card, const struct en_card_paths *paths)
+{
+	struct rl_en_node *g;
+
+	if (card == NULL)
+		return;
+	g = rl_en_add_group(payment, "BG-18");
+	en_add_text(g, "BT-87", card, paths->number);
+	en_add_text(g, "BT-88", card, paths->holder);
+	en_drop_if_empty(g);
+}
+
 void en_read_totals(struct rl_en_node *model, xmlNodePtr totals, xmlNodePtr vat_parent,
 		    const struct en_totals_paths *paths)
 {
@@ -194,6 +216,18 @@ void en_read_vat_breakdown(struct rl_en_node *model, xmlNodePtr breakdown,
 	en_add_text(g, "BT-119", breakdown, paths->rate);
 	en_add_text(g, "BT-120", breakdown, paths->exemption_reason);
 	en_add_text(g, "BT-121", breakdown, paths->exemption_code);
+	en_drop_if_empty(g);
+}
+
+void en_read_line_vat(struct rl_en_node *line, xmlNodePtr vat, const struct en_line_vat_paths *paths)
+{
+	struct rl_en_node *g;
+
+	if (vat == NULL)
+		return;
+	g = rl_en_add_group(line, "BG-30");
+	en_add_text(g, "BT-151", vat, paths->category);
+	en_add_text(g, "BT-152", vat, paths->rate);
 	en_drop_if_empty(g);
 }
 

@@ -42,6 +42,13 @@ struct en_period_paths {
 void en_read_period(struct en_reader *r, struct rl_en_node *parent, const struct en_period_role *role,
 		    xmlNodePtr period, const struct en_period_paths *paths);
 
+/* A preceding invoice reference (BG-3) from the element `reference`. */
+struct en_preceding_invoice_paths {
+	const char *id, *issue_date;
+};
+void en_read_preceding_invoice(struct en_reader *r, xmlNodePtr reference,
+			       const struct en_preceding_invoice_paths *paths);
+
 /* A postal address (BG-5, BG-8, BG-12, BG-15) under `parent` from the element `address` (nothing when
  * it or the role is NULL). */
 struct en_address_paths {
@@ -66,6 +73,13 @@ struct en_supporting_document_paths {
 void en_read_supporting_document(struct rl_en_node *model, xmlNodePtr reference,
 				 const struct en_supporting_document_paths *paths);
 
+/* Payment card information (BG-18) under the payment instructions `payment` from the element `card`
+ * (nothing when NULL). */
+struct en_card_paths {
+	const char *number, *holder;
+};
+void en_read_card(struct rl_en_node *payment, xmlNodePtr card, const struct en_card_paths *paths);
+
 /* The document totals (BG-22) from the element `totals` (NULL: none there), with the VAT totals
  * (BT-110, BT-111) in their place among them: each `vat_total` element below `vat_parent` gives its
  * `vat_amount`, BT-110 when in the document currency (BT-5: the same currencyID, or none), else
@@ -85,6 +99,12 @@ struct en_vat_breakdown_paths {
 };
 void en_read_vat_breakdown(struct rl_en_node *model, xmlNodePtr breakdown,
 			   const struct en_vat_breakdown_paths *paths);
+
+/* A line's VAT information (BG-30) under `line` from the element `vat` (nothing when NULL). */
+struct en_line_vat_paths {
+	const char *category, *rate;
+};
+void en_read_line_vat(struct rl_en_node *line, xmlNodePtr vat, const struct en_line_vat_paths *paths);
 
 /* A line's item information (BG-31, with its attributes BG-32) under `line` from the element `item`
  * (nothing when NULL). Classifications and attributes repeat: each `classification` element gives a

@@ -16,6 +16,9 @@ struct ubl_reader {
 
 /* Where UBL has the terms of the groups both syntaxes lay out alike (see src/en_read.h). */
 static const struct en_period_paths period_paths = { "cbc:StartDate", "cbc:EndDate" };
+static const struct en_preceding_invoice_paths preceding_invoice_paths = {
+	"cac:InvoiceDocumentReference/cbc:ID", "cac:InvoiceDocumentReference/cbc:IssueDate"
+};
 static const struct en_address_paths address_paths = {
 	"cbc:StreetName", "cbc:AdditionalStreetName", "cac:AddressLine/cbc:Line", "cbc:CityName",
 	"cbc:PostalZone", "cbc:CountrySubentity", "cac:Country/cbc:IdentificationCode"
@@ -29,6 +32,7 @@ static const struct en_supporting_document_paths supporting_document_paths = {
 	"cbc:ID", "cbc:DocumentDescription", "cac:Attachment/cac:ExternalReference/cbc:URI",
 	"cac:Attachment/cbc:EmbeddedDocumentBinaryObject"
 };
+static const struct en_card_paths card_paths = { "cbc:PrimaryAccountNumberID", "cbc:HolderName" };
 /* The VAT totals are cac:TaxTotal elements of the document; the one with the breakdown is in the
  * document currency. */
 static const struct en_totals_paths totals_paths = {
@@ -39,6 +43,9 @@ static const struct en_totals_paths totals_paths = {
 static const struct en_vat_breakdown_paths vat_breakdown_paths = {
 	"cbc:TaxableAmount", "cbc:TaxAmount", "cac:TaxCategory/cbc:ID", "cac:TaxCategory/cbc:Percent",
 	"cac:TaxCategory/cbc:TaxExemptionReason", "cac:TaxCategory/cbc:TaxExemptionReasonCode"
+};
+static const struct en_line_vat_paths line_vat_paths = {
+	"cac:ClassifiedTaxCategory/cbc:ID", "cac:ClassifiedTaxCategory/cbc:Percent"
 };
 static const struct en_item_paths item_paths = {
 	"cbc:Name", "cbc:Description", "cac:SellersItemIdentification/cbc:ID",
@@ -192,13 +199,7 @@ static void read_payment_means(struct ubl_reader *r, xmlNodePtr pm)
 		en_add_text(s, "BT-86", n, "cac:FinancialInstitutionBranch/cbc:ID");
 		en_drop_if_empty(s);
 	}
-	n = en_path(pm, "cac:CardAccount");
-	if (n) {
-		s = rl_en_add_group(g, "BG-18");
-		en_add_text(s, "BT-87", n, "cbc:PrimaryAccountNumberID");
-		en_add_text(s, "BT-88", n, "cbc:HolderName");
-		en_drop_if_empty(s);
-	}
+	en_read_card(g, en_path(pm, "cac:CardAccount"), &card_paths);
 	n = en_path(pm, "cac:PaymentMandate");
 	if (n) {
 		if (rl_en_get(direct_debit(r), "BT-89") == NULL)
@@ -253,12 +254,7 @@ static void read_line(struct ubl_reader *r, xmlNodePtr l, int credit_note)
 		en_drop_if_empty(s);
 	}
 	item = en_path(l, "cac:Item");
-	if (item) {
-		s = rl_en_add_group(g, "BG-30");
-		en_add_text(s, "BT-151", item, "cac:ClassifiedTaxCategory/cbc:ID");
-		en_add_text(s, "BT-152", item, "cac:ClassifiedTaxCategory/cbc:Percent");
-		en_drop_if_empty(s);
-	}
+	en_read_line_vat(g, item, &line_vat_paths);
 	en_read_item(g, item, &item_paths);
 }
 
@@ -320,12 +316,8 @@ struct rl_en_node *rl_ubl_read(xmlDocPtr doc, struct rl_err *err)
 	en_add_text(g, "BT-23", root, "cbc:ProfileID");
 	en_add_text(g, "BT-24", root, "cbc:CustomizationID");
 	en_drop_if_empty(g);
-	for (n = en_path(root, "cac:BillingReference"); n; n = en_next(n)) {
-		g = rl_en_add_group(model, "BG-3");
-		en_add_text(g, "BT-25", n, "cac:InvoiceDocumentReference/cbc:ID");
-		en_read_date(&r.en, g, "BT-26", n, "cac:InvoiceDocumentReference/cbc:IssueDate");
-		en_drop_if_empty(g);
-	}
+	for (n = en_path(root, "cac:BillingReference"); n; n = en_next(n))
+		en_read_preceding_invoice(&r.en, n, &preceding_invoice_paths);
 	read_party(&r, &en_seller, en_path(root, "cac:AccountingSupplierParty/cac:Party"));
 	read_party(&r, &en_buyer, en_path(root, "cac:AccountingCustomerParty/cac:Party"));
 	read_party(&r, &en_payee, en_path(root, "cac:PayeeParty"));
