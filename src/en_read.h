@@ -5,8 +5,8 @@
  * struct, each path relative to the group's element (prefixed names as for en_path(); "" is the
  * element itself). Where the two syntaxes differ in structure, the readers keep their own code.
  *
- * Every value read is marked read (see rl_en_report_unread()); a group that received nothing is
- * removed again. Terms belong to the model; the path structs are static data of the readers.
+ * Every element whose text is taken is marked read (see rl_en_report_unread()); a group that received
+ * nothing is removed again. Terms belong to the model; the path structs are static data of the readers.
  */
 #ifndef RELAIS_EN_READ_H
 #define RELAIS_EN_READ_H
@@ -31,7 +31,8 @@ struct rl_en_node *en_reader_finish(struct en_reader *r);
 
 /* Adds date term `id` under `group` from the element at `path` below `node`: UBL writes YYYY-MM-DD,
  * CII a udt/qdt date in format 102 (YYYYMMDD), the only one EN 16931 allows, kept as YYYY-MM-DD.
- * Any other text fails the reader (RL_EBMS_VALUE_INCONSISTENT). Nothing once the reader has failed. */
+ * Other text fails the reader (RL_EBMS_VALUE_INCONSISTENT), no text adds nothing; nothing is done once
+ * the reader has failed. */
 void en_read_date(struct en_reader *r, struct rl_en_node *group, const char *id, xmlNodePtr node,
 		  const char *path);
 
