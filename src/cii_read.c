@@ -8,59 +8,44 @@
 #include <string.h>
 #include "relais/en16931.h"
 #include "relais/xml.h"
-#include "en_syntax.h"
+#include "en_read.h"
 
-struct cii_reader {
-	struct rl_en_node *model;
-	struct rl_err *err;
-	int failed;
+/* Where CII has the terms of the groups both syntaxes lay out alike (see src/en_read.h). */
+static const struct en_period_paths period_paths = {
+	"ram:StartDateTime/udt:DateTimeString", "ram:EndDateTime/udt:DateTimeString"
 };
-
-/* A udt/qdt date: format 102 (YYYYMMDD) is the only one EN 16931 allows. */
-static void add_date(struct cii_reader *r, struct rl_en_node *group, const char *id, xmlNodePtr node,
-		     const char *path)
-{
-	xmlNodePtr d = node ? en_path(node, path) : NULL;
-	char *v, *format, iso[11];
-
-	if (r->failed || d == NULL)
-		return;
-	v = rl_xml_text(d);
-	en_mark_read(d);
-	format = rl_xml_attr(d, NULL, "format");
-	if (v && *v) {
-		if (format && strcmp(format, "102") != 0) {
-			rl_err_set(r->err, RL_EBMS_VALUE_INCONSISTENT, "%s (%s): date format '%.10s' is not 102",
-				   id, rl_en_name(id), format);
-			r->failed = 1;
-		} else if (en_date_from_102(v, iso) < 0) {
-			rl_err_set(r->err, RL_EBMS_VALUE_INCONSISTENT, "%s (%s): '%.40s' is not a date (YYYYMMDD)",
-				   id, rl_en_name(id), v);
-			r->failed = 1;
-		} else {
-			rl_en_add(group, id, iso);
-		}
-	}
-	free(v);
-	free(format);
-}
-
-static void read_address(struct rl_en_node *parent, const struct en_address_role *role, xmlNodePtr a)
-{
-	struct rl_en_node *g;
-
-	if (a == NULL || role == NULL)
-		return;
-	g = rl_en_add_group(parent, role->group);
-	en_add_text(g, role->line1, a, "ram:LineOne");
-	en_add_text(g, role->line2, a, "ram:LineTwo");
-	en_add_text(g, role->line3, a, "ram:LineThree");
-	en_add_text(g, role->city, a, "ram:CityName");
-	en_add_text(g, role->post_code, a, "ram:PostcodeCode");
-	en_add_text(g, role->subdivision, a, "ram:CountrySubDivisionName");
-	en_add_text(g, role->country, a, "ram:CountryID");
-	en_drop_if_empty(g);
-}
+static const struct en_preceding_invoice_paths preceding_invoice_paths = {
+	"ram:IssuerAssignedID", "ram:FormattedIssueDateTime/qdt:DateTimeString"
+};
+static const struct en_address_paths address_paths = {
+	"ram:LineOne", "ram:LineTwo", "ram:LineThree", "ram:CityName", "ram:PostcodeCode",
+	"ram:CountrySubDivisionName", "ram:CountryID"
+};
+static const struct en_allowance_charge_paths allowance_charge_paths = {
+	"ram:ChargeIndicator/udt:Indicator", "ram:ActualAmount", "ram:BasisAmount", "ram:CalculationPercent",
+	"ram:Reason", "ram:ReasonCode", "ram:CategoryTradeTax/ram:CategoryCode",
+	"ram:CategoryTradeTax/ram:RateApplicablePercent"
+};
+static const struct en_supporting_document_paths supporting_document_paths = {
+	"ram:IssuerAssignedID", "ram:Name", "ram:URIID", "ram:AttachmentBinaryObject"
+};
+static const struct en_card_paths card_paths = { "ram:ID", "ram:CardholderName" };
+/* The VAT totals are ram:TaxTotalAmount elements of the monetary summation. */
+static const struct en_totals_paths totals_paths = {
+	"ram:LineTotalAmount", "ram:AllowanceTotalAmount", "ram:ChargeTotalAmount", "ram:TaxBasisTotalAmount",
+	"ram:TaxTotalAmount", "", NULL,
+	"ram:GrandTotalAmount", "ram:TotalPrepaidAmount", "ram:RoundingAmount", "ram:DuePayableAmount"
+};
+static const struct en_vat_breakdown_paths vat_breakdown_paths = {
+	"ram:BasisAmount", "ram:CalculatedAmount", "ram:CategoryCode", "ram:RateApplicablePercent",
+	"ram:ExemptionReason", "ram:ExemptionReasonCode"
+};
+static const struct en_line_vat_paths line_vat_paths = { "ram:CategoryCode", "ram:RateApplicablePercent" };
+static const struct en_item_paths item_paths = {
+	"ram:Name", "ram:Description", "ram:SellerAssignedID", "ram:BuyerAssignedID", "ram:GlobalID",
+	"ram:DesignatedProductClassification", "ram:ClassCode", "ram:OriginTradeCountry/ram:ID",
+	"ram:ApplicableProductCharacteristic", "ram:Description", "ram:Value"
+};
 
 /* Party identifiers: ram:ID (optionally with a scheme) and ram:GlobalID with its scheme. */
 static void read_ids(struct rl_en_node *g, const char *id, const char *scheme_id, xmlNodePtr p)
@@ -73,7 +58,7 @@ static void read_ids(struct rl_en_node *g, const char *id, const char *scheme_id
 		en_add_attr(en_add_text(g, id, n, ""), scheme_id, n, "", "schemeID");
 }
 
-static void read_party(struct cii_reader *r, const struct en_party_role *role, xmlNodePtr p)
+static void read_party(struct en_reader *r, const struct en_party_role *role, xmlNodePtr p)
 {
 	struct rl_en_node *g, *t;
 	xmlNodePtr n;
@@ -108,7 +93,7 @@ static void read_party(struct cii_reader *r, const struct en_party_role *role, x
 		en_add_text(c, role->contact->email, n, "ram:EmailURIUniversalCommunication/ram:URIID");
 		en_drop_if_empty(c);
 	}
-	read_address(g, role->address, en_path(p, "ram:PostalTradeAddress"));
+	en_read_address(g, role->address, en_path(p, "ram:PostalTradeAddress"), &address_paths);
 	if (role->endpoint) {
 		t = en_add_text(g, role->endpoint, p, "ram:URIUniversalCommunication/ram:URIID");
 		en_add_attr(t, role->endpoint_scheme, p, "ram:URIUniversalCommunication/ram:URIID", "schemeID");
@@ -125,35 +110,7 @@ static void read_party(struct cii_reader *r, const struct en_party_role *role, x
 	en_drop_if_empty(g);
 }
 
-static void read_allowance_charge(struct rl_en_node *parent, xmlNodePtr ac, int line)
-{
-	static const char *const doc_ids[2][8] = {
-		{ "BG-20", "BT-92", "BT-93", "BT-94", "BT-97", "BT-98", "BT-95", "BT-96" },
-		{ "BG-21", "BT-99", "BT-100", "BT-101", "BT-104", "BT-105", "BT-102", "BT-103" },
-	};
-	static const char *const line_ids[2][6] = {
-		{ "BG-27", "BT-136", "BT-137", "BT-138", "BT-139", "BT-140" },
-		{ "BG-28", "BT-141", "BT-142", "BT-143", "BT-144", "BT-145" },
-	};
-	char *indicator = en_text(ac, "ram:ChargeIndicator/udt:Indicator");
-	int charge = indicator && strcmp(indicator, "true") == 0;
-	const char *const *ids = line ? line_ids[charge] : doc_ids[charge];
-	struct rl_en_node *g = rl_en_add_group(parent, ids[0]);
-
-	free(indicator);
-	en_add_text(g, ids[1], ac, "ram:ActualAmount");
-	en_add_text(g, ids[2], ac, "ram:BasisAmount");
-	en_add_text(g, ids[3], ac, "ram:CalculationPercent");
-	en_add_text(g, ids[4], ac, "ram:Reason");
-	en_add_text(g, ids[5], ac, "ram:ReasonCode");
-	if (!line) {
-		en_add_text(g, ids[6], ac, "ram:CategoryTradeTax/ram:CategoryCode");
-		en_add_text(g, ids[7], ac, "ram:CategoryTradeTax/ram:RateApplicablePercent");
-	}
-	en_drop_if_empty(g);
-}
-
-static void read_agreement(struct cii_reader *r, xmlNodePtr a)
+static void read_agreement(struct en_reader *r, xmlNodePtr a)
 {
 	xmlNodePtr n;
 
@@ -175,25 +132,14 @@ static void read_agreement(struct cii_reader *r, xmlNodePtr a)
 			if (t)
 				en_add_text(t, "BT-18-1", n, "ram:ReferenceTypeCode");
 		} else {
-			struct rl_en_node *g = rl_en_add_group(r->model, "BG-24"), *t;
-			xmlNodePtr bin = en_path(n, "ram:AttachmentBinaryObject");
-
-			en_add_text(g, "BT-122", n, "ram:IssuerAssignedID");
-			en_add_text(g, "BT-123", n, "ram:Name");
-			en_add_text(g, "BT-124", n, "ram:URIID");
-			if (bin) {
-				t = en_add_text(g, "BT-125", bin, "");
-				en_add_attr(t, "BT-125-1", bin, "", "mimeCode");
-				en_add_attr(t, "BT-125-2", bin, "", "filename");
-			}
-			en_drop_if_empty(g);
+			en_read_supporting_document(r->model, n, &supporting_document_paths);
 		}
 		free(code);
 	}
 	en_add_text(r->model, "BT-11", a, "ram:SpecifiedProcuringProject/ram:ID");
 }
 
-static void read_delivery(struct cii_reader *r, xmlNodePtr d)
+static void read_delivery(struct en_reader *r, xmlNodePtr d)
 {
 	struct rl_en_node *g = rl_en_add_group(r->model, "BG-13");
 	xmlNodePtr ship = en_path(d, "ram:ShipToTradeParty");
@@ -201,15 +147,16 @@ static void read_delivery(struct cii_reader *r, xmlNodePtr d)
 	if (ship) {
 		read_ids(g, "BT-71", "BT-71-1", ship);
 		en_add_text(g, "BT-70", ship, "ram:Name");
-		read_address(g, &en_deliver_to_address, en_path(ship, "ram:PostalTradeAddress"));
+		en_read_address(g, &en_deliver_to_address, en_path(ship, "ram:PostalTradeAddress"),
+				&address_paths);
 	}
-	add_date(r, g, "BT-72", d, "ram:ActualDeliverySupplyChainEvent/ram:OccurrenceDateTime/udt:DateTimeString");
+	en_read_date(r, g, "BT-72", d, "ram:ActualDeliverySupplyChainEvent/ram:OccurrenceDateTime/udt:DateTimeString");
 	en_drop_if_empty(g);
 	en_add_text(r->model, "BT-16", d, "ram:DespatchAdviceReferencedDocument/ram:IssuerAssignedID");
 	en_add_text(r->model, "BT-15", d, "ram:ReceivingAdviceReferencedDocument/ram:IssuerAssignedID");
 }
 
-static void read_payment_means(struct cii_reader *r, xmlNodePtr pm, struct rl_en_node *direct_debit)
+static void read_payment_means(struct en_reader *r, xmlNodePtr pm, struct rl_en_node *direct_debit)
 {
 	struct rl_en_node *g = rl_en_add_group(r->model, "BG-16"), *s;
 	xmlNodePtr n;
@@ -227,23 +174,16 @@ static void read_payment_means(struct cii_reader *r, xmlNodePtr pm, struct rl_en
 		en_add_text(s, "BT-86", pm, "ram:PayeeSpecifiedCreditorFinancialInstitution/ram:BICID");
 		en_drop_if_empty(s);
 	}
-	n = en_path(pm, "ram:ApplicableTradeSettlementFinancialCard");
-	if (n) {
-		s = rl_en_add_group(g, "BG-18");
-		en_add_text(s, "BT-87", n, "ram:ID");
-		en_add_text(s, "BT-88", n, "ram:CardholderName");
-		en_drop_if_empty(s);
-	}
+	en_read_card(g, en_path(pm, "ram:ApplicableTradeSettlementFinancialCard"), &card_paths);
 	if (rl_en_get(direct_debit, "BT-91") == NULL)
 		en_add_text(direct_debit, "BT-91", pm, "ram:PayerPartyDebtorFinancialAccount/ram:IBANID");
 	en_drop_if_empty(g);
 }
 
-static void read_settlement(struct cii_reader *r, xmlNodePtr s)
+static void read_settlement(struct en_reader *r, xmlNodePtr s)
 {
-	struct rl_en_node *dd, *g;
+	struct rl_en_node *dd;
 	xmlNodePtr n;
-	const char *currency;
 
 	en_add_text(r->model, "BT-5", s, "ram:InvoiceCurrencyCode");
 	en_add_text(r->model, "BT-6", s, "ram:TaxCurrencyCode");
@@ -254,12 +194,12 @@ static void read_settlement(struct cii_reader *r, xmlNodePtr s)
 		for (d = en_path(n, "ram:Description"); d; d = en_next(d))
 			en_add_text(r->model, "BT-20", d, "");
 		if (rl_en_get(r->model, "BT-9") == NULL)
-			add_date(r, r->model, "BT-9", n, "ram:DueDateDateTime/udt:DateTimeString");
+			en_read_date(r, r->model, "BT-9", n, "ram:DueDateDateTime/udt:DateTimeString");
 	}
 	n = en_path(s, "ram:ApplicableTradeTax");
 	for (; n; n = en_next(n)) {
 		if (rl_en_get(r->model, "BT-7") == NULL)
-			add_date(r, r->model, "BT-7", n, "ram:TaxPointDate/udt:DateString");
+			en_read_date(r, r->model, "BT-7", n, "ram:TaxPointDate/udt:DateString");
 		if (rl_en_get(r->model, "BT-8") == NULL) {
 			char *code = en_text(n, "ram:DueDateTypeCode");
 
@@ -268,13 +208,8 @@ static void read_settlement(struct cii_reader *r, xmlNodePtr s)
 		}
 	}
 	read_party(r, &en_payee, en_path(s, "ram:PayeeTradeParty"));
-	n = en_path(s, "ram:BillingSpecifiedPeriod");
-	if (n) {
-		g = rl_en_add_group(r->model, "BG-14");
-		add_date(r, g, "BT-73", n, "ram:StartDateTime/udt:DateTimeString");
-		add_date(r, g, "BT-74", n, "ram:EndDateTime/udt:DateTimeString");
-		en_drop_if_empty(g);
-	}
+	en_read_period(r, r->model, &en_invoicing_period, en_path(s, "ram:BillingSpecifiedPeriod"),
+		       &period_paths);
 	dd = rl_en_add_group(r->model, "BG-19");
 	for (n = en_path(s, "ram:SpecifiedTradePaymentTerms"); n; n = en_next(n))
 		if (rl_en_get(dd, "BT-89") == NULL)
@@ -285,53 +220,20 @@ static void read_settlement(struct cii_reader *r, xmlNodePtr s)
 		read_payment_means(r, n, dd);
 	en_drop_if_empty(dd);
 	for (n = en_path(s, "ram:SpecifiedTradeAllowanceCharge"); n; n = en_next(n))
-		read_allowance_charge(r->model, n, 0);
+		en_read_allowance_charge(r->model, n, 0, &allowance_charge_paths);
 	n = en_path(s, "ram:SpecifiedTradeSettlementHeaderMonetarySummation");
-	if (n) {
-		xmlNodePtr tax;
-
-		currency = rl_en_value(r->model, "BT-5");
-		g = rl_en_add_group(r->model, "BG-22");
-		en_add_text(g, "BT-106", n, "ram:LineTotalAmount");
-		en_add_text(g, "BT-107", n, "ram:AllowanceTotalAmount");
-		en_add_text(g, "BT-108", n, "ram:ChargeTotalAmount");
-		en_add_text(g, "BT-109", n, "ram:TaxBasisTotalAmount");
-		for (tax = en_path(n, "ram:TaxTotalAmount"); tax; tax = en_next(tax)) {
-			char *cur = rl_xml_attr(tax, NULL, "currencyID");
-			int in_doc_currency = cur == NULL || currency == NULL || strcmp(cur, currency) == 0;
-
-			en_add_text(g, in_doc_currency ? "BT-110" : "BT-111", tax, "");
-			free(cur);
-		}
-		en_add_text(g, "BT-112", n, "ram:GrandTotalAmount");
-		en_add_text(g, "BT-113", n, "ram:TotalPrepaidAmount");
-		en_add_text(g, "BT-114", n, "ram:RoundingAmount");
-		en_add_text(g, "BT-115", n, "ram:DuePayableAmount");
-		en_drop_if_empty(g);
-	}
-	for (n = en_path(s, "ram:ApplicableTradeTax"); n; n = en_next(n)) {
-		g = rl_en_add_group(r->model, "BG-23");
-		en_add_text(g, "BT-116", n, "ram:BasisAmount");
-		en_add_text(g, "BT-117", n, "ram:CalculatedAmount");
-		en_add_text(g, "BT-118", n, "ram:CategoryCode");
-		en_add_text(g, "BT-119", n, "ram:RateApplicablePercent");
-		en_add_text(g, "BT-120", n, "ram:ExemptionReason");
-		en_add_text(g, "BT-121", n, "ram:ExemptionReasonCode");
-		en_drop_if_empty(g);
-	}
-	for (n = en_path(s, "ram:InvoiceReferencedDocument"); n; n = en_next(n)) {
-		g = rl_en_add_group(r->model, "BG-3");
-		en_add_text(g, "BT-25", n, "ram:IssuerAssignedID");
-		add_date(r, g, "BT-26", n, "ram:FormattedIssueDateTime/qdt:DateTimeString");
-		en_drop_if_empty(g);
-	}
+	if (n)
+		en_read_totals(r->model, n, n, &totals_paths);
+	for (n = en_path(s, "ram:ApplicableTradeTax"); n; n = en_next(n))
+		en_read_vat_breakdown(r->model, n, &vat_breakdown_paths);
+	for (n = en_path(s, "ram:InvoiceReferencedDocument"); n; n = en_next(n))
+		en_read_preceding_invoice(r, n, &preceding_invoice_paths);
 }
 
-static void read_line(struct cii_reader *r, xmlNodePtr l)
+static void read_line(struct en_reader *r, xmlNodePtr l)
 {
 	struct rl_en_node *g = rl_en_add_group(r->model, "BG-25"), *s, *t;
 	xmlNodePtr n, doc = en_path(l, "ram:AssociatedDocumentLineDocument");
-	xmlNodePtr prod = en_path(l, "ram:SpecifiedTradeProduct");
 	xmlNodePtr agr = en_path(l, "ram:SpecifiedLineTradeAgreement");
 	xmlNodePtr set = en_path(l, "ram:SpecifiedLineTradeSettlement");
 	const char *quantity_path;
@@ -351,15 +253,9 @@ static void read_line(struct cii_reader *r, xmlNodePtr l)
 	en_add_text(g, "BT-131", set, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount");
 	en_add_text(g, "BT-132", agr, "ram:BuyerOrderReferencedDocument/ram:LineID");
 	en_add_text(g, "BT-133", set, "ram:ReceivableSpecifiedTradeAccountingAccount/ram:ID");
-	n = en_path(set, "ram:BillingSpecifiedPeriod");
-	if (n) {
-		s = rl_en_add_group(g, "BG-26");
-		add_date(r, s, "BT-134", n, "ram:StartDateTime/udt:DateTimeString");
-		add_date(r, s, "BT-135", n, "ram:EndDateTime/udt:DateTimeString");
-		en_drop_if_empty(s);
-	}
+	en_read_period(r, g, &en_line_period, en_path(set, "ram:BillingSpecifiedPeriod"), &period_paths);
 	for (n = en_path(set, "ram:SpecifiedTradeAllowanceCharge"); n; n = en_next(n))
-		read_allowance_charge(g, n, 1);
+		en_read_allowance_charge(g, n, 1, &allowance_charge_paths);
 	if (agr) {
 		s = rl_en_add_group(g, "BG-29");
 		en_add_text(s, "BT-146", agr, "ram:NetPriceProductTradePrice/ram:ChargeAmount");
@@ -374,41 +270,13 @@ static void read_line(struct cii_reader *r, xmlNodePtr l)
 		rl_en_add_owned(s, "BT-150", en_attr(agr, quantity_path, "unitCode"));
 		en_drop_if_empty(s);
 	}
-	n = en_path(set, "ram:ApplicableTradeTax");
-	if (n) {
-		s = rl_en_add_group(g, "BG-30");
-		en_add_text(s, "BT-151", n, "ram:CategoryCode");
-		en_add_text(s, "BT-152", n, "ram:RateApplicablePercent");
-		en_drop_if_empty(s);
-	}
-	if (prod) {
-		s = rl_en_add_group(g, "BG-31");
-		en_add_text(s, "BT-153", prod, "ram:Name");
-		en_add_text(s, "BT-154", prod, "ram:Description");
-		en_add_text(s, "BT-155", prod, "ram:SellerAssignedID");
-		en_add_text(s, "BT-156", prod, "ram:BuyerAssignedID");
-		t = en_add_text(s, "BT-157", prod, "ram:GlobalID");
-		en_add_attr(t, "BT-157-1", prod, "ram:GlobalID", "schemeID");
-		for (n = en_path(prod, "ram:DesignatedProductClassification"); n; n = en_next(n)) {
-			t = en_add_text(s, "BT-158", n, "ram:ClassCode");
-			en_add_attr(t, "BT-158-1", n, "ram:ClassCode", "listID");
-			en_add_attr(t, "BT-158-2", n, "ram:ClassCode", "listVersionID");
-		}
-		en_add_text(s, "BT-159", prod, "ram:OriginTradeCountry/ram:ID");
-		for (n = en_path(prod, "ram:ApplicableProductCharacteristic"); n; n = en_next(n)) {
-			struct rl_en_node *a = rl_en_add_group(s, "BG-32");
-
-			en_add_text(a, "BT-160", n, "ram:Description");
-			en_add_text(a, "BT-161", n, "ram:Value");
-			en_drop_if_empty(a);
-		}
-		en_drop_if_empty(s);
-	}
+	en_read_line_vat(g, en_path(set, "ram:ApplicableTradeTax"), &line_vat_paths);
+	en_read_item(g, en_path(l, "ram:SpecifiedTradeProduct"), &item_paths);
 }
 
 struct rl_en_node *rl_cii_read(xmlDocPtr doc, struct rl_err *err)
 {
-	struct cii_reader r = { 0 };
+	struct en_reader r;
 	xmlNodePtr root = xmlDocGetRootElement(doc), tx, n;
 	struct rl_en_node *g;
 
@@ -416,16 +284,11 @@ struct rl_en_node *rl_cii_read(xmlDocPtr doc, struct rl_err *err)
 		rl_err_set(err, RL_EBMS_VALUE_NOT_RECOGNIZED, "not a CII D16B CrossIndustryInvoice");
 		return NULL;
 	}
-	rl_en_add_reset();
-	r.model = rl_en_new();
-	r.err = err;
-	if (r.model == NULL) {
-		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	if (en_reader_start(&r, RL_SYNTAX_CII, err) < 0)
 		return NULL;
-	}
 	n = en_path(root, "rsm:ExchangedDocument");
 	en_add_text(r.model, "BT-1", n, "ram:ID");
-	add_date(&r, r.model, "BT-2", n, "ram:IssueDateTime/udt:DateTimeString");
+	en_read_date(&r, r.model, "BT-2", n, "ram:IssueDateTime/udt:DateTimeString");
 	en_add_text(r.model, "BT-3", n, "ram:TypeCode");
 	if (n) {
 		xmlNodePtr note;
@@ -457,13 +320,5 @@ struct rl_en_node *rl_cii_read(xmlDocPtr doc, struct rl_err *err)
 			read_line(&r, n);
 	}
 	en_drop_zero_vat_total(r.model);
-	if (!r.failed && rl_en_add_failed()) {
-		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-		r.failed = 1;
-	}
-	if (r.failed) {
-		rl_en_free(r.model);
-		return NULL;
-	}
-	return r.model;
+	return en_reader_finish(&r);
 }

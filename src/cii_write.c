@@ -236,25 +236,9 @@ static int looks_like_iban(const char *s)
 	return 1;
 }
 
-static const struct rl_en_node *mandate_means(const struct rl_en_node *m)
-{
-	const struct rl_en_node *g;
-
-	for (g = rl_en_get(m, "BG-16"); g; g = rl_en_next(g)) {
-		const char *code = V(g, "BT-81");
-
-		if (code && (strcmp(code, "49") == 0 || strcmp(code, "59") == 0))
-			return g;
-	}
-	for (g = rl_en_get(m, "BG-16"); g; g = rl_en_next(g))
-		if (V(g, "BT-81"))
-			return g;
-	return NULL;
-}
-
 static void write_payment_means(struct cii_writer *c, const struct rl_en_node *dd)
 {
-	const struct rl_en_node *g, *s, *with_mandate = mandate_means(c->m);
+	const struct rl_en_node *g, *s, *with_mandate = en_mandate_means(c->m);
 
 	for (g = rl_en_get(c->m, "BG-16"); g; g = rl_en_next(g)) {
 		xw_open(&c->w, "ram:SpecifiedTradeSettlementPaymentMeans", NULL);
@@ -325,42 +309,35 @@ static void period(struct cii_writer *c, const char *start, const char *end)
 	xw_close(&c->w, "ram:BillingSpecifiedPeriod");
 }
 
-/* ids: amount, base, percentage, reason, reason code, VAT category, VAT rate (the last two: documents). */
-static void write_allowance_charge(struct cii_writer *c, const struct rl_en_node *g, int charge,
-				   const char *const ids[7])
+static void write_allowance_charge(struct cii_writer *c, const struct rl_en_node *g,
+				   const struct en_allowance_charge_role *role)
 {
 	xw_open(&c->w, "ram:SpecifiedTradeAllowanceCharge", NULL);
-	wrapped(c, "ram:ChargeIndicator", "udt:Indicator", charge ? "true" : "false");
-	xw_leaf(&c->w, "ram:CalculationPercent", V(g, ids[2]), NULL);
-	xw_leaf(&c->w, "ram:BasisAmount", V(g, ids[1]), NULL);
-	xw_leaf(&c->w, "ram:ActualAmount", V(g, ids[0]), NULL);
-	xw_leaf(&c->w, "ram:ReasonCode", V(g, ids[4]), NULL);
-	xw_leaf(&c->w, "ram:Reason", V(g, ids[3]), NULL);
-	if (ids[5] && (V(g, ids[5]) || V(g, ids[6]))) {
+	wrapped(c, "ram:ChargeIndicator", "udt:Indicator", role->charge ? "true" : "false");
+	xw_leaf(&c->w, "ram:CalculationPercent", V(g, role->percent), NULL);
+	xw_leaf(&c->w, "ram:BasisAmount", V(g, role->base), NULL);
+	xw_leaf(&c->w, "ram:ActualAmount", V(g, role->amount), NULL);
+	xw_leaf(&c->w, "ram:ReasonCode", V(g, role->reason_code), NULL);
+	xw_leaf(&c->w, "ram:Reason", V(g, role->reason), NULL);
+	if (role->vat_category && (V(g, role->vat_category) || V(g, role->vat_rate))) {
 		xw_open(&c->w, "ram:CategoryTradeTax", NULL);
 		xw_leaf(&c->w, "ram:TypeCode", "VAT", NULL);
-		xw_leaf(&c->w, "ram:CategoryCode", V(g, ids[5]), NULL);
-		xw_leaf(&c->w, "ram:RateApplicablePercent", V(g, ids[6]), NULL);
+		xw_leaf(&c->w, "ram:CategoryCode", V(g, role->vat_category), NULL);
+		xw_leaf(&c->w, "ram:RateApplicablePercent", V(g, role->vat_rate), NULL);
 		xw_close(&c->w, "ram:CategoryTradeTax");
 	}
 	xw_close(&c->w, "ram:SpecifiedTradeAllowanceCharge");
 }
 
-static const char *const doc_allowance_ids[7] = { "BT-92", "BT-93", "BT-94", "BT-97", "BT-98", "BT-95", "BT-96" };
-static const char *const doc_charge_ids[7] = { "BT-99", "BT-100", "BT-101", "BT-104", "BT-105", "BT-102", "BT-103" };
-static const char *const line_allowance_ids[7] = { "BT-136", "BT-137", "BT-138", "BT-139", "BT-140", NULL, NULL };
-static const char *const line_charge_ids[7] = { "BT-141", "BT-142", "BT-143", "BT-144", "BT-145", NULL, NULL };
-
 static void write_allowances_charges(struct cii_writer *c, const struct rl_en_node *parent, int line)
 {
+	const struct en_allowance_charge_role *role;
 	const struct rl_en_node *n;
 
-	for (n = parent->first; n; n = n->next) {
-		if (strcmp(n->id, line ? "BG-27" : "BG-20") == 0)
-			write_allowance_charge(c, n, 0, line ? line_allowance_ids : doc_allowance_ids);
-		else if (strcmp(n->id, line ? "BG-28" : "BG-21") == 0)
-			write_allowance_charge(c, n, 1, line ? line_charge_ids : doc_charge_ids);
-	}
+	/* In document order, whichever kind each is. */
+	for (n = parent->first; n; n = n->next)
+		if ((role = en_allowance_charge_role_of(n->id, line)))
+			write_allowance_charge(c, n, role);
 }
 
 static void write_settlement(struct cii_writer *c)

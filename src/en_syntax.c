@@ -1,5 +1,6 @@
-/* en_syntax.c - party roles, DOM path lookups, dates and the streaming XML writer shared by the
- * UBL and CII readers and writers. See src/en_syntax.h. */
+/* en_syntax.c - party, allowance/charge and period roles, DOM path lookups, dates, the model checks
+ * both writers make and the streaming XML writer shared by the UBL and CII readers and writers.
+ * See src/en_syntax.h. */
 #include "config.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +41,34 @@ const struct en_party_role en_tax_representative = {
 	"BG-11", "BT-62", NULL, NULL, NULL, NULL, NULL,
 	"BT-63", NULL, NULL, NULL, NULL, 1, 1, &tax_representative_address, NULL
 };
+
+const struct en_allowance_charge_role en_document_allowance = {
+	"BG-20", "BT-92", "BT-93", "BT-94", "BT-97", "BT-98", "BT-95", "BT-96", 0
+};
+const struct en_allowance_charge_role en_document_charge = {
+	"BG-21", "BT-99", "BT-100", "BT-101", "BT-104", "BT-105", "BT-102", "BT-103", 1
+};
+const struct en_allowance_charge_role en_line_allowance = {
+	"BG-27", "BT-136", "BT-137", "BT-138", "BT-139", "BT-140", NULL, NULL, 0
+};
+const struct en_allowance_charge_role en_line_charge = {
+	"BG-28", "BT-141", "BT-142", "BT-143", "BT-144", "BT-145", NULL, NULL, 1
+};
+
+const struct en_allowance_charge_role *en_allowance_charge_role_of(const char *group_id, int line)
+{
+	const struct en_allowance_charge_role *allowance = line ? &en_line_allowance : &en_document_allowance;
+	const struct en_allowance_charge_role *charge = line ? &en_line_charge : &en_document_charge;
+
+	if (strcmp(group_id, allowance->group) == 0)
+		return allowance;
+	if (strcmp(group_id, charge->group) == 0)
+		return charge;
+	return NULL;
+}
+
+const struct en_period_role en_invoicing_period = { "BG-14", "BT-73", "BT-74" };
+const struct en_period_role en_line_period = { "BG-26", "BT-134", "BT-135" };
 
 static const char *prefix_ns(const char *prefix, size_t len)
 {
@@ -165,17 +194,41 @@ int en_date_to_102(const char *in, char out[9])
 	return 0;
 }
 
+int en_only_not_subject_to_vat(const struct rl_en_node *model)
+{
+	const struct rl_en_node *g = rl_en_get(model, "BG-23");
+
+	if (g == NULL)
+		return 0;
+	for (; g; g = rl_en_next(g))
+		if (rl_en_value(g, "BT-118") == NULL || strcmp(rl_en_value(g, "BT-118"), "O") != 0)
+			return 0;
+	return 1;
+}
+
 void en_drop_zero_vat_total(struct rl_en_node *model)
 {
-	struct rl_en_node *totals = rl_en_get(model, "BG-22"), *g;
+	struct rl_en_node *totals = rl_en_get(model, "BG-22");
 	struct rl_en_node *tax = totals ? rl_en_get(totals, "BT-110") : NULL;
 
-	if (tax == NULL || strspn(tax->value, "0.") != strlen(tax->value) || rl_en_get(model, "BG-23") == NULL)
-		return;
-	for (g = rl_en_get(model, "BG-23"); g; g = rl_en_next(g))
-		if (rl_en_value(g, "BT-118") == NULL || strcmp(rl_en_value(g, "BT-118"), "O") != 0)
-			return;
-	rl_en_remove(tax);
+	if (tax && strspn(tax->value, "0.") == strlen(tax->value) && en_only_not_subject_to_vat(model))
+		rl_en_remove(tax);
+}
+
+const struct rl_en_node *en_mandate_means(const struct rl_en_node *model)
+{
+	const struct rl_en_node *g;
+
+	for (g = rl_en_get(model, "BG-16"); g; g = rl_en_next(g)) {
+		const char *code = rl_en_value(g, "BT-81");
+
+		if (code && (strcmp(code, "49") == 0 || strcmp(code, "59") == 0))
+			return g;
+	}
+	for (g = rl_en_get(model, "BG-16"); g; g = rl_en_next(g))
+		if (rl_en_value(g, "BT-81"))
+			return g;
+	return NULL;
 }
 
 static const char *const tax_point_codes[][2] = { { "3", "5" }, { "35", "29" }, { "432", "72" } };

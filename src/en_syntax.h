@@ -1,7 +1,8 @@
 /*
- * en_syntax.h - what the UBL and CII readers and writers share (internal to the library): the party
- * roles of EN 16931 (which BT numbers a seller, buyer, payee... uses), prefixed-path lookups in a DOM,
- * date conversion, and a small streaming XML writer.
+ * en_syntax.h - what the UBL and CII readers and writers share (internal to the library): the roles
+ * of EN 16931 (which BT numbers a seller, buyer, payee, an allowance or charge, a period... uses),
+ * prefixed-path lookups in a DOM, date conversion, the model questions both writers ask, and a small
+ * streaming XML writer. What only the two readers share is in src/en_read.h.
  */
 #ifndef RELAIS_EN_SYNTAX_H
 #define RELAIS_EN_SYNTAX_H
@@ -31,6 +32,25 @@ struct en_party_role {
 extern const struct en_party_role en_seller, en_buyer, en_payee, en_tax_representative;
 extern const struct en_address_role en_deliver_to_address;
 
+/* The business terms of a document level (BG-20, BG-21) or line (BG-27, BG-28) allowance or charge. */
+struct en_allowance_charge_role {
+	const char *group;
+	const char *amount, *base, *percent, *reason, *reason_code;
+	const char *vat_category, *vat_rate;	/* document level only: NULL on a line */
+	int charge;				/* 1: a charge, 0: an allowance */
+};
+extern const struct en_allowance_charge_role en_document_allowance, en_document_charge;
+extern const struct en_allowance_charge_role en_line_allowance, en_line_charge;
+/* The role of a model group with that id among the allowances and charges of a document (line 0)
+ * or of a line (line 1); NULL when it is none of them. */
+const struct en_allowance_charge_role *en_allowance_charge_role_of(const char *group_id, int line);
+
+/* The beginning and end date of a period: the invoicing period (BG-14) or a line's (BG-26). */
+struct en_period_role {
+	const char *group, *start, *end;
+};
+extern const struct en_period_role en_invoicing_period, en_line_period;
+
 /* The first element reached from `node` by a path of prefixed names, "cac:Party/cbc:Name": prefixes
  * cac, cbc (UBL), rsm, ram, udt, qdt (CII). NULL when absent. */
 xmlNodePtr en_path(xmlNodePtr node, const char *path);
@@ -57,6 +77,13 @@ const char *en_tax_point_code_from_cii(const char *code);
 /* A zero invoice total VAT amount (BT-110) when the VAT breakdown is all category O (not subject to
  * VAT) is the same as none: UBL must write one there, CII may. Both readers remove it. */
 void en_drop_zero_vat_total(struct rl_en_node *model);
+/* 1 when the model has a VAT breakdown (BG-23) and all of it is category O (not subject to VAT). */
+int en_only_not_subject_to_vat(const struct rl_en_node *model);
+
+/* The payment instructions (BG-16) that carry the direct debit mandate and the debited account
+ * (BG-19), which both syntaxes hold per payment means: the first with a direct debit code (49, 59),
+ * else the first with any code; NULL when no payment means has a code. */
+const struct rl_en_node *en_mandate_means(const struct rl_en_node *model);
 
 /* Date conversion: "YYYY-MM-DD" <-> "YYYYMMDD" (CII format 102). -1 when the text is not such a date. */
 int en_date_from_102(const char *in, char out[11]);

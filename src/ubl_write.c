@@ -309,27 +309,10 @@ static void write_delivery(struct ubl_writer *u)
 	xw_close(&u->w, "cac:Delivery");
 }
 
-/* The payment means that carries the direct debit mandate: the first direct debit one (49, 59). */
-static const struct rl_en_node *mandate_means(const struct rl_en_node *m)
-{
-	const struct rl_en_node *g;
-
-	for (g = rl_en_get(m, "BG-16"); g; g = rl_en_next(g)) {
-		const char *code = V(g, "BT-81");
-
-		if (code && (strcmp(code, "49") == 0 || strcmp(code, "59") == 0))
-			return g;
-	}
-	for (g = rl_en_get(m, "BG-16"); g; g = rl_en_next(g))
-		if (V(g, "BT-81"))
-			return g;
-	return NULL;
-}
-
 static void write_payment(struct ubl_writer *u)
 {
 	const struct rl_en_node *g, *s, *t, *dd = rl_en_get(u->m, "BG-19");
-	const struct rl_en_node *with_mandate = mandate_means(u->m);
+	const struct rl_en_node *with_mandate = en_mandate_means(u->m);
 	int due_date_written = 0;
 
 	for (g = rl_en_get(u->m, "BG-16"); g; g = rl_en_next(g)) {
@@ -409,51 +392,30 @@ static void tax_category(struct ubl_writer *u, const char *tag, const char *code
 	xw_close(&u->w, tag);
 }
 
-/* ids: amount, base, percentage, reason, reason code, VAT category, VAT rate (the last two: documents). */
-static void write_allowance_charge(struct ubl_writer *u, const struct rl_en_node *g, int charge,
-				   const char *const ids[7])
+static void write_allowance_charge(struct ubl_writer *u, const struct rl_en_node *g,
+				   const struct en_allowance_charge_role *role)
 {
 	xw_open(&u->w, "cac:AllowanceCharge", NULL);
-	xw_leaf(&u->w, "cbc:ChargeIndicator", charge ? "true" : "false", NULL);
-	xw_leaf(&u->w, "cbc:AllowanceChargeReasonCode", V(g, ids[4]), NULL);
-	xw_leaf(&u->w, "cbc:AllowanceChargeReason", V(g, ids[3]), NULL);
-	xw_leaf(&u->w, "cbc:MultiplierFactorNumeric", V(g, ids[2]), NULL);
-	amount(u, "cbc:Amount", V(g, ids[0]));
-	amount(u, "cbc:BaseAmount", V(g, ids[1]));
-	if (ids[5] && (V(g, ids[5]) || V(g, ids[6])))
-		tax_category(u, "cac:TaxCategory", V(g, ids[5]), V(g, ids[6]), NULL, NULL);
+	xw_leaf(&u->w, "cbc:ChargeIndicator", role->charge ? "true" : "false", NULL);
+	xw_leaf(&u->w, "cbc:AllowanceChargeReasonCode", V(g, role->reason_code), NULL);
+	xw_leaf(&u->w, "cbc:AllowanceChargeReason", V(g, role->reason), NULL);
+	xw_leaf(&u->w, "cbc:MultiplierFactorNumeric", V(g, role->percent), NULL);
+	amount(u, "cbc:Amount", V(g, role->amount));
+	amount(u, "cbc:BaseAmount", V(g, role->base));
+	if (role->vat_category && (V(g, role->vat_category) || V(g, role->vat_rate)))
+		tax_category(u, "cac:TaxCategory", V(g, role->vat_category), V(g, role->vat_rate), NULL, NULL);
 	xw_close(&u->w, "cac:AllowanceCharge");
 }
 
-static const char *const doc_allowance_ids[7] = { "BT-92", "BT-93", "BT-94", "BT-97", "BT-98", "BT-95", "BT-96" };
-static const char *const doc_charge_ids[7] = { "BT-99", "BT-100", "BT-101", "BT-104", "BT-105", "BT-102", "BT-103" };
-static const char *const line_allowance_ids[7] = { "BT-136", "BT-137", "BT-138", "BT-139", "BT-140", NULL, NULL };
-static const char *const line_charge_ids[7] = { "BT-141", "BT-142", "BT-143", "BT-144", "BT-145", NULL, NULL };
-
 static void write_allowances_charges(struct ubl_writer *u, const struct rl_en_node *parent, int line)
 {
+	const struct en_allowance_charge_role *role;
 	const struct rl_en_node *c;
 
 	/* In document order, whichever kind each is. */
-	for (c = parent->first; c; c = c->next) {
-		if (strcmp(c->id, line ? "BG-27" : "BG-20") == 0)
-			write_allowance_charge(u, c, 0, line ? line_allowance_ids : doc_allowance_ids);
-		else if (strcmp(c->id, line ? "BG-28" : "BG-21") == 0)
-			write_allowance_charge(u, c, 1, line ? line_charge_ids : doc_charge_ids);
-	}
-}
-
-/* 1 when the VAT breakdown has only category O (not subject to VAT) groups. */
-static int only_not_subject_to_vat(const struct rl_en_node *m)
-{
-	const struct rl_en_node *g = rl_en_get(m, "BG-23");
-
-	if (g == NULL)
-		return 0;
-	for (; g; g = rl_en_next(g))
-		if (V(g, "BT-118") == NULL || strcmp(V(g, "BT-118"), "O") != 0)
-			return 0;
-	return 1;
+	for (c = parent->first; c; c = c->next)
+		if ((role = en_allowance_charge_role_of(c->id, line)))
+			write_allowance_charge(u, c, role);
 }
 
 static void write_taxes_and_totals(struct ubl_writer *u)
@@ -462,7 +424,7 @@ static void write_taxes_and_totals(struct ubl_writer *u)
 	const char *tax = SUB(totals, "BT-110");
 
 	/* UBL needs cac:TaxTotal/cbc:TaxAmount; an invoice not subject to VAT may lack BT-110. */
-	if (tax == NULL && only_not_subject_to_vat(u->m))
+	if (tax == NULL && en_only_not_subject_to_vat(u->m))
 		tax = "0";
 	if (tax) {
 		xw_open(&u->w, "cac:TaxTotal", NULL);
