@@ -113,6 +113,8 @@ if [ -f "$C/facturx/pdf/valid/$FX" ]; then
 	cp "$C/facturx/pdf/valid/$FX" "$TMP/$FX"
 	mv "$TMP/$FX" "$TMP/A/outbox/$FX"
 	wait_until 20 "the PDF is queued as a UBL SBD" -- test -f "$TMP/A/outbox/.queued/$FX.ubl.xml"
+	# The SBD is written before the submission; the original is moved after it.
+	wait_until 20 "the original PDF is moved to .queued/" -- test -f "$TMP/A/outbox/.queued/$FX"
 	expect_same_file "$TMP/A/outbox/.queued/$FX" "$C/facturx/pdf/valid/$FX" "the original PDF stays unchanged in .queued/"
 	wait_until 30 "B receives it" -- sh -c "[ \$(find '$TMP/B/inbox' -maxdepth 1 -type f ! -name '.*' | wc -l) = $((before + 1)) ]"
 	GOT=$(grep -l "$FX" "$TMP"/B/inbox/*.xml | head -1)
