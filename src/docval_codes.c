@@ -1,7 +1,9 @@
 /*
  * docval_codes.c - the code lists the built-in EN 16931 rules check against, as data.
  * The values are those of the CEN EN 16931 validation artefacts 1.3.16 (the lists the rules BR-CL-*
- * and BR-CO-09 name). Each list is sorted (strcmp order) so lookups are binary searches.
+ * and BR-CO-09 name). Each list is sorted (strcmp order) so lookups are binary searches. A list made of
+ * another one and a few more codes (vat_prefix) or of two others (uncl1001_cii) is not written out again:
+ * its lookup searches both parts.
  * See include/relais/docval.h.
  */
 #include "config.h"
@@ -20,15 +22,6 @@ static const char *const uncl1001_invoice_ubl[] = {
 /* UNCL 1001 type codes allowed in a UBL CreditNote (BR-CL-01) */
 static const char *const uncl1001_creditnote_ubl[] = {
 	"261", "262", "296", "308", "381", "396", "420", "458", "502", "503", "532", "81", "83",
-};
-
-/* UNCL 1001 document type codes allowed in CII (BR-CL-01) */
-static const char *const uncl1001_cii[] = {
-	"102", "130", "202", "203", "204", "211", "218", "219", "261", "262", "295", "296", "308", "325",
-	"326", "331", "380", "381", "382", "383", "384", "385", "386", "387", "388", "389", "390", "393",
-	"394", "395", "396", "420", "456", "457", "458", "471", "472", "473", "500", "501", "502", "503",
-	"527", "532", "553", "575", "623", "633", "71", "751", "780", "80", "81", "817", "82", "83", "84",
-	"870", "875", "876", "877", "935",
 };
 
 /* ISO 4217 alpha-3 currency codes (BR-CL-03, BR-CL-04) */
@@ -111,24 +104,9 @@ static const char *const iso3166[] = {
 	"VI", "VN", "VU", "WF", "WS", "XI", "YE", "YT", "ZA", "ZM", "ZW",
 };
 
-/* VAT identifier prefixes: ISO 3166-1 alpha-2 plus EL (BR-CO-09) */
-static const char *const vat_prefix[] = {
-	"1A", "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX",
-	"AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR",
-	"BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM",
-	"CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC",
-	"EE", "EG", "EH", "EL", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD",
-	"GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY",
-	"HK", "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT",
-	"JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA",
-	"LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG",
-	"MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY",
-	"MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE",
-	"PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS",
-	"RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO",
-	"SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM",
-	"TN", "TO", "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE",
-	"VG", "VI", "VN", "VU", "WF", "WS", "XI", "YE", "YT", "ZA", "ZM", "ZW",
+/* What VAT identifier prefixes add to ISO 3166-1 alpha-2 (BR-CO-09): Greece's EL */
+static const char *const vat_prefix_extra[] = {
+	"EL",
 };
 
 /* UN/ECE Recommendation 20/21 unit codes (BR-CL-23) */
@@ -294,23 +272,31 @@ static int compare(const void *key, const void *item)
 	return strcmp((const char *)key, *(const char *const *)item);
 }
 
-#define LIST(name) { #name, name, sizeof(name) / sizeof(name[0]) }
+#define VALUES(name) name, sizeof(name) / sizeof(name[0])
 static const struct {
 	const char *name;
 	const char *const *values;
 	size_t count;
+	const char *const *more_values;	/* a second sorted list the code may also be in, or NULL */
+	size_t more_count;
 } lists[] = {
-	LIST(uncl1001_invoice_ubl),
-	LIST(uncl1001_creditnote_ubl),
-	LIST(uncl1001_cii),
-	LIST(iso4217),
-	LIST(iso6523_icd),
-	LIST(eas),
-	LIST(uncl5305),
-	LIST(iso3166),
-	LIST(vat_prefix),
-	LIST(unece_rec20),
+	{ "uncl1001_invoice_ubl", VALUES(uncl1001_invoice_ubl), NULL, 0 },
+	{ "uncl1001_creditnote_ubl", VALUES(uncl1001_creditnote_ubl), NULL, 0 },
+	/* CII has one document type code for invoices and credit notes: both UBL lists */
+	{ "uncl1001_cii", VALUES(uncl1001_invoice_ubl), VALUES(uncl1001_creditnote_ubl) },
+	{ "iso4217", VALUES(iso4217), NULL, 0 },
+	{ "iso6523_icd", VALUES(iso6523_icd), NULL, 0 },
+	{ "eas", VALUES(eas), NULL, 0 },
+	{ "uncl5305", VALUES(uncl5305), NULL, 0 },
+	{ "iso3166", VALUES(iso3166), NULL, 0 },
+	{ "vat_prefix", VALUES(iso3166), VALUES(vat_prefix_extra) },
+	{ "unece_rec20", VALUES(unece_rec20), NULL, 0 },
 };
+
+static int in_sorted(const char *code, const char *const *values, size_t count)
+{
+	return values != NULL && bsearch(code, values, count, sizeof(char *), compare) != NULL;
+}
 
 int rl_code_in_list(const char *list, const char *code)
 {
@@ -318,6 +304,7 @@ int rl_code_in_list(const char *list, const char *code)
 		return 0;
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (strcmp(lists[i].name, list) == 0)
-			return bsearch(code, lists[i].values, lists[i].count, sizeof(char *), compare) != NULL;
+			return in_sorted(code, lists[i].values, lists[i].count) ||
+			       in_sorted(code, lists[i].more_values, lists[i].more_count);
 	return 0;
 }
