@@ -44,40 +44,27 @@ struct run {
 	int failed;	/* out of memory */
 };
 
-static void add(struct run *r, int severity, const char *rule, xmlNodePtr node, const char *fmt, va_list ap)
+/* Adds a finding of the given severity located at node (the document root when NULL). */
+static void finding(struct run *r, int severity, const char *rule, xmlNodePtr node, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void finding(struct run *r, int severity, const char *rule, xmlNodePtr node, const char *fmt, ...)
 {
 	char msg[512];
 	char *loc = dv_location(node ? node : r->m->root);
+	va_list ap;
 
+	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	if (loc == NULL || rl_findings_add(r->out, rule, severity, loc, "%s", msg) < 0)
 		r->failed = 1;
 	free(loc);
 }
 
-/* Adds a fatal finding located at node (the document root when NULL). */
-static void report(struct run *r, const char *rule, xmlNodePtr node, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void report(struct run *r, const char *rule, xmlNodePtr node, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	add(r, RL_SEV_FATAL, rule, node, fmt, ap);
-	va_end(ap);
-}
-
-/* Adds a warning: for checks relais makes beyond EN 16931 and Peppol BIS 3. */
-static void warn(struct run *r, const char *rule, xmlNodePtr node, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void warn(struct run *r, const char *rule, xmlNodePtr node, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	add(r, RL_SEV_WARNING, rule, node, fmt, ap);
-	va_end(ap);
-}
+/* A fatal finding: what EN 16931 and Peppol BIS 3 require. */
+#define report(r, ...) finding(r, RL_SEV_FATAL, __VA_ARGS__)
+/* A warning: for checks relais makes beyond EN 16931 and Peppol BIS 3. */
+#define warn(r, ...) finding(r, RL_SEV_WARNING, __VA_ARGS__)
 
 static int blank(const struct dv_text *t)
 {
@@ -88,6 +75,20 @@ static int blank(const struct dv_text *t)
 static int dec(const struct dv_text *t, struct dv_dec *d)
 {
 	return t->text ? dv_dec_parse(t->text, d) : -1;
+}
+
+/* Adds a present value to sum, as XPath sum() does (an absent one adds nothing); sets *unusable when
+ * it is not a decimal. */
+static void add_amount(const struct dv_text *t, struct dv_dec *sum, int *unusable)
+{
+	struct dv_dec d;
+
+	if (t->text == NULL)
+		return;
+	if (dec(t, &d) < 0)
+		*unusable = 1;
+	else
+		sum->units += d.units;
 }
 
 static int dec_eq(struct dv_dec a, struct dv_dec b)
@@ -203,21 +204,17 @@ static void allowances(struct run *r)
 /* Sum of the document level allowances (charge 0) or charges (charge 1); -1 when one is unusable. */
 static int sum_allowances(const struct dv_model *m, int charge, struct dv_dec *sum, int *count)
 {
+	int unusable = 0;
+
 	sum->units = 0;
 	*count = 0;
-	for (size_t i = 0; i < m->allowances_count; i++) {
-		struct dv_dec d;
-
+	for (size_t i = 0; i < m->allowances_count && !unusable; i++) {
 		if (m->allowances[i].charge != charge)
 			continue;
 		(*count)++;
-		if (m->allowances[i].amount.text == NULL)
-			continue;	/* XPath sum() skips what is absent */
-		if (dec(&m->allowances[i].amount, &d) < 0)
-			return -1;
-		sum->units += d.units;
+		add_amount(&m->allowances[i].amount, sum, &unusable);
 	}
-	return 0;
+	return unusable ? -1 : 0;
 }
 
 static void totals(struct run *r)
@@ -225,23 +222,16 @@ static void totals(struct run *r)
 	const struct dv_model *m = r->m;
 	struct dv_dec lines_sum = { 0 }, line_total, allow_sum, charge_sum, allow, charge, excl, incl, prepaid,
 		       rounding, payable, expect;
-	int n_allow, n_charge, ok;
+	int n_allow, n_charge, ok, unusable;
 	char a[64], b[64];
 
 	if (m->totals == NULL)
 		return;
 	/* BR-CO-10 */
-	ok = 1;
-	for (size_t i = 0; i < m->lines_count && ok; i++) {
-		struct dv_dec d;
-
-		if (m->lines[i].net.text == NULL)
-			continue;
-		if (dec(&m->lines[i].net, &d) < 0)
-			ok = 0;
-		else
-			lines_sum.units += d.units;
-	}
+	unusable = 0;
+	for (size_t i = 0; i < m->lines_count && !unusable; i++)
+		add_amount(&m->lines[i].net, &lines_sum, &unusable);
+	ok = !unusable;
 	if (!ok || dec(&m->line_total, &line_total) < 0 || !dec_eq(line_total, dv_dec_round2(lines_sum)))
 		report(r, "BR-CO-10", m->line_total.node ? m->line_total.node : m->totals,
 		       "Sum of Invoice line net amount (BT-106) %s = Σ Invoice line net amount (BT-131) %s.",
@@ -305,12 +295,34 @@ static void totals(struct run *r)
 	(void)a;
 }
 
+/* round(|taxable| x rate / 100, 2): the VAT amount a taxable amount and rate make; -1 on overflow. */
+static int expected_tax(struct dv_dec taxable, struct dv_dec rate, struct dv_dec *expect)
+{
+	struct dv_dec abs_taxable = { taxable.units < 0 ? -taxable.units : taxable.units }, product;
+
+	if (dv_dec_mul(abs_taxable, rate, &product) < 0)
+		return -1;
+	product.units /= 100;
+	*expect = dv_dec_round2(product);
+	return 0;
+}
+
+/* |tax| is less than 1 away from expect (1 away too when inclusive). */
+static int tax_within_one(struct dv_dec tax, struct dv_dec expect, int inclusive)
+{
+	dv_int abs_tax = tax.units < 0 ? -tax.units : tax.units;
+
+	if (inclusive)
+		return abs_tax - DV_DEC_SCALE <= expect.units && abs_tax + DV_DEC_SCALE >= expect.units;
+	return abs_tax - DV_DEC_SCALE < expect.units && abs_tax + DV_DEC_SCALE > expect.units;
+}
+
 static void vat(struct run *r)
 {
 	const struct dv_model *m = r->m;
 	struct dv_dec excl, incl, vat_total, sum;
 	char b[64];
-	int ok;
+	int ok, unusable;
 
 	/* BR-CO-14 */
 	if (m->syntax == RL_DOC_SYNTAX_UBL) {
@@ -320,20 +332,14 @@ static void vat(struct run *r)
 			struct dv_text amount = { NULL, NULL };
 
 			sum.units = 0;
-			ok = 1;
+			unusable = 0;
 			for (size_t i = 0; i < m->vat_count; i++) {
-				struct dv_dec d;
-
 				if (m->vat[i].node->parent != group)
 					continue;
 				subtotals++;
-				if (m->vat[i].tax.text == NULL)
-					continue;
-				if (dec(&m->vat[i].tax, &d) < 0)
-					ok = 0;
-				else
-					sum.units += d.units;
+				add_amount(&m->vat[i].tax, &sum, &unusable);
 			}
+			ok = !unusable;
 			if (subtotals == 0)
 				continue;
 			for (xmlNodePtr c = group->children; c; c = c->next)
@@ -363,17 +369,10 @@ static void vat(struct run *r)
 		}
 	} else {
 		sum.units = 0;
-		ok = 1;
-		for (size_t i = 0; i < m->vat_count; i++) {
-			struct dv_dec d;
-
-			if (m->vat[i].tax.text == NULL)
-				continue;
-			if (dec(&m->vat[i].tax, &d) < 0)
-				ok = 0;
-			else
-				sum.units += d.units;
-		}
+		unusable = 0;
+		for (size_t i = 0; i < m->vat_count; i++)
+			add_amount(&m->vat[i].tax, &sum, &unusable);
+		ok = !unusable;
 		for (size_t i = 0; i < m->tax_totals_count; i++)
 			if (!ok || dec(&m->tax_totals[i], &vat_total) < 0 || !dec_eq(vat_total, dv_dec_round2(sum)))
 				report(r, "BR-CO-14", m->tax_totals[i].node,
@@ -398,7 +397,7 @@ static void vat(struct run *r)
 	/* BR-CO-17: VAT category tax amount = taxable amount x rate / 100, within 1 either way. */
 	for (size_t i = 0; i < m->vat_count; i++) {
 		const struct dv_vat *v = &m->vat[i];
-		struct dv_dec rate, tax, taxable, product, expect;
+		struct dv_dec rate, tax, taxable, expect;
 
 		if (m->syntax == RL_DOC_SYNTAX_CII && v->node->parent != m->settlement)
 			continue;
@@ -412,25 +411,9 @@ static void vat(struct run *r)
 			else
 				ok = dv_dec_round0(tax).units == 0;
 		} else {
-			struct dv_dec abs_taxable, abs_tax;
-
-			ok = dec(&v->taxable, &taxable) == 0;
-			if (ok) {
-				abs_taxable.units = taxable.units < 0 ? -taxable.units : taxable.units;
-				abs_tax.units = tax.units < 0 ? -tax.units : tax.units;
-				ok = dv_dec_mul(abs_taxable, rate, &product) == 0;
-				if (ok) {
-					product.units /= 100;
-					expect = dv_dec_round2(product);
-					/* UBL's test has strict bounds, CII's inclusive ones. */
-					if (m->syntax == RL_DOC_SYNTAX_CII)
-						ok = abs_tax.units - DV_DEC_SCALE <= expect.units &&
-						     abs_tax.units + DV_DEC_SCALE >= expect.units;
-					else
-						ok = abs_tax.units - DV_DEC_SCALE < expect.units &&
-						     abs_tax.units + DV_DEC_SCALE > expect.units;
-				}
-			}
+			/* UBL's test has strict bounds, CII's inclusive ones. */
+			ok = dec(&v->taxable, &taxable) == 0 && expected_tax(taxable, rate, &expect) == 0 &&
+			     tax_within_one(tax, expect, m->syntax == RL_DOC_SYNTAX_CII);
 		}
 		if (!ok)
 			report(r, "BR-CO-17", v->tax.node ? v->tax.node : v->node,
@@ -472,18 +455,6 @@ static int rate_equals(const struct dv_text *t, const struct dv_dec *rate)
 	struct dv_dec d;
 
 	return dec(t, &d) == 0 && d.units == rate->units;
-}
-
-static void add_amount(const struct dv_text *t, struct dv_dec *sum, int *unusable)
-{
-	struct dv_dec d;
-
-	if (t->text == NULL)
-		return;
-	if (dec(t, &d) < 0)
-		*unusable = 1;
-	else
-		sum->units += d.units;
 }
 
 static struct category_sums category_sums(const struct dv_model *m, const char *code, const struct dv_dec *rate)
@@ -569,7 +540,7 @@ static void vat_category(struct run *r, const char *code, const char *prefix, co
 	}
 	for (size_t i = 0; i < m->vat_count; i++) {
 		const struct dv_vat *v = &m->vat[i];
-		struct dv_dec tax, taxable, rate, product;
+		struct dv_dec tax, taxable, rate, expect;
 		int ok;
 
 		if (!v->vat_scheme || !is_category(&v->category, code) ||
@@ -582,18 +553,8 @@ static void vat_category(struct run *r, const char *code, const char *prefix, co
 			       name, v->taxable.text ? v->taxable.text : "(absent)", code[0] == 'S' ? " and rate" : "");
 		}
 		if (code[0] == 'S') {
-			ok = dec(&v->tax, &tax) == 0 && dec(&v->taxable, &taxable) == 0 && dec(&v->rate, &rate) == 0;
-			if (ok) {
-				struct dv_dec abs_taxable = { taxable.units < 0 ? -taxable.units : taxable.units };
-				dv_int abs_tax = tax.units < 0 ? -tax.units : tax.units;
-
-				ok = dv_dec_mul(abs_taxable, rate, &product) == 0;
-				if (ok) {
-					product.units /= 100;
-					product = dv_dec_round2(product);
-					ok = abs_tax - DV_DEC_SCALE < product.units && abs_tax + DV_DEC_SCALE > product.units;
-				}
-			}
+			ok = dec(&v->tax, &tax) == 0 && dec(&v->taxable, &taxable) == 0 && dec(&v->rate, &rate) == 0 &&
+			     expected_tax(taxable, rate, &expect) == 0 && tax_within_one(tax, expect, 0);
 		} else {
 			ok = dec(&v->tax, &tax) == 0 && tax.units == 0;
 		}
