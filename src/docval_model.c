@@ -178,6 +178,20 @@ static int take_attr(struct dv_text *t, xmlNodePtr node, const char *attr)
 	return 0;
 }
 
+/* 1 when node has the attribute attr with the value value (never when value is NULL). */
+static int attr_equals(xmlNodePtr node, const char *attr, const char *value)
+{
+	char *v;
+	int same;
+
+	if (value == NULL)
+		return 0;
+	v = rl_xml_attr(node, NULL, attr);
+	same = v && strcmp(v, value) == 0;
+	free(v);
+	return same;
+}
+
 static void text_free(struct dv_text *t)
 {
 	free(t->text);
@@ -231,12 +245,8 @@ static int has_ancestor(xmlNodePtr n, const char *name)
 /* UBL BR-CL-10 also accepts the SEPA creditor identifier scheme for the seller and the payee. */
 static int ubl_party_id_scheme(struct dv_model *m, xmlNodePtr c)
 {
-	char *scheme = rl_xml_attr(c, NULL, "schemeID");
-	int sepa = scheme && strcmp(scheme, "SEPA") == 0 &&
-		   (has_ancestor(c, "AccountingSupplierParty") || has_ancestor(c, "PayeeParty"));
-
-	free(scheme);
-	if (sepa)
+	if (attr_equals(c, "schemeID", "SEPA") &&
+	    (has_ancestor(c, "AccountingSupplierParty") || has_ancestor(c, "PayeeParty")))
 		return 0;
 	return add_coded(m, "iso6523_icd", "BR-CL-10", "identifier scheme", c, "schemeID");
 }
@@ -251,6 +261,12 @@ static int add_ident(struct dv_model *m, xmlNodePtr node)
 	if (take_node(&id->value, node) < 0)
 		return -1;
 	return take_attr(&id->scheme, node, "schemeID");
+}
+
+/* A coded scheme that is also checked as an identifier (endpoint, party or legal registration). */
+static int add_coded_ident(struct dv_model *m, const char *list, const char *rule, const char *what, xmlNodePtr node)
+{
+	return add_coded(m, list, rule, what, node, "schemeID") < 0 || add_ident(m, node) < 0 ? -1 : 0;
 }
 
 static int has_attr(xmlNodePtr n, const char *name)
@@ -269,6 +285,148 @@ static int is_boolean_true(const char *s)
 	return s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0);
 }
 
+/* 1 when the text of the element at path below node is "VAT" (any case, trimmed). */
+static int is_vat_at(xmlNodePtr node, const char *path)
+{
+	char *id = rl_xml_text(find(node, path));
+	int vat = id && strcasecmp(id, "VAT") == 0;
+
+	free(id);
+	return vat;
+}
+
+/* ---- the parts of the model, read by the paths of a syntax ---- */
+
+/* Where a syntax keeps a party's parts. */
+struct party_paths {
+	const char *party;	/* below the role element ("" when the role element is the party) */
+	const char *address, *name, *endpoint;	/* below the party; the endpoint's schemeID is its scheme */
+	const char *country;	/* below the address */
+};
+
+static int take_party(struct dv_party *p, xmlNodePtr role, const struct party_paths *paths)
+{
+	xmlNodePtr endpoint;
+
+	p->node = find(role, paths->party);
+	p->address = find(p->node, paths->address);
+	endpoint = find(p->node, paths->endpoint);
+	if (take(&p->name, p->node, paths->name) < 0 || take(&p->country, p->address, paths->country) < 0 ||
+	    take_node(&p->endpoint, endpoint) < 0 || take_attr(&p->endpoint_scheme, endpoint, "schemeID") < 0)
+		return -1;
+	return 0;
+}
+
+/* Where a syntax keeps the document totals, below its totals element. */
+struct totals_paths {
+	const char *line_total, *allowance_total, *charge_total, *tax_exclusive, *tax_inclusive;
+	const char *prepaid, *rounding, *payable;
+};
+
+static int take_totals(struct dv_model *m, xmlNodePtr totals, const struct totals_paths *paths)
+{
+	m->totals = totals;
+	if (take(&m->line_total, totals, paths->line_total) < 0 ||
+	    take(&m->allowance_total, totals, paths->allowance_total) < 0 ||
+	    take(&m->charge_total, totals, paths->charge_total) < 0 ||
+	    take(&m->tax_exclusive, totals, paths->tax_exclusive) < 0 ||
+	    take(&m->tax_inclusive, totals, paths->tax_inclusive) < 0 || take(&m->prepaid, totals, paths->prepaid) < 0 ||
+	    take(&m->rounding, totals, paths->rounding) < 0 || take(&m->payable, totals, paths->payable) < 0)
+		return -1;
+	return 0;
+}
+
+/* Adds a VAT total amount element (BT-110) when it is in the document currency. */
+static int add_tax_total(struct dv_model *m, xmlNodePtr amount)
+{
+	if (amount == NULL || !attr_equals(amount, "currencyID", m->currency.text))
+		return 0;
+	if (GROW(m, tax_totals) < 0 || take_node(&m->tax_totals[m->tax_totals_count++], amount) < 0)
+		return -1;
+	return 0;
+}
+
+/* Where a syntax keeps the parts of a VAT breakdown, below its element. */
+struct vat_paths {
+	const char *taxable, *tax, *category, *rate;
+	const char *scheme;	/* the element that says VAT; NULL when the breakdown is always VAT */
+	const char *exemption, *exemption_code;
+};
+
+static int add_vat(struct dv_model *m, xmlNodePtr node, const struct vat_paths *paths)
+{
+	struct dv_vat *v;
+
+	if (GROW(m, vat) < 0)
+		return -1;
+	v = &m->vat[m->vat_count++];
+	v->node = node;
+	if (take(&v->taxable, node, paths->taxable) < 0 || take(&v->tax, node, paths->tax) < 0 ||
+	    take(&v->category, node, paths->category) < 0 || take(&v->rate, node, paths->rate) < 0)
+		return -1;
+	v->vat_scheme = paths->scheme ? is_vat_at(node, paths->scheme) : 1;
+	v->exemption = find(node, paths->exemption);
+	if (v->exemption == NULL)
+		v->exemption = find(node, paths->exemption_code);
+	return 0;
+}
+
+/* Where a syntax keeps the parts of a document level allowance or charge, below its element. */
+struct allowance_paths {
+	const char *indicator;	/* true or 1: a charge */
+	const char *scheme;	/* the element that says VAT */
+	const char *amount, *vat_category, *vat_rate, *reason, *reason_code;
+};
+
+static int add_allowance(struct dv_model *m, xmlNodePtr node, const struct allowance_paths *paths)
+{
+	struct dv_allowance *a;
+	char *indicator;
+
+	if (GROW(m, allowances) < 0)
+		return -1;
+	a = &m->allowances[m->allowances_count++];
+	a->node = node;
+	indicator = rl_xml_text(find(node, paths->indicator));
+	a->charge = is_boolean_true(indicator);
+	free(indicator);
+	a->vat_scheme = is_vat_at(node, paths->scheme);
+	if (take(&a->amount, node, paths->amount) < 0 || take(&a->vat_category, node, paths->vat_category) < 0 ||
+	    take(&a->vat_rate, node, paths->vat_rate) < 0 || take(&a->reason, node, paths->reason) < 0 ||
+	    take(&a->reason_code, node, paths->reason_code) < 0)
+		return -1;
+	return 0;
+}
+
+/* Where a syntax keeps the parts of an invoice line, below its element. */
+struct line_paths {
+	const char *quantity;	/* its unitCode is the unit */
+	const char *other_quantity;	/* where the quantity is when not at quantity (NULL: nowhere else) */
+	const char *id, *net, *item_name, *net_price, *gross_price, *vat_category, *vat_rate;
+	const char *scheme;	/* the element that says VAT */
+};
+
+static int add_line(struct dv_model *m, xmlNodePtr node, const struct line_paths *paths)
+{
+	struct dv_line *l;
+	xmlNodePtr qty = find(node, paths->quantity);
+
+	if (qty == NULL && paths->other_quantity)
+		qty = find(node, paths->other_quantity);
+	if (GROW(m, lines) < 0)
+		return -1;
+	l = &m->lines[m->lines_count++];
+	l->node = node;
+	if (take(&l->id, node, paths->id) < 0 || take_node(&l->quantity, qty) < 0 ||
+	    take_attr(&l->unit, qty, "unitCode") < 0 || take(&l->net, node, paths->net) < 0 ||
+	    take(&l->item_name, node, paths->item_name) < 0 || take(&l->net_price, node, paths->net_price) < 0 ||
+	    take(&l->gross_price, node, paths->gross_price) < 0 ||
+	    take(&l->vat_category, node, paths->vat_category) < 0 || take(&l->vat_rate, node, paths->vat_rate) < 0)
+		return -1;
+	l->vat_scheme = is_vat_at(node, paths->scheme);
+	return 0;
+}
+
 /* ---- UBL ---- */
 
 static const char *const ubl_amounts[] = {
@@ -283,25 +441,6 @@ static int in_list(const char *name, const char *const *list)
 		if (strcmp(name, *list) == 0)
 			return 1;
 	return 0;
-}
-
-/* 1 when the text of the element at path below node is "VAT" (any case, trimmed). */
-static int is_vat_at(xmlNodePtr node, const char *path)
-{
-	char *id = rl_xml_text(find(node, path));
-	int vat = id && strcasecmp(id, "VAT") == 0;
-
-	free(id);
-	return vat;
-}
-
-static int ubl_is_vat_scheme(xmlNodePtr party_tax_scheme)
-{
-	char *id = rl_xml_text(find(party_tax_scheme, "TaxScheme/ID"));
-	int vat = id && strcasecmp(id, "VAT") == 0;
-
-	free(id);
-	return vat;
 }
 
 static int ubl_walk(struct dv_model *m, xmlNodePtr node)
@@ -324,9 +463,8 @@ static int ubl_walk(struct dv_model *m, xmlNodePtr node)
 		else if (strcmp(name, "ID") == 0 && parent_is(c, "PartyIdentification") && has_attr(c, "schemeID"))
 			rc = ubl_party_id_scheme(m, c) < 0 || add_ident(m, c) < 0 ? -1 : 0;
 		else if (strcmp(name, "CompanyID") == 0 && parent_is(c, "PartyLegalEntity") && has_attr(c, "schemeID"))
-			rc = add_coded(m, "iso6523_icd", "BR-CL-11", "legal registration scheme", c, "schemeID") < 0 ||
-					     add_ident(m, c) < 0 ? -1 : 0;
-		else if (strcmp(name, "CompanyID") == 0 && parent_is(c, "PartyTaxScheme") && ubl_is_vat_scheme(c->parent))
+			rc = add_coded_ident(m, "iso6523_icd", "BR-CL-11", "legal registration scheme", c);
+		else if (strcmp(name, "CompanyID") == 0 && parent_is(c, "PartyTaxScheme") && is_vat_at(c->parent, "TaxScheme/ID"))
 			rc = add_coded(m, "vat_prefix", "BR-CO-09", "VAT identifier", c, NULL);
 		else if (strcmp(name, "IdentificationCode") == 0 && parent_is(c, "Country"))
 			rc = add_coded(m, "iso3166", "BR-CL-14", "country code", c, NULL);
@@ -338,103 +476,54 @@ static int ubl_walk(struct dv_model *m, xmlNodePtr node)
 			  strcmp(name, "CreditedQuantity") == 0) && has_attr(c, "unitCode"))
 			rc = add_coded(m, "unece_rec20", "BR-CL-23", "unit code", c, "unitCode");
 		else if (strcmp(name, "EndpointID") == 0 && has_attr(c, "schemeID"))
-			rc = add_coded(m, "eas", "BR-CL-25", "electronic address scheme", c, "schemeID") < 0 ||
-					     add_ident(m, c) < 0 ? -1 : 0;
+			rc = add_coded_ident(m, "eas", "BR-CL-25", "electronic address scheme", c);
 		if (rc < 0 || ubl_walk(m, c) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int ubl_party(struct dv_party *p, xmlNodePtr role)
-{
-	p->node = find(role, "Party");
-	p->address = find(p->node, "PostalAddress");
-	if (take(&p->name, p->node, "PartyLegalEntity/RegistrationName") < 0 ||
-	    take(&p->country, p->address, "Country/IdentificationCode") < 0 ||
-	    take(&p->endpoint, p->node, "EndpointID") < 0 ||
-	    take_attr(&p->endpoint_scheme, find(p->node, "EndpointID"), "schemeID") < 0)
-		return -1;
-	return 0;
-}
+static const struct party_paths ubl_party_paths = {
+	.party = "Party", .address = "PostalAddress", .name = "PartyLegalEntity/RegistrationName",
+	.endpoint = "EndpointID", .country = "Country/IdentificationCode",
+};
+
+static const struct totals_paths ubl_totals_paths = {
+	.line_total = "LineExtensionAmount", .allowance_total = "AllowanceTotalAmount",
+	.charge_total = "ChargeTotalAmount", .tax_exclusive = "TaxExclusiveAmount",
+	.tax_inclusive = "TaxInclusiveAmount", .prepaid = "PrepaidAmount", .rounding = "PayableRoundingAmount",
+	.payable = "PayableAmount",
+};
+
+static const struct vat_paths ubl_vat_paths = {
+	.taxable = "TaxableAmount", .tax = "TaxAmount", .category = "TaxCategory/ID", .rate = "TaxCategory/Percent",
+	.scheme = "TaxCategory/TaxScheme/ID", .exemption = "TaxCategory/TaxExemptionReason",
+	.exemption_code = "TaxCategory/TaxExemptionReasonCode",
+};
+
+static const struct allowance_paths ubl_allowance_paths = {
+	.indicator = "ChargeIndicator", .scheme = "TaxCategory/TaxScheme/ID", .amount = "Amount",
+	.vat_category = "TaxCategory/ID", .vat_rate = "TaxCategory/Percent", .reason = "AllowanceChargeReason",
+	.reason_code = "AllowanceChargeReasonCode",
+};
+
+static const struct line_paths ubl_line_paths = {
+	.quantity = "InvoicedQuantity", .other_quantity = "CreditedQuantity", .id = "ID",
+	.net = "LineExtensionAmount", .item_name = "Item/Name", .net_price = "Price/PriceAmount",
+	.gross_price = "Price/AllowanceCharge/BaseAmount", .vat_category = "Item/ClassifiedTaxCategory/ID",
+	.vat_rate = "Item/ClassifiedTaxCategory/Percent", .scheme = "Item/ClassifiedTaxCategory/TaxScheme/ID",
+};
 
 static int ubl_tax_total(struct dv_model *m, xmlNodePtr tt)
 {
-	xmlNodePtr amount = child(tt, "TaxAmount");
-
 	if (GROW(m, tax_total_groups) < 0)
 		return -1;
 	m->tax_total_groups[m->tax_total_groups_count++] = tt;
-	if (amount && m->currency.text) {
-		char *cur = rl_xml_attr(amount, NULL, "currencyID");
-		int same = cur && strcmp(cur, m->currency.text) == 0;
-
-		free(cur);
-		if (same) {
-			if (GROW(m, tax_totals) < 0 || take_node(&m->tax_totals[m->tax_totals_count++], amount) < 0)
-				return -1;
-		}
-	}
-	for (xmlNodePtr st = child(tt, "TaxSubtotal"); st; st = st->next) {
-		struct dv_vat *v;
-
-		if (!is_named(st, "TaxSubtotal"))
-			continue;
-		if (GROW(m, vat) < 0)
+	if (add_tax_total(m, child(tt, "TaxAmount")) < 0)
+		return -1;
+	for (xmlNodePtr st = child(tt, "TaxSubtotal"); st; st = st->next)
+		if (is_named(st, "TaxSubtotal") && add_vat(m, st, &ubl_vat_paths) < 0)
 			return -1;
-		v = &m->vat[m->vat_count++];
-		v->node = st;
-		if (take(&v->taxable, st, "TaxableAmount") < 0 || take(&v->tax, st, "TaxAmount") < 0 ||
-		    take(&v->category, st, "TaxCategory/ID") < 0 || take(&v->rate, st, "TaxCategory/Percent") < 0)
-			return -1;
-		v->vat_scheme = is_vat_at(st, "TaxCategory/TaxScheme/ID");
-		v->exemption = find(st, "TaxCategory/TaxExemptionReason");
-		if (v->exemption == NULL)
-			v->exemption = find(st, "TaxCategory/TaxExemptionReasonCode");
-	}
-	return 0;
-}
-
-static int ubl_allowance(struct dv_model *m, xmlNodePtr ac)
-{
-	struct dv_allowance *a;
-	char *indicator;
-
-	if (GROW(m, allowances) < 0)
-		return -1;
-	a = &m->allowances[m->allowances_count++];
-	a->node = ac;
-	indicator = rl_xml_text(child(ac, "ChargeIndicator"));
-	a->charge = is_boolean_true(indicator);
-	free(indicator);
-	a->vat_scheme = is_vat_at(ac, "TaxCategory/TaxScheme/ID");
-	if (take(&a->amount, ac, "Amount") < 0 || take(&a->vat_category, ac, "TaxCategory/ID") < 0 ||
-	    take(&a->vat_rate, ac, "TaxCategory/Percent") < 0 ||
-	    take(&a->reason, ac, "AllowanceChargeReason") < 0 ||
-	    take(&a->reason_code, ac, "AllowanceChargeReasonCode") < 0)
-		return -1;
-	return 0;
-}
-
-static int ubl_line(struct dv_model *m, xmlNodePtr ln)
-{
-	struct dv_line *l;
-	xmlNodePtr qty = child(ln, "InvoicedQuantity");
-
-	if (qty == NULL)
-		qty = child(ln, "CreditedQuantity");
-	if (GROW(m, lines) < 0)
-		return -1;
-	l = &m->lines[m->lines_count++];
-	l->node = ln;
-	if (take(&l->id, ln, "ID") < 0 || take_node(&l->quantity, qty) < 0 ||
-	    take_attr(&l->unit, qty, "unitCode") < 0 || take(&l->net, ln, "LineExtensionAmount") < 0 ||
-	    take(&l->item_name, ln, "Item/Name") < 0 || take(&l->net_price, ln, "Price/PriceAmount") < 0 ||
-	    take(&l->gross_price, ln, "Price/AllowanceCharge/BaseAmount") < 0 ||
-	    take(&l->vat_category, ln, "Item/ClassifiedTaxCategory/ID") < 0 ||
-	    take(&l->vat_rate, ln, "Item/ClassifiedTaxCategory/Percent") < 0)
-		return -1;
-	l->vat_scheme = is_vat_at(ln, "Item/ClassifiedTaxCategory/TaxScheme/ID");
 	return 0;
 }
 
@@ -448,41 +537,26 @@ static int ubl_seller_identified(xmlNodePtr supplier)
 	for (xmlNodePtr c = party ? party->children : NULL; c; c = c->next) {
 		if (is_named(c, "PartyTaxScheme") && child(c, "CompanyID") && is_vat_at(c, "TaxScheme/ID"))
 			return 1;
-		if (is_named(c, "PartyIdentification") && child(c, "ID")) {
-			char *scheme = rl_xml_attr(child(c, "ID"), NULL, "schemeID");
-			int sepa = scheme && strcmp(scheme, "SEPA") == 0;
-
-			free(scheme);
-			if (!sepa)
-				return 1;
-		}
+		if (is_named(c, "PartyIdentification") && child(c, "ID") && !attr_equals(child(c, "ID"), "schemeID", "SEPA"))
+			return 1;
 	}
 	return 0;
 }
 
 static int extract_ubl(xmlNodePtr root, struct dv_model *m)
 {
-	xmlNodePtr totals = child(root, "LegalMonetaryTotal");
-
 	if (take(&m->customization, root, "CustomizationID") < 0 || take(&m->profile, root, "ProfileID") < 0 ||
 	    take(&m->id, root, "ID") < 0 || take(&m->issue_date, root, "IssueDate") < 0 ||
 	    take(&m->type_code, root, m->kind == RL_DOC_KIND_CREDITNOTE ? "CreditNoteTypeCode" : "InvoiceTypeCode") < 0 ||
 	    take(&m->currency, root, "DocumentCurrencyCode") < 0 ||
 	    take(&m->buyer_reference, root, "BuyerReference") < 0 ||
 	    take(&m->order_reference, root, "OrderReference/ID") < 0 ||
-	    ubl_party(&m->seller, child(root, "AccountingSupplierParty")) < 0 ||
-	    ubl_party(&m->buyer, child(root, "AccountingCustomerParty")) < 0)
+	    take_party(&m->seller, child(root, "AccountingSupplierParty"), &ubl_party_paths) < 0 ||
+	    take_party(&m->buyer, child(root, "AccountingCustomerParty"), &ubl_party_paths) < 0)
 		return -1;
 	m->seller_context = child(root, "AccountingSupplierParty");
 	m->seller_identified = ubl_seller_identified(m->seller_context);
-	m->totals = totals;
-	if (take(&m->line_total, totals, "LineExtensionAmount") < 0 ||
-	    take(&m->allowance_total, totals, "AllowanceTotalAmount") < 0 ||
-	    take(&m->charge_total, totals, "ChargeTotalAmount") < 0 ||
-	    take(&m->tax_exclusive, totals, "TaxExclusiveAmount") < 0 ||
-	    take(&m->tax_inclusive, totals, "TaxInclusiveAmount") < 0 ||
-	    take(&m->prepaid, totals, "PrepaidAmount") < 0 ||
-	    take(&m->rounding, totals, "PayableRoundingAmount") < 0 || take(&m->payable, totals, "PayableAmount") < 0)
+	if (take_totals(m, child(root, "LegalMonetaryTotal"), &ubl_totals_paths) < 0)
 		return -1;
 	for (xmlNodePtr c = root->children; c; c = c->next) {
 		int rc = 0;
@@ -490,9 +564,9 @@ static int extract_ubl(xmlNodePtr root, struct dv_model *m)
 		if (is_named(c, "TaxTotal"))
 			rc = ubl_tax_total(m, c);
 		else if (is_named(c, "AllowanceCharge"))
-			rc = ubl_allowance(m, c);
+			rc = add_allowance(m, c, &ubl_allowance_paths);
 		else if (is_named(c, "InvoiceLine") || is_named(c, "CreditNoteLine"))
-			rc = ubl_line(m, c);
+			rc = add_line(m, c, &ubl_line_paths);
 		if (rc < 0)
 			return -1;
 	}
@@ -518,17 +592,12 @@ static int cii_walk(struct dv_model *m, xmlNodePtr node)
 			rc = add_coded(m, "iso4217", "BR-CL-04", "invoice currency code", c, NULL);
 		else if (strcmp(name, "GlobalID") == 0 && has_attr(c, "schemeID") &&
 			 !has_ancestor(c, "SpecifiedTradeProduct") && !has_ancestor(c, "ShipToTradeParty"))
-			rc = add_coded(m, "iso6523_icd", "BR-CL-10", "identifier scheme", c, "schemeID") < 0 ||
-					     add_ident(m, c) < 0 ? -1 : 0;
+			rc = add_coded_ident(m, "iso6523_icd", "BR-CL-10", "identifier scheme", c);
 		else if (strcmp(name, "ID") == 0 && has_attr(c, "schemeID") && parent_is(c, "SpecifiedTaxRegistration")) {
-			char *scheme = rl_xml_attr(c, NULL, "schemeID");
-
-			if (scheme && strcmp(scheme, "VA") == 0)
+			if (attr_equals(c, "schemeID", "VA"))
 				rc = add_coded(m, "vat_prefix", "BR-CO-09", "VAT identifier", c, NULL);
-			free(scheme);
 		} else if (strcmp(name, "ID") == 0 && has_attr(c, "schemeID"))
-			rc = add_coded(m, "iso6523_icd", "BR-CL-11", "identifier scheme", c, "schemeID") < 0 ||
-					     add_ident(m, c) < 0 ? -1 : 0;
+			rc = add_coded_ident(m, "iso6523_icd", "BR-CL-11", "identifier scheme", c);
 		else if (strcmp(name, "CountryID") == 0)
 			rc = add_coded(m, "iso3166", "BR-CL-14", "country code", c, NULL);
 		else if (strcmp(name, "CategoryCode") == 0 && parent_is(c, "CategoryTradeTax"))
@@ -540,106 +609,68 @@ static int cii_walk(struct dv_model *m, xmlNodePtr node)
 			rc = add_coded(m, "unece_rec20", "BR-CL-23", "unit code", c, "unitCode");
 		else if (strcmp(name, "URIID") == 0 && parent_is(c, "URIUniversalCommunication") &&
 			 has_attr(c, "schemeID"))
-			rc = add_coded(m, "eas", "BR-CL-25", "electronic address scheme", c, "schemeID") < 0 ||
-					     add_ident(m, c) < 0 ? -1 : 0;
+			rc = add_coded_ident(m, "eas", "BR-CL-25", "electronic address scheme", c);
 		if (rc < 0 || cii_walk(m, c) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int cii_party(struct dv_party *p, xmlNodePtr party)
-{
-	p->node = party;
-	p->address = find(party, "PostalTradeAddress");
-	if (take(&p->name, party, "Name") < 0 || take(&p->country, p->address, "CountryID") < 0 ||
-	    take(&p->endpoint, party, "URIUniversalCommunication/URIID") < 0 ||
-	    take_attr(&p->endpoint_scheme, find(party, "URIUniversalCommunication/URIID"), "schemeID") < 0)
-		return -1;
-	return 0;
-}
+static const struct party_paths cii_party_paths = {
+	.party = "", .address = "PostalTradeAddress", .name = "Name", .endpoint = "URIUniversalCommunication/URIID",
+	.country = "CountryID",
+};
 
-static int cii_line(struct dv_model *m, xmlNodePtr ln)
-{
-	struct dv_line *l;
-	xmlNodePtr qty = find(ln, "SpecifiedLineTradeDelivery/BilledQuantity");
+static const struct totals_paths cii_totals_paths = {
+	.line_total = "LineTotalAmount", .allowance_total = "AllowanceTotalAmount",
+	.charge_total = "ChargeTotalAmount", .tax_exclusive = "TaxBasisTotalAmount",
+	.tax_inclusive = "GrandTotalAmount", .prepaid = "TotalPrepaidAmount", .rounding = "RoundingAmount",
+	.payable = "DuePayableAmount",
+};
 
-	if (GROW(m, lines) < 0)
-		return -1;
-	l = &m->lines[m->lines_count++];
-	l->node = ln;
-	if (take(&l->id, ln, "AssociatedDocumentLineDocument/LineID") < 0 || take_node(&l->quantity, qty) < 0 ||
-	    take_attr(&l->unit, qty, "unitCode") < 0 ||
-	    take(&l->net, ln, "SpecifiedLineTradeSettlement/SpecifiedTradeSettlementLineMonetarySummation/LineTotalAmount") < 0 ||
-	    take(&l->item_name, ln, "SpecifiedTradeProduct/Name") < 0 ||
-	    take(&l->net_price, ln, "SpecifiedLineTradeAgreement/NetPriceProductTradePrice/ChargeAmount") < 0 ||
-	    take(&l->gross_price, ln, "SpecifiedLineTradeAgreement/GrossPriceProductTradePrice/ChargeAmount") < 0 ||
-	    take(&l->vat_category, ln, "SpecifiedLineTradeSettlement/ApplicableTradeTax/CategoryCode") < 0 ||
-	    take(&l->vat_rate, ln, "SpecifiedLineTradeSettlement/ApplicableTradeTax/RateApplicablePercent") < 0)
-		return -1;
-	l->vat_scheme = is_vat_at(ln, "SpecifiedLineTradeSettlement/ApplicableTradeTax/TypeCode");
-	return 0;
-}
+static const struct vat_paths cii_vat_paths = {
+	.taxable = "BasisAmount", .tax = "CalculatedAmount", .category = "CategoryCode",
+	.rate = "RateApplicablePercent", .scheme = NULL, .exemption = "ExemptionReason",
+	.exemption_code = "ExemptionReasonCode",
+};
+
+static const struct allowance_paths cii_allowance_paths = {
+	.indicator = "ChargeIndicator/Indicator", .scheme = "CategoryTradeTax/TypeCode", .amount = "ActualAmount",
+	.vat_category = "CategoryTradeTax/CategoryCode", .vat_rate = "CategoryTradeTax/RateApplicablePercent",
+	.reason = "Reason", .reason_code = "ReasonCode",
+};
+
+static const struct line_paths cii_line_paths = {
+	.quantity = "SpecifiedLineTradeDelivery/BilledQuantity", .other_quantity = NULL,
+	.id = "AssociatedDocumentLineDocument/LineID",
+	.net = "SpecifiedLineTradeSettlement/SpecifiedTradeSettlementLineMonetarySummation/LineTotalAmount",
+	.item_name = "SpecifiedTradeProduct/Name",
+	.net_price = "SpecifiedLineTradeAgreement/NetPriceProductTradePrice/ChargeAmount",
+	.gross_price = "SpecifiedLineTradeAgreement/GrossPriceProductTradePrice/ChargeAmount",
+	.vat_category = "SpecifiedLineTradeSettlement/ApplicableTradeTax/CategoryCode",
+	.vat_rate = "SpecifiedLineTradeSettlement/ApplicableTradeTax/RateApplicablePercent",
+	.scheme = "SpecifiedLineTradeSettlement/ApplicableTradeTax/TypeCode",
+};
 
 static int cii_settlement(struct dv_model *m, xmlNodePtr stl)
 {
 	xmlNodePtr totals = child(stl, "SpecifiedTradeSettlementHeaderMonetarySummation");
 
 	m->settlement = stl;
-	m->totals = totals;
-	if (take(&m->line_total, totals, "LineTotalAmount") < 0 ||
-	    take(&m->allowance_total, totals, "AllowanceTotalAmount") < 0 ||
-	    take(&m->charge_total, totals, "ChargeTotalAmount") < 0 ||
-	    take(&m->tax_exclusive, totals, "TaxBasisTotalAmount") < 0 ||
-	    take(&m->tax_inclusive, totals, "GrandTotalAmount") < 0 ||
-	    take(&m->prepaid, totals, "TotalPrepaidAmount") < 0 || take(&m->rounding, totals, "RoundingAmount") < 0 ||
-	    take(&m->payable, totals, "DuePayableAmount") < 0)
+	if (take_totals(m, totals, &cii_totals_paths) < 0)
 		return -1;
-	for (xmlNodePtr c = totals ? totals->children : NULL; c; c = c->next) {
-		char *cur;
-		int same;
-
-		if (!is_named(c, "TaxTotalAmount"))
-			continue;
-		cur = rl_xml_attr(c, NULL, "currencyID");
-		same = cur && m->currency.text && strcmp(cur, m->currency.text) == 0;
-		free(cur);
-		if (same && (GROW(m, tax_totals) < 0 || take_node(&m->tax_totals[m->tax_totals_count++], c) < 0))
+	for (xmlNodePtr c = totals ? totals->children : NULL; c; c = c->next)
+		if (is_named(c, "TaxTotalAmount") && add_tax_total(m, c) < 0)
 			return -1;
-	}
 	for (xmlNodePtr c = stl ? stl->children : NULL; c; c = c->next) {
-		if (is_named(c, "ApplicableTradeTax")) {
-			struct dv_vat *v;
+		int rc = 0;
 
-			if (GROW(m, vat) < 0)
-				return -1;
-			v = &m->vat[m->vat_count++];
-			v->node = c;
-			if (take(&v->taxable, c, "BasisAmount") < 0 || take(&v->tax, c, "CalculatedAmount") < 0 ||
-			    take(&v->category, c, "CategoryCode") < 0 || take(&v->rate, c, "RateApplicablePercent") < 0)
-				return -1;
-			v->vat_scheme = 1;
-			v->exemption = child(c, "ExemptionReason");
-			if (v->exemption == NULL)
-				v->exemption = child(c, "ExemptionReasonCode");
-		} else if (is_named(c, "SpecifiedTradeAllowanceCharge")) {
-			struct dv_allowance *a;
-			char *indicator;
-
-			if (GROW(m, allowances) < 0)
-				return -1;
-			a = &m->allowances[m->allowances_count++];
-			a->node = c;
-			indicator = rl_xml_text(find(c, "ChargeIndicator/Indicator"));
-			a->charge = is_boolean_true(indicator);
-			free(indicator);
-			a->vat_scheme = is_vat_at(c, "CategoryTradeTax/TypeCode");
-			if (take(&a->amount, c, "ActualAmount") < 0 ||
-			    take(&a->vat_category, c, "CategoryTradeTax/CategoryCode") < 0 ||
-			    take(&a->vat_rate, c, "CategoryTradeTax/RateApplicablePercent") < 0 ||
-			    take(&a->reason, c, "Reason") < 0 || take(&a->reason_code, c, "ReasonCode") < 0)
-				return -1;
-		}
+		if (is_named(c, "ApplicableTradeTax"))
+			rc = add_vat(m, c, &cii_vat_paths);
+		else if (is_named(c, "SpecifiedTradeAllowanceCharge"))
+			rc = add_allowance(m, c, &cii_allowance_paths);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -650,14 +681,8 @@ static int cii_seller_identified(xmlNodePtr seller)
 	if (child(seller, "ID") || child(seller, "GlobalID") || find(seller, "SpecifiedLegalOrganization/ID"))
 		return 1;
 	for (xmlNodePtr c = seller ? seller->children : NULL; c; c = c->next)
-		if (is_named(c, "SpecifiedTaxRegistration")) {
-			char *scheme = rl_xml_attr(child(c, "ID"), NULL, "schemeID");
-			int vat = scheme && strcmp(scheme, "VA") == 0;
-
-			free(scheme);
-			if (vat)
-				return 1;
-		}
+		if (is_named(c, "SpecifiedTaxRegistration") && attr_equals(child(c, "ID"), "schemeID", "VA"))
+			return 1;
 	return 0;
 }
 
@@ -675,13 +700,14 @@ static int extract_cii(xmlNodePtr root, struct dv_model *m)
 	    take(&m->type_code, doc, "TypeCode") < 0 || take(&m->currency, stl, "InvoiceCurrencyCode") < 0 ||
 	    take(&m->buyer_reference, agreement, "BuyerReference") < 0 ||
 	    take(&m->order_reference, agreement, "BuyerOrderReferencedDocument/IssuerAssignedID") < 0 ||
-	    cii_party(&m->seller, child(agreement, "SellerTradeParty")) < 0 ||
-	    cii_party(&m->buyer, child(agreement, "BuyerTradeParty")) < 0 || cii_settlement(m, stl) < 0)
+	    take_party(&m->seller, child(agreement, "SellerTradeParty"), &cii_party_paths) < 0 ||
+	    take_party(&m->buyer, child(agreement, "BuyerTradeParty"), &cii_party_paths) < 0 ||
+	    cii_settlement(m, stl) < 0)
 		return -1;
 	m->seller_context = child(agreement, "SellerTradeParty");
 	m->seller_identified = cii_seller_identified(m->seller_context);
 	for (xmlNodePtr c = stt ? stt->children : NULL; c; c = c->next)
-		if (is_named(c, "IncludedSupplyChainTradeLineItem") && cii_line(m, c) < 0)
+		if (is_named(c, "IncludedSupplyChainTradeLineItem") && add_line(m, c, &cii_line_paths) < 0)
 			return -1;
 	return cii_walk(m, root);
 }
