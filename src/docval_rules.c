@@ -11,6 +11,7 @@
 #include <string.h>
 #include "relais/doc.h"
 #include "relais/docval.h"
+#include "relais/xml.h"
 #include "docval_model.h"
 
 static const char *const rule_ids[] = {
@@ -330,6 +331,7 @@ static void vat(struct run *r)
 			xmlNodePtr group = m->tax_total_groups[g];
 			int subtotals = 0;
 			struct dv_text amount = { NULL, NULL };
+			struct dv_dec t;
 
 			sum.units = 0;
 			unusable = 0;
@@ -347,25 +349,12 @@ static void vat(struct run *r)
 					amount.node = c;
 					break;
 				}
-			amount.text = amount.node ? (char *)xmlNodeGetContent(amount.node) : NULL;
-			{
-				struct dv_dec t;
-				char *trim = amount.text;
-
-				while (trim && (*trim == ' ' || *trim == '\n' || *trim == '\t' || *trim == '\r'))
-					trim++;
-				if (trim) {
-					char *e = trim + strlen(trim);
-
-					while (e > trim && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r'))
-						*--e = '\0';
-				}
-				if (!ok || trim == NULL || dv_dec_parse(trim, &t) < 0 || !dec_eq(t, dv_dec_round2(sum)))
-					report(r, "BR-CO-14", amount.node ? amount.node : group,
-					       "Invoice total VAT amount (BT-110) %s = Σ VAT category tax amount (BT-117) %s.",
-					       trim ? trim : "(absent)", fmt_dec(sum, b, sizeof(b)));
-			}
-			xmlFree(amount.text);
+			amount.text = rl_xml_text(amount.node);
+			if (!ok || dec(&amount, &t) < 0 || !dec_eq(t, dv_dec_round2(sum)))
+				report(r, "BR-CO-14", amount.node ? amount.node : group,
+				       "Invoice total VAT amount (BT-110) %s = Σ VAT category tax amount (BT-117) %s.",
+				       amount.text ? amount.text : "(absent)", fmt_dec(sum, b, sizeof(b)));
+			free(amount.text);
 		}
 	} else {
 		sum.units = 0;
