@@ -1,7 +1,9 @@
 /*
  * docval_model.c - exact decimals and the per-syntax extractors of the validation model.
  * See src/docval_model.h. Elements are matched by local name below known parents (the namespaces are
- * those of the root's syntax); a missing element leaves its value NULL and the rules decide.
+ * those of the root's syntax); a missing element leaves its value NULL and the rules decide. The parts
+ * both syntaxes have (parties, totals, VAT breakdowns, allowances and charges, lines) are read by one
+ * function each, from a table of where the syntax keeps them (ubl_*_paths, cii_*_paths).
  */
 #include "config.h"
 #include <stdio.h>
@@ -427,6 +429,18 @@ static int add_line(struct dv_model *m, xmlNodePtr node, const struct line_paths
 	return 0;
 }
 
+/* Calls visit on every element below node, depth first in document order; stops at the first -1. */
+static int walk(struct dv_model *m, xmlNodePtr node, int (*visit)(struct dv_model *m, xmlNodePtr c, const char *name))
+{
+	for (xmlNodePtr c = node->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (visit(m, c, (const char *)c->name) < 0 || walk(m, c, visit) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- UBL ---- */
 
 static const char *const ubl_amounts[] = {
@@ -443,43 +457,34 @@ static int in_list(const char *name, const char *const *list)
 	return 0;
 }
 
-static int ubl_walk(struct dv_model *m, xmlNodePtr node)
+/* The code list checks one UBL element calls for, added to m->coded (and its identifier to m->idents). */
+static int ubl_coded(struct dv_model *m, xmlNodePtr c, const char *name)
 {
-	for (xmlNodePtr c = node->children; c; c = c->next) {
-		const char *name;
-		int rc = 0;
-
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		name = (const char *)c->name;
-		if (strcmp(name, "InvoiceTypeCode") == 0)
-			rc = add_coded(m, "uncl1001_invoice_ubl", "BR-CL-01", "invoice type code", c, NULL);
-		else if (strcmp(name, "CreditNoteTypeCode") == 0)
-			rc = add_coded(m, "uncl1001_creditnote_ubl", "BR-CL-01", "credit note type code", c, NULL);
-		else if (in_list(name, ubl_amounts))
-			rc = add_coded(m, "iso4217", "BR-CL-03", "currencyID", c, "currencyID");
-		else if (strcmp(name, "DocumentCurrencyCode") == 0)
-			rc = add_coded(m, "iso4217", "BR-CL-04", "invoice currency code", c, NULL);
-		else if (strcmp(name, "ID") == 0 && parent_is(c, "PartyIdentification") && has_attr(c, "schemeID"))
-			rc = ubl_party_id_scheme(m, c) < 0 || add_ident(m, c) < 0 ? -1 : 0;
-		else if (strcmp(name, "CompanyID") == 0 && parent_is(c, "PartyLegalEntity") && has_attr(c, "schemeID"))
-			rc = add_coded_ident(m, "iso6523_icd", "BR-CL-11", "legal registration scheme", c);
-		else if (strcmp(name, "CompanyID") == 0 && parent_is(c, "PartyTaxScheme") && is_vat_at(c->parent, "TaxScheme/ID"))
-			rc = add_coded(m, "vat_prefix", "BR-CO-09", "VAT identifier", c, NULL);
-		else if (strcmp(name, "IdentificationCode") == 0 && parent_is(c, "Country"))
-			rc = add_coded(m, "iso3166", "BR-CL-14", "country code", c, NULL);
-		else if (strcmp(name, "ID") == 0 && parent_is(c, "TaxCategory"))
-			rc = add_coded(m, "uncl5305", "BR-CL-17", "VAT category code", c, NULL);
-		else if (strcmp(name, "ID") == 0 && parent_is(c, "ClassifiedTaxCategory"))
-			rc = add_coded(m, "uncl5305", "BR-CL-18", "VAT category code", c, NULL);
-		else if ((strcmp(name, "InvoicedQuantity") == 0 || strcmp(name, "BaseQuantity") == 0 ||
-			  strcmp(name, "CreditedQuantity") == 0) && has_attr(c, "unitCode"))
-			rc = add_coded(m, "unece_rec20", "BR-CL-23", "unit code", c, "unitCode");
-		else if (strcmp(name, "EndpointID") == 0 && has_attr(c, "schemeID"))
-			rc = add_coded_ident(m, "eas", "BR-CL-25", "electronic address scheme", c);
-		if (rc < 0 || ubl_walk(m, c) < 0)
-			return -1;
-	}
+	if (strcmp(name, "InvoiceTypeCode") == 0)
+		return add_coded(m, "uncl1001_invoice_ubl", "BR-CL-01", "invoice type code", c, NULL);
+	else if (strcmp(name, "CreditNoteTypeCode") == 0)
+		return add_coded(m, "uncl1001_creditnote_ubl", "BR-CL-01", "credit note type code", c, NULL);
+	else if (in_list(name, ubl_amounts))
+		return add_coded(m, "iso4217", "BR-CL-03", "currencyID", c, "currencyID");
+	else if (strcmp(name, "DocumentCurrencyCode") == 0)
+		return add_coded(m, "iso4217", "BR-CL-04", "invoice currency code", c, NULL);
+	else if (strcmp(name, "ID") == 0 && parent_is(c, "PartyIdentification") && has_attr(c, "schemeID"))
+		return ubl_party_id_scheme(m, c) < 0 || add_ident(m, c) < 0 ? -1 : 0;
+	else if (strcmp(name, "CompanyID") == 0 && parent_is(c, "PartyLegalEntity") && has_attr(c, "schemeID"))
+		return add_coded_ident(m, "iso6523_icd", "BR-CL-11", "legal registration scheme", c);
+	else if (strcmp(name, "CompanyID") == 0 && parent_is(c, "PartyTaxScheme") && is_vat_at(c->parent, "TaxScheme/ID"))
+		return add_coded(m, "vat_prefix", "BR-CO-09", "VAT identifier", c, NULL);
+	else if (strcmp(name, "IdentificationCode") == 0 && parent_is(c, "Country"))
+		return add_coded(m, "iso3166", "BR-CL-14", "country code", c, NULL);
+	else if (strcmp(name, "ID") == 0 && parent_is(c, "TaxCategory"))
+		return add_coded(m, "uncl5305", "BR-CL-17", "VAT category code", c, NULL);
+	else if (strcmp(name, "ID") == 0 && parent_is(c, "ClassifiedTaxCategory"))
+		return add_coded(m, "uncl5305", "BR-CL-18", "VAT category code", c, NULL);
+	else if ((strcmp(name, "InvoicedQuantity") == 0 || strcmp(name, "BaseQuantity") == 0 ||
+		  strcmp(name, "CreditedQuantity") == 0) && has_attr(c, "unitCode"))
+		return add_coded(m, "unece_rec20", "BR-CL-23", "unit code", c, "unitCode");
+	else if (strcmp(name, "EndpointID") == 0 && has_attr(c, "schemeID"))
+		return add_coded_ident(m, "eas", "BR-CL-25", "electronic address scheme", c);
 	return 0;
 }
 
@@ -570,49 +575,40 @@ static int extract_ubl(xmlNodePtr root, struct dv_model *m)
 		if (rc < 0)
 			return -1;
 	}
-	return ubl_walk(m, root);
+	return walk(m, root, ubl_coded);
 }
 
 /* ---- CII ---- */
 
-static int cii_walk(struct dv_model *m, xmlNodePtr node)
+/* The code list checks one CII element calls for, added to m->coded (and its identifier to m->idents). */
+static int cii_coded(struct dv_model *m, xmlNodePtr c, const char *name)
 {
-	for (xmlNodePtr c = node->children; c; c = c->next) {
-		const char *name;
-		int rc = 0;
-
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		name = (const char *)c->name;
-		if (strcmp(name, "TypeCode") == 0 && parent_is(c, "ExchangedDocument"))
-			rc = add_coded(m, "uncl1001_cii", "BR-CL-01", "document type code", c, NULL);
-		else if (strcmp(name, "TaxTotalAmount") == 0 && has_attr(c, "currencyID"))
-			rc = add_coded(m, "iso4217", "BR-CL-03", "currencyID", c, "currencyID");
-		else if (strcmp(name, "InvoiceCurrencyCode") == 0)
-			rc = add_coded(m, "iso4217", "BR-CL-04", "invoice currency code", c, NULL);
-		else if (strcmp(name, "GlobalID") == 0 && has_attr(c, "schemeID") &&
-			 !has_ancestor(c, "SpecifiedTradeProduct") && !has_ancestor(c, "ShipToTradeParty"))
-			rc = add_coded_ident(m, "iso6523_icd", "BR-CL-10", "identifier scheme", c);
-		else if (strcmp(name, "ID") == 0 && has_attr(c, "schemeID") && parent_is(c, "SpecifiedTaxRegistration")) {
-			if (attr_equals(c, "schemeID", "VA"))
-				rc = add_coded(m, "vat_prefix", "BR-CO-09", "VAT identifier", c, NULL);
-		} else if (strcmp(name, "ID") == 0 && has_attr(c, "schemeID"))
-			rc = add_coded_ident(m, "iso6523_icd", "BR-CL-11", "identifier scheme", c);
-		else if (strcmp(name, "CountryID") == 0)
-			rc = add_coded(m, "iso3166", "BR-CL-14", "country code", c, NULL);
-		else if (strcmp(name, "CategoryCode") == 0 && parent_is(c, "CategoryTradeTax"))
-			rc = add_coded(m, "uncl5305", "BR-CL-17", "VAT category code", c, NULL);
-		else if (strcmp(name, "CategoryCode") == 0 && parent_is(c, "ApplicableTradeTax"))
-			rc = add_coded(m, "uncl5305", "BR-CL-18", "VAT category code", c, NULL);
-		else if ((strcmp(name, "BasisQuantity") == 0 || strcmp(name, "BilledQuantity") == 0) &&
-			 has_attr(c, "unitCode"))
-			rc = add_coded(m, "unece_rec20", "BR-CL-23", "unit code", c, "unitCode");
-		else if (strcmp(name, "URIID") == 0 && parent_is(c, "URIUniversalCommunication") &&
-			 has_attr(c, "schemeID"))
-			rc = add_coded_ident(m, "eas", "BR-CL-25", "electronic address scheme", c);
-		if (rc < 0 || cii_walk(m, c) < 0)
-			return -1;
-	}
+	if (strcmp(name, "TypeCode") == 0 && parent_is(c, "ExchangedDocument"))
+		return add_coded(m, "uncl1001_cii", "BR-CL-01", "document type code", c, NULL);
+	else if (strcmp(name, "TaxTotalAmount") == 0 && has_attr(c, "currencyID"))
+		return add_coded(m, "iso4217", "BR-CL-03", "currencyID", c, "currencyID");
+	else if (strcmp(name, "InvoiceCurrencyCode") == 0)
+		return add_coded(m, "iso4217", "BR-CL-04", "invoice currency code", c, NULL);
+	else if (strcmp(name, "GlobalID") == 0 && has_attr(c, "schemeID") &&
+		 !has_ancestor(c, "SpecifiedTradeProduct") && !has_ancestor(c, "ShipToTradeParty"))
+		return add_coded_ident(m, "iso6523_icd", "BR-CL-10", "identifier scheme", c);
+	else if (strcmp(name, "ID") == 0 && has_attr(c, "schemeID") && parent_is(c, "SpecifiedTaxRegistration")) {
+		if (attr_equals(c, "schemeID", "VA"))
+			return add_coded(m, "vat_prefix", "BR-CO-09", "VAT identifier", c, NULL);
+	} else if (strcmp(name, "ID") == 0 && has_attr(c, "schemeID"))
+		return add_coded_ident(m, "iso6523_icd", "BR-CL-11", "identifier scheme", c);
+	else if (strcmp(name, "CountryID") == 0)
+		return add_coded(m, "iso3166", "BR-CL-14", "country code", c, NULL);
+	else if (strcmp(name, "CategoryCode") == 0 && parent_is(c, "CategoryTradeTax"))
+		return add_coded(m, "uncl5305", "BR-CL-17", "VAT category code", c, NULL);
+	else if (strcmp(name, "CategoryCode") == 0 && parent_is(c, "ApplicableTradeTax"))
+		return add_coded(m, "uncl5305", "BR-CL-18", "VAT category code", c, NULL);
+	else if ((strcmp(name, "BasisQuantity") == 0 || strcmp(name, "BilledQuantity") == 0) &&
+		 has_attr(c, "unitCode"))
+		return add_coded(m, "unece_rec20", "BR-CL-23", "unit code", c, "unitCode");
+	else if (strcmp(name, "URIID") == 0 && parent_is(c, "URIUniversalCommunication") &&
+		 has_attr(c, "schemeID"))
+		return add_coded_ident(m, "eas", "BR-CL-25", "electronic address scheme", c);
 	return 0;
 }
 
@@ -709,7 +705,7 @@ static int extract_cii(xmlNodePtr root, struct dv_model *m)
 	for (xmlNodePtr c = stt ? stt->children : NULL; c; c = c->next)
 		if (is_named(c, "IncludedSupplyChainTradeLineItem") && add_line(m, c, &cii_line_paths) < 0)
 			return -1;
-	return cii_walk(m, root);
+	return walk(m, root, cii_coded);
 }
 
 int dv_model_extract(xmlNodePtr root, struct dv_model *m, struct rl_err *err)
