@@ -408,7 +408,7 @@ int main(void)
 		char parent[4096];
 
 		snprintf(parent, sizeof(parent), "%s/tests/tmp", builddir ? builddir : ".");
-		mkdir(parent, 0700);
+		mkdir(parent, 0755);	/* shared: the embedded PostgreSQL of daemon_auto.sh enters it */
 		mkdir(tmpdir, 0700);
 	}
 	rl_xml_init();

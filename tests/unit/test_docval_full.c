@@ -343,7 +343,7 @@ int main(void)
 	setenv("RELAIS_SCHEMA_DIR", schemas, 0);
 	snprintf(parent, sizeof(parent), "%s/tests/tmp", builddir ? builddir : ".");
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_docval_full", parent);
-	mkdir(parent, 0700);
+	mkdir(parent, 0755);	/* shared: the embedded PostgreSQL of daemon_auto.sh enters it */
 	mkdir(tmpdir, 0700);
 	rl_xml_init();
 	return cmocka_run_group_tests(tests, setup, teardown);
