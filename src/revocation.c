@@ -764,8 +764,6 @@ static int check(struct rl_revocation *rev, X509 *cert, X509 *issuer, X509_STORE
 			/* Nothing publishes this CA's status: it stands on its validity, like an anchor. */
 			free(url);
 			free(crl_url);
-			if (outcome)
-				*outcome = o;
 			return 0;
 		}
 		if (!answered && !url && !crl_url)
