@@ -166,15 +166,11 @@ static void examine(struct cert_report *r, const struct rl_identity *id, const s
 		return;
 	r->revocation_skipped = "trust.revocation = off";
 	unsigned long since = rl_revocation_sequence(rl_trust_revocation(checked));
-	struct rl_revocation_outcome outcomes[8];
-	size_t n;
 	if (rl_trust_verify(checked, id->cert, id->chain, now, &err) < 0)
 		snprintf(r->revocation_error, sizeof(r->revocation_error), "%s", err.msg);
-	/* The CAs of the chain are asked first: the certificate's own answer is the newest. */
-	if ((n = rl_revocation_outcomes_since(rl_trust_revocation(checked), since, outcomes, 8)) > 0) {
-		r->revocation_checked = 1;
-		r->revocation = outcomes[n - 1];
-	}
+	/* Not recorded when the check stopped at a revoked CA of the chain (revocation_error says so). */
+	r->revocation_checked = rl_revocation_outcome_of(rl_trust_revocation(checked), id->cert, since,
+							 &r->revocation);
 }
 
 static void print_text(const struct cert_report *r, time_t now)
@@ -425,9 +421,10 @@ static int keys_check(const struct keys_args *a, const struct rl_config *cfg)
 			if (rc == RL_EXIT_OK)
 				rc = RL_EXIT_REFUSED;
 		} else {
-			/* The CAs of the chain first, then the certificate itself (the newest answer). */
+			struct rl_revocation_outcome own_outcome;
+			const struct rl_revocation_outcome *own =
+				rl_revocation_outcome_of(rev, cert, since, &own_outcome) ? &own_outcome : NULL;
 			known = rl_revocation_outcomes_since(rev, since, outcomes, 8);
-			const struct rl_revocation_outcome *own = known ? &outcomes[known - 1] : NULL;
 			if (!own)
 				printf("%s: CN=%s: trusted (revocation not checked)", path,
 				       rl_cert_cn(cert, cn, sizeof(cn)));
@@ -437,10 +434,13 @@ static int keys_check(const struct keys_args *a, const struct rl_config *cfg)
 			else
 				printf("%s: CN=%s: trusted, revocation unknown (%s)", path,
 				       rl_cert_cn(cert, cn, sizeof(cn)), own->problem);
-			for (size_t k = 0; k + 1 < known; k++)
+			for (size_t k = 0; k < known; k++) {
+				if (own && outcomes[k].sequence == own->sequence)
+					continue;
 				printf("; CA CN=%s: %s (%s)", outcomes[k].subject_cn,
 				       outcomes[k].status == RL_REVOCATION_GOOD ? "not revoked" : "revocation unknown",
 				       outcomes[k].status == RL_REVOCATION_GOOD ? outcomes[k].source : outcomes[k].problem);
+			}
 			printf("\n");
 		}
 		rl_cli_warn_revocation(trust, since);

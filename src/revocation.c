@@ -852,6 +852,26 @@ size_t rl_revocation_outcomes_since(struct rl_revocation *rev, unsigned long seq
 	return collect(rev, sequence, 0, out, max);
 }
 
+int rl_revocation_outcome_of(struct rl_revocation *rev, X509 *cert, unsigned long sequence,
+			     struct rl_revocation_outcome *out)
+{
+	unsigned char fingerprint[32];
+	unsigned int fp_len = 0;
+	struct cache_entry *e;
+	int found = 0;
+
+	if (!rev || !cert || X509_digest(cert, EVP_sha256(), fingerprint, &fp_len) != 1 || fp_len != 32)
+		return 0;
+	pthread_mutex_lock(&rev->lock);
+	e = cache_find(rev, fingerprint);
+	if (e && e->outcome.sequence > sequence) {
+		*out = e->outcome;
+		found = 1;
+	}
+	pthread_mutex_unlock(&rev->lock);
+	return found;
+}
+
 unsigned long rl_revocation_sequence(struct rl_revocation *rev)
 {
 	unsigned long s;

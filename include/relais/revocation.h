@@ -117,6 +117,11 @@ size_t rl_revocation_responders(struct rl_revocation *rev, struct rl_revocation_
  * one message caused. Returns how many. */
 size_t rl_revocation_outcomes_since(struct rl_revocation *rev, unsigned long sequence,
 				    struct rl_revocation_outcome *out, size_t max);
+/* The outcome recorded for `cert` itself since `sequence` (exclusive): 1 and *out filled, or 0 when
+ * none was (the check stopped at a revoked CA of its chain, or revocation is off). The others recorded
+ * since are those of its CAs. */
+int rl_revocation_outcome_of(struct rl_revocation *rev, X509 *cert, unsigned long sequence,
+			     struct rl_revocation_outcome *out);
 /* The sequence number of the last recorded outcome (0 = none yet). */
 unsigned long rl_revocation_sequence(struct rl_revocation *rev);
 

@@ -133,6 +133,15 @@ expect_exit 0 "keys check shows the AP CA's answer from the root's CRL" -- "$REL
 grep -q "CN=POP000001: trusted, not revoked (CRL $PKI/ap-ca.crl.pem); CA CN=relais Test AP CA: not revoked (CRL $PKI/root-ca.crl.pem)" \
 	"$TMP/stdout" && ok "the AP CA was checked against the root's CRL, POP000001 against the AP CA's" ||
 	not_ok "AP CA answer in: $(cat "$TMP/stdout")"
+# Our own certificate under a revoked CA: keys list says the chain's CA is revoked, and gives the
+# certificate no revocation answer of its own (none was asked for: the check stopped at its CA).
+expect_exit 1 "keys list --check-revocation of POP000777 under its revoked CA refuses it" -- "$RELAIS" keys list $CONF \
+	$CA_SET --set identity.key="$PKI/POP000777.key.pem" --set identity.cert="$PKI/POP000777.cert.pem" \
+	--set identity.keystore= --check-revocation
+grep -q "warning: .*certificate CN=relais Test Revoked AP CA was revoked on .*(cACompromise)" "$TMP/stderr" &&
+	ok "keys list warns that POP000777's CA is revoked" || not_ok "revoked CA warning: $(cat "$TMP/stderr")"
+! grep -q "revocation:" "$TMP/stdout" && ok "and lends the CA's answer to no certificate" ||
+	not_ok "revocation line in: $(cat "$TMP/stdout")"
 
 # A CRL is used only until its nextUpdate: one due in 3 seconds answers now, and is refused as out of
 # date once that time has passed (made from a copy of the CA, so the shared test PKI is left alone).
