@@ -10,8 +10,10 @@
  *                                          state history
  *   GET  /api/v1/messages/{id}/receipt     the receipt (or error signal) as received or sent
  *   GET  /api/v1/messages?state=S&direction=in|out&limit=N    newest first
+ *   GET  /metrics                          Prometheus text (metrics.h); no token needed; 404 with
+ *                                          api.metrics = off
  *
- * Everything but health needs "Authorization: Bearer <api.token>"; with no token configured the API
+ * Everything but health and metrics needs "Authorization: Bearer <api.token>"; with no token configured the API
  * answers 403. Bodies of JSON submissions are bounded (16 MiB); larger documents go as raw bodies,
  * which stream to a spool file.
  */
@@ -27,6 +29,7 @@
 #include "relais/crypto.h"
 #include "relais/daemon.h"
 #include "relais/log.h"
+#include "relais/metrics.h"
 #include "relais/revocation.h"
 #include "relais/stream.h"
 
@@ -41,6 +44,7 @@ enum api_route {
 	API_GET,
 	API_RECEIPT,
 	API_LIST,
+	API_METRICS,
 	API_METHOD
 };
 
@@ -209,6 +213,59 @@ char *rl_health_json(const char *party_id, X509 *cert, const struct rl_store_sta
 	return text;
 }
 
+/* The numbers of GET /metrics read at scrape time: the store's one statistics query (as health), the
+ * signing certificate, memory, and what the revocation checker knows of its responders. The database
+ * being away does not fail the scrape: relais_database_up says so. */
+static void handle_metrics(struct api *a, struct rl_http_response *resp)
+{
+	struct rl_metrics_state ms = { 0 };
+	struct rl_store_stats stats = { 0 };
+	struct rl_keyring *keys = rl_daemon_keyring(a->d);
+	const struct rl_identity *signer = rl_keyring_signer(keys);
+	struct rl_revocation *rev = rl_trust_revocation(keys->trust);
+	struct rl_store *st;
+	struct rl_err err;
+	int days, secs;
+
+	ms.version = PACKAGE_VERSION;
+	ms.party_id = a->d->party_id;
+	ms.now = time(NULL);
+	ms.started_at = a->d->started_at;
+	st = rl_daemon_store(a->d, &err);
+	if (st && rl_store_stats(st, &stats, &err) == 0)
+		ms.stats = &stats;
+	if (signer && signer->cert && ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(signer->cert))) {
+		ms.has_certificate = 1;
+		ms.certificate_seconds_left = (long long)days * 86400 + secs;
+	}
+	ms.resident_bytes = rl_metrics_resident_bytes();
+	if (rev && rl_revocation_policy(rev) != RL_REVOCATION_OFF) {
+		enum { MAX_RESPONDERS = 64 };
+		struct rl_revocation_responder *r = calloc(MAX_RESPONDERS, sizeof(*r));
+		size_t n = r ? rl_revocation_responders(rev, r, MAX_RESPONDERS) : 0;
+
+		ms.has_revocation = r != NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (r[i].reachable)
+				ms.responders_reachable++;
+			else
+				ms.responders_unreachable++;
+			if (r[i].last_success > ms.newest_revocation_answer)
+				ms.newest_revocation_answer = r[i].last_success;
+		}
+		free(r);
+	}
+	resp->status = rl_metrics_render(&ms, &resp->body) == 0 ? 200 : 500;
+	resp->content_type = strdup(resp->status == 200 ? RL_METRICS_CONTENT_TYPE : "text/plain");
+	if (resp->status != 200) {
+		rl_buf_reset(&resp->body);
+		rl_buf_puts(&resp->body, "out of memory\n");
+	}
+	if (ms.stats)
+		rl_store_stats_free(&stats);
+	rl_keyring_put(a->d, keys);
+}
+
 /* ---------------------------------------------------------------- routing a request */
 
 static int bearer_ok(const struct rl_daemon *d, const char *authorization)
@@ -239,7 +296,9 @@ void *rl_api_begin(struct rl_daemon *d, const struct rl_http_request *req)
 		return NULL;
 	a->d = d;
 	a->authorized = bearer_ok(d, req->authorization);
-	if (strncmp(req->path, "/api/v1/", 8) != 0 && strcmp(req->path, "/api/v1") != 0)
+	if (strcmp(req->path, "/metrics") == 0)
+		a->route = !d->metrics ? API_NOT_FOUND : get ? API_METRICS : API_METHOD;
+	else if (strncmp(req->path, "/api/v1/", 8) != 0 && strcmp(req->path, "/api/v1") != 0)
 		a->route = API_NOT_FOUND;
 	else if (strcmp(rest, "/health") == 0)
 		a->route = get ? API_HEALTH : API_METHOD;
@@ -576,7 +635,7 @@ void rl_api_finish(void *ctx, enum rl_http_body_end how, struct rl_http_response
 		respond_problem(resp, 405, "method not allowed here");
 		return;
 	}
-	if (a->route != API_HEALTH) {
+	if (a->route != API_HEALTH && a->route != API_METRICS) {
 		if (a->d->api_token == NULL) {
 			respond_problem(resp, 403, "the API is disabled (set api.token)");
 			return;
@@ -601,6 +660,10 @@ void rl_api_finish(void *ctx, enum rl_http_body_end how, struct rl_http_response
 			handle_submit_raw(a, resp);
 		else
 			handle_submit_json(a, resp);
+		return;
+	}
+	if (a->route == API_METRICS) {
+		handle_metrics(a, resp);
 		return;
 	}
 	st = rl_daemon_store(a->d, &err);

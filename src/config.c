@@ -86,6 +86,8 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	  "Directory watched for documents to send; empty = submission by the API only." },
 	{ RL_CFG_API_TOKEN, "api", "token", RL_CFG_STRING, "", 0, 0,
 	  "Bearer token (16 characters or more) required by the local submission API; empty = API disabled." },
+	{ RL_CFG_API_METRICS, "api", "metrics", RL_CFG_BOOL, "on", 0, 0,
+	  "Serve GET /metrics (Prometheus text format, no token needed, no message content); off = 404." },
 	{ RL_CFG_LIMITS_MAX_BODY, "limits", "max_body", RL_CFG_SIZE, "100M", 1 * KIB, 4 * GIB,
 	  "Largest AS4 message accepted." },
 	{ RL_CFG_LIMITS_MAX_CONNECTIONS, "limits", "max_connections", RL_CFG_INT, "64", 1, 100000,

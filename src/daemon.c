@@ -152,7 +152,7 @@ int rl_daemon_backoff(const struct rl_daemon *d, int attempts)
 
 /* ---------------------------------------------------------------- the HTTP entry point */
 
-/* A request is either for the REST API or for the AS4 endpoint; the context remembers which. */
+/* A request is either for the REST API (and /metrics) or for the AS4 endpoint; the context remembers which. */
 struct request {
 	int is_api;
 	void *inner;
@@ -164,7 +164,8 @@ static void *route_begin(void *app, const struct rl_http_request *req)
 
 	if (r == NULL)
 		return NULL;
-	r->is_api = strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/api") == 0;
+	r->is_api = strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/api") == 0 ||
+		    strcmp(req->path, "/metrics") == 0;
 	r->inner = r->is_api ? rl_api_begin(app, req) : rl_receive_begin(app, req);
 	if (r->inner == NULL) {
 		free(r);
@@ -425,6 +426,7 @@ int rl_daemon_run(struct rl_config *cfg, struct rl_err *err)
 	d.webhook_url = dup_or_null(rl_config_str(cfg, RL_CFG_DELIVERY_WEBHOOK));
 	d.outbox_dir = dup_or_null(rl_config_str(cfg, RL_CFG_SUBMISSION_OUTBOX));
 	d.api_token = dup_or_null(rl_config_str(cfg, RL_CFG_API_TOKEN));
+	d.metrics = rl_config_bool(cfg, RL_CFG_API_METRICS);
 	d.max_attempts = (int)rl_config_int(cfg, RL_CFG_RETRY_MAX_ATTEMPTS);
 	d.initial_delay = rl_config_duration_seconds(cfg, RL_CFG_RETRY_INITIAL_DELAY);
 	d.max_delay = rl_config_duration_seconds(cfg, RL_CFG_RETRY_MAX_DELAY);

@@ -24,6 +24,7 @@
 #include "relais/daemon.h"
 #include "relais/http_client.h"
 #include "relais/log.h"
+#include "relais/metrics.h"
 #include "relais/relay.h"
 #include "relais/stream.h"
 
@@ -292,7 +293,7 @@ static void deliver_one(struct worker *w, const struct rl_store_delivery *dl, co
 	struct rl_daemon *d = w->d;
 	struct rl_keyring *keys = rl_daemon_keyring(d);	/* the relay routes in force (SIGHUP reloads them) */
 	struct rl_err problem = { 0 }, err;
-	int rc;
+	int rc, final;
 
 	rl_err_clear(&err);
 	if (dl->channel == RL_DELIVERY_INBOX && d->inbox_dir)
@@ -303,6 +304,9 @@ static void deliver_one(struct worker *w, const struct rl_store_delivery *dl, co
 		rc = rl_err_set(&err, RL_ERR_CONFIG, "the %s is no longer configured",
 				dl->channel == RL_DELIVERY_INBOX ? "inbox" : "webhook");
 	rl_keyring_put(d, keys);
+	final = rc != 0 && dl->attempts >= d->max_attempts;
+	rl_metrics_delivery(dl->channel == RL_DELIVERY_INBOX ? RL_METRICS_INBOX : RL_METRICS_WEBHOOK,
+			    rc == 0 ? RL_METRICS_DELIVERED : final ? RL_METRICS_FAILED : RL_METRICS_RETRY);
 	if (rc == 0) {
 		if (w->ndone == BATCH_MAX)
 			flush_done(w);
@@ -311,7 +315,6 @@ static void deliver_one(struct worker *w, const struct rl_store_delivery *dl, co
 		w->ndone++;
 	} else {
 		char text[RL_ERR_MSG_MAX + 64];
-		int final = dl->attempts >= d->max_attempts;
 		int delay = final ? 0 : rl_daemon_backoff(d, dl->attempts);
 		struct rl_err err2;
 

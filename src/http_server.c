@@ -22,6 +22,8 @@
  * so that a client still sending reads the answer rather than a connection reset; then the connection
  * is closed (by the watchdog when the client has gone quiet).
  *
+ * Every response sent whole is counted by its status for GET /metrics (metrics.h), as the request ends.
+ *
  * Stop: requests are refused with 503 from the moment the stop begins; the stop waits until no request
  * is in progress and no bytes wait unread on an open connection (a request on an idle connection whose
  * thread was busy), so that such a request gets its 503 before the connections are closed.
@@ -52,6 +54,7 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include "relais/http_server.h"
+#include "relais/metrics.h"
 
 #define DEFAULT_THREADS 4
 #define DEFAULT_MAX_CONNECTIONS 64
@@ -748,7 +751,9 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	if (rq == NULL)
 		return;
 	*con_cls = NULL;
-	answer_free(&rq->answer);
+	answer_free(&rq->answer);	/* the status stays: it is counted here */
+	if (rq->finished && (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || rq->sent_mid_body))
+		rl_metrics_http_response(rq->answer.status);
 	if (rq->begun)
 		srv->h.cleanup(rq->ctx, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || rq->sent_mid_body);
 	if (rq->counted) {

@@ -78,10 +78,11 @@ struct timespec rl_metrics_now(void)
 	return ts;
 }
 
-static void observe_since(struct histogram *h, struct timespec started)
+static void observe_since(struct histogram *h, const struct timespec *started)
 {
 	struct timespec now = rl_metrics_now();
-	long long ns = (long long)(now.tv_sec - started.tv_sec) * (long long)NS_PER_S + (now.tv_nsec - started.tv_nsec);
+	long long ns = (long long)(now.tv_sec - started->tv_sec) * (long long)NS_PER_S +
+		     (now.tv_nsec - started->tv_nsec);
 	size_t i = 0;
 
 	if (ns < 0)
@@ -92,7 +93,7 @@ static void observe_since(struct histogram *h, struct timespec started)
 	atomic_fetch_add_explicit(&h->sum_ns, (unsigned long long)ns, memory_order_relaxed);
 }
 
-void rl_metrics_inbound(enum rl_metrics_inbound_outcome outcome, int code, struct timespec started)
+void rl_metrics_inbound(enum rl_metrics_inbound_outcome outcome, int code, const struct timespec *started)
 {
 	if (outcome == RL_METRICS_IN_REFUSED) {
 		size_t i = 0;
@@ -106,13 +107,14 @@ void rl_metrics_inbound(enum rl_metrics_inbound_outcome outcome, int code, struc
 		return;
 	}
 	add(&m.inbound[outcome == RL_METRICS_IN_DUPLICATE]);
-	observe_since(&m.inbound_seconds, started);
+	if (started)
+		observe_since(&m.inbound_seconds, started);
 }
 
-void rl_metrics_outbound(enum rl_metrics_outcome outcome, struct timespec started)
+void rl_metrics_outbound(enum rl_metrics_outcome outcome, const struct timespec *started)
 {
 	add(&m.outbound[outcome]);
-	if (outcome == RL_METRICS_DELIVERED)
+	if (outcome == RL_METRICS_DELIVERED && started)
 		observe_since(&m.outbound_seconds, started);
 }
 

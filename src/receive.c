@@ -21,6 +21,7 @@
 #include "relais/as4.h"
 #include "relais/daemon.h"
 #include "relais/log.h"
+#include "relais/metrics.h"
 
 struct receive {
 	struct rl_daemon *d;
@@ -30,6 +31,10 @@ struct receive {
 	int failed;
 	int is_post;
 	char remote[64];
+	struct timespec started;	/* for relais_inbound_processing_seconds */
+	int answered;			/* an outcome below was answered (counted at cleanup) */
+	enum rl_metrics_inbound_outcome outcome;
+	int refusal_code;
 };
 
 void *rl_receive_begin(struct rl_daemon *d, const struct rl_http_request *req)
@@ -40,6 +45,7 @@ void *rl_receive_begin(struct rl_daemon *d, const struct rl_http_request *req)
 	if (rc == NULL)
 		return NULL;
 	rc->d = d;
+	rc->started = rl_metrics_now();
 	rc->keys = rl_daemon_keyring(d);
 	snprintf(rc->remote, sizeof(rc->remote), "%s", req->remote_addr ? req->remote_addr : "?");
 	rc->is_post = strcmp(req->method, "POST") == 0;
@@ -85,6 +91,14 @@ static void respond_soap(struct rl_http_response *resp, int status, struct rl_bu
 	memset(body, 0, sizeof(*body));
 }
 
+/* What the request's answer says, for the metrics. */
+static void set_outcome(struct receive *rc, enum rl_metrics_inbound_outcome outcome, int refusal_code)
+{
+	rc->answered = 1;
+	rc->outcome = outcome;
+	rc->refusal_code = refusal_code;
+}
+
 /* Answers with a signed error signal for `why`. */
 static void respond_error(struct receive *rc, int status, const struct rl_err *why, const char *ref_to,
 			  struct rl_http_response *resp)
@@ -93,6 +107,7 @@ static void respond_error(struct receive *rc, int status, const struct rl_err *w
 	struct rl_err err;
 	char text[RL_ERR_MSG_MAX + 64];
 
+	set_outcome(rc, RL_METRICS_IN_REFUSED, why->code);
 	rl_err_format(why, text, sizeof(text));
 	rl_log_warn(ref_to, "refused a message from %s: %s", rc->remote, text);
 	if (rl_as4_error_build(why, ref_to, rl_keyring_signer(rc->keys), &signal, &err) < 0) {
@@ -211,6 +226,7 @@ static void accept_message(struct receive *rc, struct rl_as4_received *r, struct
 		if (rc_commit == 1) {
 			rl_log_info(r->um.message_id, "duplicate from %s: answered with the first receipt", rc->remote);
 			respond_soap(resp, 200, &existing);
+			set_outcome(rc, RL_METRICS_IN_DUPLICATE, 0);
 			goto done;
 		}
 		rl_buf_free(&existing);
@@ -224,6 +240,7 @@ static void accept_message(struct receive *rc, struct rl_as4_received *r, struct
 	rl_log_info(r->um.message_id, "received from %s (%s, %llu bytes, %s)", r->um.from_party, rc->remote,
 		    r->payloads[0].size, r->payloads[0].mime_type ? r->payloads[0].mime_type : "?");
 	respond_soap(resp, 200, &receipt);
+	set_outcome(rc, RL_METRICS_IN_ACCEPTED, 0);
 	goto done;
 unavailable:
 	rl_log_error(r->um.message_id, "cannot store the message: %s", err.msg);
@@ -280,6 +297,8 @@ void rl_receive_cleanup(void *ctx, int completed)
 	struct receive *rc = ctx;
 
 	(void)completed;
+	if (rc->answered)
+		rl_metrics_inbound(rc->outcome, rc->refusal_code, &rc->started);
 	rl_as4_unpacker_free(rc->unpacker);
 	rl_keyring_put(rc->d, rc->keys);
 	free(rc);

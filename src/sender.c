@@ -21,6 +21,7 @@
 #include "relais/discovery.h"
 #include "relais/http_client.h"
 #include "relais/log.h"
+#include "relais/metrics.h"
 #include "relais/sbdh.h"
 
 #define MAX_SIGNAL_SIZE (4u << 20)
@@ -270,6 +271,7 @@ static void record_failure(struct rl_daemon *d, struct rl_store *st, const struc
 			break;
 		}
 	}
+	rl_metrics_outbound(final ? RL_METRICS_FAILED : RL_METRICS_RETRY, NULL);
 	if (final)
 		rl_log_error(m->message_id, "failed for good after %d attempt(s): %s", m->attempts, text);
 	else
@@ -364,6 +366,7 @@ static int receipt_for_same_payload(const struct rl_keyring *keys, X509 *receive
 static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_client *http,
 		     const struct rl_store_message *m)
 {
+	struct timespec claimed = rl_metrics_now();
 	struct rl_keyring *keys = rl_daemon_keyring(d);
 	struct destination dst = { 0 };
 	struct rl_as4_sent sent = { 0 };
@@ -463,9 +466,11 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 			/* The peer has it; when the lease runs out, the next attempt is answered by its duplicate
 			 * detection with the same receipt. */
 			rl_log_error(m->message_id, "delivered but not recorded: %s", err.msg);
+			rl_metrics_outbound(RL_METRICS_RETRY, NULL);
 			goto done;
 		}
 	}
+	rl_metrics_outbound(RL_METRICS_DELIVERED, &claimed);
 	rl_log_info(m->message_id, "delivered to %s (attempt %d, receipt %s)", dst.url, m->attempts,
 		    info.message_id ? info.message_id : "?");
 done:

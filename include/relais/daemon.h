@@ -7,7 +7,8 @@
  *   sender.c    the outbound queue workers: claim -> route -> pack -> POST -> verify receipt -> store
  *   delivery.c  backend delivery of received messages: inbox directory and/or webhook, with retries
  *   outbox.c    the watched outbox directory: each file dropped there becomes a submission
- *   api.c       the JSON REST API (/api/v1/...) and the health document shared with `relais status`
+ *   api.c       the JSON REST API (/api/v1/...), the health document shared with `relais status`, and
+ *               GET /metrics (the numbers counted by metrics.c)
  *   routing.c   the static routing table (routing.table)
  *
  * Threads: libmicrohttpd's pool answers requests; queue.workers sender threads; one delivery thread;
@@ -52,6 +53,7 @@ struct rl_daemon {
 	char *webhook_url;		/* NULL = no webhook delivery */
 	char *outbox_dir;		/* NULL = no outbox */
 	char *api_token;		/* NULL = API disabled */
+	int metrics;			/* GET /metrics served (api.metrics) */
 	char *tls_anchors;		/* CAs for peers' HTTPS certificates, NULL = system */
 	struct rl_discovery *discovery;	/* SML/SMP lookups (trust.smp_anchors set), or NULL */
 

@@ -46,11 +46,12 @@ struct timespec rl_metrics_now(void);
 
 /* An inbound request ended. code: for REFUSED, the error code of the signal answered (an ebMS code; any
  * other code counts as EBMS:0004, as the signal says); ignored otherwise. started: when the request
- * arrived; accepted and duplicate requests add their time until now to relais_inbound_processing_seconds. */
-void rl_metrics_inbound(enum rl_metrics_inbound_outcome outcome, int code, struct timespec started);
+ * arrived; accepted and duplicate requests add their time until now to relais_inbound_processing_seconds
+ * (refusals are not timed: started may then be NULL). */
+void rl_metrics_inbound(enum rl_metrics_inbound_outcome outcome, int code, const struct timespec *started);
 /* A sending attempt ended. started: when the message was claimed; a delivered one adds its time until
- * now to relais_outbound_send_seconds. */
-void rl_metrics_outbound(enum rl_metrics_outcome outcome, struct timespec started);
+ * now to relais_outbound_send_seconds (the others are not timed: started may then be NULL). */
+void rl_metrics_outbound(enum rl_metrics_outcome outcome, const struct timespec *started);
 /* A backend delivery attempt ended. */
 void rl_metrics_delivery(enum rl_metrics_channel channel, enum rl_metrics_outcome outcome);
 /* An HTTP response was made (any status 100..599; others are not counted). */

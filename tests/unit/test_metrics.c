@@ -65,15 +65,17 @@ static int has_series(const char *text, const char *name)
 	return 0;
 }
 
-/* A moment `ms` milliseconds ago. */
-static struct timespec ago_ms(long long ms)
+/* A moment `ms` milliseconds ago (valid until the next call). */
+static const struct timespec *ago(long long ms)
 {
-	struct timespec t = rl_metrics_now();
-	long long ns = (long long)t.tv_sec * 1000000000LL + t.tv_nsec - ms * 1000000LL;
+	static struct timespec t;
+	long long ns;
 
+	t = rl_metrics_now();
+	ns = (long long)t.tv_sec * 1000000000LL + t.tv_nsec - ms * 1000000LL;
 	t.tv_sec = (time_t)(ns / 1000000000LL);
 	t.tv_nsec = (long)(ns % 1000000000LL);
-	return t;
+	return &t;
 }
 
 static void test_counters(void **state)
@@ -89,16 +91,16 @@ static void test_counters(void **state)
 	free(text);
 
 	for (int i = 0; i < 3; i++)
-		rl_metrics_inbound(RL_METRICS_IN_ACCEPTED, 0, now);
-	rl_metrics_inbound(RL_METRICS_IN_DUPLICATE, 0, now);
-	rl_metrics_inbound(RL_METRICS_IN_REFUSED, RL_EBMS_FAILED_AUTHENTICATION, now);
-	rl_metrics_inbound(RL_METRICS_IN_REFUSED, RL_EBMS_FAILED_AUTHENTICATION, now);
-	rl_metrics_inbound(RL_METRICS_IN_REFUSED, RL_EBMS_DECOMPRESSION_FAILURE, now);
-	rl_metrics_inbound(RL_METRICS_IN_REFUSED, RL_ERR_IO, now);	/* a local code: answered as EBMS:0004 */
-	rl_metrics_outbound(RL_METRICS_DELIVERED, now);
-	rl_metrics_outbound(RL_METRICS_RETRY, now);
-	rl_metrics_outbound(RL_METRICS_RETRY, now);
-	rl_metrics_outbound(RL_METRICS_FAILED, now);
+		rl_metrics_inbound(RL_METRICS_IN_ACCEPTED, 0, &now);
+	rl_metrics_inbound(RL_METRICS_IN_DUPLICATE, 0, &now);
+	rl_metrics_inbound(RL_METRICS_IN_REFUSED, RL_EBMS_FAILED_AUTHENTICATION, &now);
+	rl_metrics_inbound(RL_METRICS_IN_REFUSED, RL_EBMS_FAILED_AUTHENTICATION, &now);
+	rl_metrics_inbound(RL_METRICS_IN_REFUSED, RL_EBMS_DECOMPRESSION_FAILURE, NULL);
+	rl_metrics_inbound(RL_METRICS_IN_REFUSED, RL_ERR_IO, NULL);	/* a local code: answered as EBMS:0004 */
+	rl_metrics_outbound(RL_METRICS_DELIVERED, &now);
+	rl_metrics_outbound(RL_METRICS_RETRY, &now);
+	rl_metrics_outbound(RL_METRICS_RETRY, NULL);
+	rl_metrics_outbound(RL_METRICS_FAILED, NULL);
 	rl_metrics_delivery(RL_METRICS_INBOX, RL_METRICS_DELIVERED);
 	rl_metrics_delivery(RL_METRICS_WEBHOOK, RL_METRICS_RETRY);
 	rl_metrics_delivery(RL_METRICS_WEBHOOK, RL_METRICS_FAILED);
@@ -148,13 +150,13 @@ static void test_histogram(void **state)
 	double sum;
 
 	rl_metrics_reset();
-	rl_metrics_inbound(RL_METRICS_IN_ACCEPTED, 0, ago_ms(2));		/* <= 0.005 */
-	rl_metrics_inbound(RL_METRICS_IN_ACCEPTED, 0, ago_ms(200));		/* <= 0.25 */
-	rl_metrics_inbound(RL_METRICS_IN_DUPLICATE, 0, ago_ms(7000));	/* <= 10 */
-	rl_metrics_inbound(RL_METRICS_IN_ACCEPTED, 0, ago_ms(100000));	/* above 60: +Inf only */
-	rl_metrics_inbound(RL_METRICS_IN_REFUSED, RL_EBMS_OTHER, ago_ms(50));	/* not timed */
-	rl_metrics_outbound(RL_METRICS_RETRY, ago_ms(50));			/* not timed */
-	rl_metrics_outbound(RL_METRICS_DELIVERED, ago_ms(1500));		/* <= 2.5 */
+	rl_metrics_inbound(RL_METRICS_IN_ACCEPTED, 0, ago(2));		/* <= 0.005 */
+	rl_metrics_inbound(RL_METRICS_IN_ACCEPTED, 0, ago(200));		/* <= 0.25 */
+	rl_metrics_inbound(RL_METRICS_IN_DUPLICATE, 0, ago(7000));	/* <= 10 */
+	rl_metrics_inbound(RL_METRICS_IN_ACCEPTED, 0, ago(100000));	/* above 60: +Inf only */
+	rl_metrics_inbound(RL_METRICS_IN_REFUSED, RL_EBMS_OTHER, ago(50));	/* not timed */
+	rl_metrics_outbound(RL_METRICS_RETRY, ago(50));			/* not timed */
+	rl_metrics_outbound(RL_METRICS_DELIVERED, ago(1500));		/* <= 2.5 */
 	text = render(NULL);
 
 	static const struct { const char *le; long long in; long long out; } want[] = {
@@ -274,8 +276,8 @@ static void test_exposition_syntax(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(regcomp(&re[i], patterns[i], REG_EXTENDED), 0);
 	rl_metrics_reset();
-	rl_metrics_inbound(RL_METRICS_IN_ACCEPTED, 0, ago_ms(30));
-	rl_metrics_outbound(RL_METRICS_DELIVERED, ago_ms(300));
+	rl_metrics_inbound(RL_METRICS_IN_ACCEPTED, 0, ago(30));
+	rl_metrics_outbound(RL_METRICS_DELIVERED, ago(300));
 	st.version = "0.1 \"dev\"";
 	st.party_id = "POP000001";
 	st.now = 200;
