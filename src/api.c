@@ -13,9 +13,9 @@
  *   GET  /metrics                          Prometheus text (metrics.h); no token needed; 404 with
  *                                          api.metrics = off
  *
- * Everything but health and metrics needs "Authorization: Bearer <api.token>"; with no token configured the API
- * answers 403. Bodies of JSON submissions are bounded (16 MiB); larger documents go as raw bodies,
- * which stream to a spool file.
+ * Everything but health and metrics needs "Authorization: Bearer <api.token>"; with no token configured
+ * the API answers 403. Bodies of JSON submissions are bounded (16 MiB); larger documents go as raw
+ * bodies, which stream to a spool file.
  */
 #include "config.h"
 #include <ctype.h>
@@ -261,8 +261,7 @@ static void handle_metrics(struct api *a, struct rl_http_response *resp)
 		rl_buf_reset(&resp->body);
 		rl_buf_puts(&resp->body, "out of memory\n");
 	}
-	if (ms.stats)
-		rl_store_stats_free(&stats);
+	rl_store_stats_free(&stats);
 	rl_keyring_put(a->d, keys);
 }
 
