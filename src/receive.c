@@ -10,7 +10,8 @@
  * A refusal is answered with a signed ebMS error signal: HTTP 500, or 413 for a body over
  * limits.max_body (named in the signal; with a Content-Length before the body is read, chunked as soon
  * as it passes the limit, referring to the message when its header was read by then), or 503 when the
- * store cannot take the message (the sender should retry).
+ * store cannot take the message (the sender should retry). What the answer said is counted for GET /metrics
+ * when the request ends (metrics.h).
  */
 #include "config.h"
 #include <stdio.h>
