@@ -252,7 +252,8 @@ static void render_events(struct text *t)
 	       "Attempts to deliver received messages to the backend, by channel and outcome.");
 	for (size_t c = 0; c < 2; c++)
 		for (size_t i = 0; i < 3; i++) {
-			snprintf(labels, sizeof(labels), "channel=\"%s\",outcome=\"%s\"", channel_names[c], outcome_names[i]);
+			snprintf(labels, sizeof(labels), "channel=\"%s\",outcome=\"%s\"", channel_names[c],
+				 outcome_names[i]);
 			counter(t, "relais_backend_deliveries_total", labels, &m.delivery[c][i]);
 		}
 
@@ -297,7 +298,8 @@ static void render_state(struct text *t, const struct rl_metrics_state *s)
 		put(t, "} 1\n");
 	}
 	if (s->started_at > 0) {
-		family(t, "relais_process_start_time_seconds", "gauge", "When the process started, in seconds since the epoch.");
+		family(t, "relais_process_start_time_seconds", "gauge",
+		       "When the process started, in seconds since the epoch.");
 		sample(t, "relais_process_start_time_seconds", NULL, (long long)s->started_at);
 		family(t, "relais_uptime_seconds", "gauge", "Seconds since the process started.");
 		sample(t, "relais_uptime_seconds", NULL, (long long)(s->now - s->started_at));
@@ -314,7 +316,8 @@ static void render_state(struct text *t, const struct rl_metrics_state *s)
 	}
 	if (s->has_revocation) {
 		family(t, "relais_revocation_responders", "gauge",
-		       "OCSP responders and CRL distribution points asked so far, by whether the last request was answered.");
+		       "OCSP responders and CRL distribution points asked so far, by whether the last request "
+		       "was answered.");
 		sample(t, "relais_revocation_responders", "state=\"reachable\"", s->responders_reachable);
 		sample(t, "relais_revocation_responders", "state=\"unreachable\"", s->responders_unreachable);
 		if (s->newest_revocation_answer > 0) {

@@ -296,7 +296,8 @@ static void test_exposition_syntax(void **state)
 		char name[128];
 
 		if (regexec(&re[0], line, 2, mt, 0) == 0) {
-			snprintf(help_of, sizeof(help_of), "%.*s", (int)(mt[1].rm_eo - mt[1].rm_so), line + mt[1].rm_so);
+			snprintf(help_of, sizeof(help_of), "%.*s", (int)(mt[1].rm_eo - mt[1].rm_so),
+				 line + mt[1].rm_so);
 			continue;
 		}
 		if (regexec(&re[1], line, 3, mt, 0) == 0) {
