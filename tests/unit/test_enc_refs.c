@@ -27,6 +27,7 @@
 #include "relais/wss_enc_refs.h"
 #include "relais/wss_sign.h"
 #include "relais/xml.h"
+#include "unit_corpus.h"
 #include "unit_pki.h"
 
 static struct rl_identity sender, receiver;
@@ -42,11 +43,6 @@ struct msg {
 	struct rl_buf tail;	/* the bytes after it: attachments and the closing boundary */
 	char boundary[128];
 };
-
-static const char *find_bytes(const char *hay, size_t hay_len, const char *needle)
-{
-	return memmem(hay, hay_len, needle, strlen(needle));
-}
 
 static void msg_open(struct msg *m)
 {
@@ -563,40 +559,6 @@ static void test_plain_payload_beside_encrypted(void **state)
 
 /* ---------------------------------------------------------------- other implementations' messages */
 
-/* The SOAP envelope inside a corpus file (a MIME message, an HTTP dump or an XML file), parsed. */
-static xmlDocPtr corpus_envelope(const char *rel)
-{
-	const char *shared = getenv("RELAIS_SHARED_DIR");
-	struct rl_buf file = RL_BUF_INIT;
-	const char *start = NULL, *end = NULL;
-	char path[1024];
-	struct rl_err err;
-	xmlDocPtr doc;
-
-	snprintf(path, sizeof(path), "%s/interop-corpus/as4/%s", shared, rel);
-	if (rl_buf_read_file(&file, path, 16u << 20) != 0)
-		fail_msg("cannot read %s", path);
-	/* from the first "<prefix:Envelope" to the last "Envelope>" */
-	for (const char *p = file.data; (p = find_bytes(p, file.len - (size_t)(p - file.data), "Envelope")) != NULL;
-	     p += 8) {
-		const char *q = p;
-
-		while (q > file.data && q[-1] != '<' && q[-1] != '/' && q[-1] != ' ' && q[-1] != '\n')
-			q--;
-		if (q > file.data && q[-1] == '<' && start == NULL)
-			start = q - 1;
-		if (p[8] == '>')
-			end = p + 9;
-	}
-	if (start == NULL || end == NULL || end < start)
-		fail_msg("%s: no SOAP envelope", rel);
-	doc = rl_xml_parse(start, (size_t)(end - start), RL_EBMS_INVALID_HEADER, rel, &err);
-	if (doc == NULL)
-		fail_msg("%s: %s", rel, err.msg);
-	rl_buf_free(&file);
-	return doc;
-}
-
 static void test_corpus_messages(void **state)
 {
 	static const char *const files[] = {
@@ -612,7 +574,7 @@ static void test_corpus_messages(void **state)
 	};
 
 	(void)state;
-	if (getenv("RELAIS_SHARED_DIR") == NULL || *getenv("RELAIS_SHARED_DIR") == '\0')
+	if (!unit_corpus_present())
 		skip();
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		xmlDocPtr doc = corpus_envelope(files[i]);
