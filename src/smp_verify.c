@@ -82,7 +82,7 @@ static xmlNodePtr find_signature(xmlNodePtr root, struct rl_err *err)
 {
 	const char *name = (const char *)root->name;
 	int count = rl_xml_count(root, RL_NS_DS, "Signature");
-	xmlNodePtr sig, last = NULL;
+	xmlNodePtr sig, next;
 
 	if (count > 1) {
 		rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "SMP response %s has %d signatures; one is accepted", name,
@@ -99,14 +99,13 @@ static xmlNodePtr find_signature(xmlNodePtr root, struct rl_err *err)
 			rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "SMP response %s is not signed", name);
 		return NULL;
 	}
-	for (xmlNodePtr c = root->children; c; c = c->next)
-		if (c->type == XML_ELEMENT_NODE)
-			last = c;
 	sig = rl_xml_child(root, RL_NS_DS, "Signature");
-	if (sig != last) {
+	for (next = sig->next; next && next->type != XML_ELEMENT_NODE; next = next->next)
+		;
+	if (next) {
 		rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION,
 			   "SMP response %s: its signature is followed by %s; it must be the last child of %s", name,
-			   (const char *)last->name, name);
+			   (const char *)next->name, name);
 		return NULL;
 	}
 	return sig;
