@@ -13,12 +13,11 @@
  * ds:Signature elements deeper in a document that has its own are signed content and are not used. The
  * signature must have exactly one ds:Reference whose URI is "" (the whole document) with the
  * enveloped-signature transform, so the element that is read afterwards is the element that was signed
- * (no wrapping). The signer certificate comes
- * from ds:KeyInfo/ds:X509Data and must chain to the SMP trust anchors at the given time, through the
- * intermediates of the anchors bundle only (other certificates in KeyInfo are not used: an AP CA there
- * must not make an AP certificate under the same root pass as an SMP signer). RSA with
- * SHA-1/SHA-256/SHA-384/SHA-512, inclusive or exclusive C14N (1.0, with or without comments) are
- * accepted; other transforms (XPath, XSLT...) are refused.
+ * (no wrapping). The signer certificate comes from ds:KeyInfo/ds:X509Data and must chain to the SMP
+ * trust anchors at the given time, through the intermediates of the anchors bundle only (other
+ * certificates in KeyInfo are not used: an AP CA there must not make an AP certificate under the same
+ * root pass as an SMP signer). RSA with SHA-1/SHA-256/SHA-384/SHA-512, inclusive or exclusive C14N (1.0,
+ * with or without comments) are accepted; other transforms (XPath, XSLT...) are refused.
  *
  * Errors: RL_ERR_BAD_RESPONSE for a document that is not a usable SMP response; EBMS:0101
  * (FailedAuthentication) for a missing, broken or untrusted signature.
