@@ -69,9 +69,9 @@ static int list_uris(xmlNodePtr list, char **uris)
 }
 
 /*
- * What a ReferenceList that is not accepted lists, for the message: the first DataReference URI that
- * `other` (another list, may be NULL) lists too, with ", which ... lists too" in *also; else its first
- * DataReference URI; else "no DataReference". Reads at most RL_WSS_MAX_ENCRYPTED_DATA of each list.
+ * What a refused ReferenceList lists, shown in out: the first DataReference URI it shares with `other`
+ * (the accepted list, may be NULL), then *also = 1; else its first DataReference URI, else "no
+ * DataReference", and *also = 0. Reads at most RL_WSS_MAX_ENCRYPTED_DATA entries of each list.
  */
 static const char *listed(xmlNodePtr list, xmlNodePtr other, int *also, char out[ID_SHOWN_MAX])
 {
@@ -124,24 +124,22 @@ static int check_layout(xmlNodePtr security, struct rl_err *err)
 	xmlNodePtr ek = rl_xml_child(security, RL_NS_XENC, "EncryptedKey");
 	xmlNodePtr list = rl_xml_child(ek, RL_NS_XENC, "ReferenceList");
 	int keys = rl_xml_count(security, RL_NS_XENC, "EncryptedKey");
-	char show[ID_SHOWN_MAX];
+	char show[ID_SHOWN_MAX], parent[ID_SHOWN_MAX];
 	int also;
 
 	if (keys > 1)
 		return refuse_second_key(security, keys, err);
 	for (xmlNodePtr n = security->children; n; n = next_in_subtree(n, security)) {
-		const char *parent = (const char *)n->parent->name;
-
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
 		if (rl_xml_is(n, RL_NS_XENC, "EncryptedKey") && n->parent != security)
 			return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "an xenc:EncryptedKey inside <%s> of the "
 					  "wsse:Security header; only one EncryptedKey directly in the header is "
-					  "accepted", parent);
+					  "accepted", shown((const char *)n->parent->name, parent));
 		if (rl_xml_is(n, RL_NS_XENC, "EncryptedData") && n->parent != security)
 			return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "an xenc:EncryptedData inside <%s> of "
 					  "the wsse:Security header; EncryptedData are accepted only directly in the "
-					  "header", parent);
+					  "header", shown((const char *)n->parent->name, parent));
 		if (!rl_xml_is(n, RL_NS_XENC, "ReferenceList") || n == list)
 			continue;
 		listed(n, list, &also, show);
@@ -156,7 +154,7 @@ static int check_layout(xmlNodePtr security, struct rl_err *err)
 					  also ? ", which the first one lists too" : "");
 		return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "an xenc:ReferenceList inside <%s> of the "
 				  "wsse:Security header; Peppol AS4 accepts only the EncryptedKey's ReferenceList",
-				  parent);
+				  shown((const char *)n->parent->name, parent));
 	}
 	return 0;
 }
