@@ -251,6 +251,17 @@ static void describe(xmlNodePtr ed, char *out, size_t size)
 	free(uri);
 }
 
+/* "<name>" of an element, capped, or `none` when there is no element. */
+static const char *element_shown(xmlNodePtr node, const char *none, char out[ID_SHOWN_MAX + 2])
+{
+	char name[ID_SHOWN_MAX];
+
+	if (node == NULL)
+		return none;
+	snprintf(out, ID_SHOWN_MAX + 2, "<%s>", shown((const char *)node->name, name));
+	return out;
+}
+
 /* The only element child of node when it is {ns}name; else NULL, with *other set to the first element
  * child that is not (NULL when node has no element child). */
 static xmlNodePtr sole_child(xmlNodePtr node, const char *ns, const char *name, xmlNodePtr *other)
@@ -279,7 +290,7 @@ static xmlNodePtr sole_child(xmlNodePtr node, const char *ns, const char *name, 
 static int check_key_info(xmlNodePtr ed, xmlNodePtr ek, struct rl_err *err)
 {
 	xmlNodePtr key_info = rl_xml_child(ed, RL_NS_DS, "KeyInfo"), str, ref, other, target = NULL;
-	char what[256], show[ID_SHOWN_MAX];
+	char what[256], show[ID_SHOWN_MAX + 2];
 	char *uri;
 	int count = 0;
 
@@ -291,16 +302,14 @@ static int check_key_info(xmlNodePtr ed, xmlNodePtr ek, struct rl_err *err)
 				  what);
 	str = sole_child(key_info, RL_NS_WSSE, "SecurityTokenReference", &other);
 	if (str == NULL)
-		return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "EncryptedData %s names its key by %s%s%s; only "
-				  "a wsse:SecurityTokenReference to the EncryptedKey is accepted", what,
-				  other ? "<" : "an empty ds:KeyInfo", other ? shown((const char *)other->name, show) : "",
-				  other ? ">" : "");
+		return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "EncryptedData %s names its key by %s; only a "
+				  "wsse:SecurityTokenReference to the EncryptedKey is accepted", what,
+				  element_shown(other, "an empty ds:KeyInfo", show));
 	ref = sole_child(str, RL_NS_WSSE, "Reference", &other);
 	if (ref == NULL)
-		return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "EncryptedData %s refers to its key by %s%s%s; "
-				  "only a wsse:Reference to the EncryptedKey is accepted", what,
-				  other ? "<" : "an empty SecurityTokenReference",
-				  other ? shown((const char *)other->name, show) : "", other ? ">" : "");
+		return rl_err_set(err, RL_EBMS_POLICY_NONCOMPLIANCE, "EncryptedData %s refers to its key by %s; only "
+				  "a wsse:Reference to the EncryptedKey is accepted", what,
+				  element_shown(other, "an empty SecurityTokenReference", show));
 	uri = rl_xml_attr(ref, NULL, "URI");
 	if (uri && uri[0] == '#')
 		target = rl_wss_find_id(ed->doc, uri + 1, &count);

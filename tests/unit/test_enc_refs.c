@@ -4,7 +4,8 @@
  * DataReference that is dangling, not "#id" (empty, "#", http:, cid:, absent), named twice or naming
  * another element; two EncryptedData with one id; another element claiming an EncryptedData's id
  * (wrapping); an EncryptedData the ReferenceList does not name; no or an empty ReferenceList, also in an
- * unencrypted message whose EncryptedKey decrypts nothing; an EncryptedData naming another key. Refused
+ * unencrypted message whose EncryptedKey decrypts nothing; an EncryptedData naming another key, or a
+ * key id that another element claims too. Refused
  * with EBMS:0103, layouts WS-Security allows and Peppol AS4 does not use: a standalone ReferenceList
  * (beside the EncryptedKey's, in its place, listing another payload, or empty in an unencrypted
  * message); a second EncryptedKey or one inside a KeyInfo; a second ReferenceList in the EncryptedKey or
@@ -599,6 +600,16 @@ static void test_encrypted_data_naming_another_key(void **state)
 	xmlSetProp(ref, (const xmlChar *)"URI", (const xmlChar *)uri);
 	msg_close(&m, &out);
 	expect_refused(&out, 0, RL_EBMS_FAILED_DECRYPTION, uri, "not the message's EncryptedKey");
+	rl_buf_free(&out);
+
+	/* another header block claiming the EncryptedKey's id */
+	msg_open(&m);
+	snprintf(uri, sizeof(uri), "#%s", attr(encrypted_key_of(&m), NULL, "Id"));
+	ref = xmlNewChild(header_of(&m), NULL, (const xmlChar *)"Decoy", NULL);
+	xmlSetNs(ref, xmlNewNs(ref, (const xmlChar *)"urn:example:decoy", (const xmlChar *)"x"));
+	xmlSetProp(ref, (const xmlChar *)"Id", (const xmlChar *)uri + 1);
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_FAILED_DECRYPTION, uri, "an id that 2 elements carry");
 	rl_buf_free(&out);
 }
 
