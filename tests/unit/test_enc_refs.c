@@ -5,8 +5,8 @@
  * another element; two EncryptedData with one id; another element claiming an EncryptedData's id
  * (wrapping); an EncryptedData the ReferenceList does not name; no or an empty ReferenceList, also in an
  * unencrypted message whose EncryptedKey decrypts nothing; an EncryptedData naming another key, or a
- * key id that another element claims too. Refused
- * with EBMS:0103, layouts WS-Security allows and Peppol AS4 does not use: a standalone ReferenceList
+ * key id that another element claims too. Refused with EBMS:0103, layouts WS-Security allows and Peppol
+ * AS4 does not use: a standalone ReferenceList
  * (beside the EncryptedKey's, in its place, listing another payload, or empty in an unencrypted
  * message); a second EncryptedKey or one inside a KeyInfo; a second ReferenceList in the EncryptedKey or
  * one inside a KeyInfo; an EncryptedData wrapped in another element; a KeyReference; an EncryptedData
