@@ -221,9 +221,7 @@ static int process_root(struct rl_as4_unpacker *u, struct rl_err *err)
 	u->um_parsed = 1;
 	if (u->um.message_id)
 		u->message_id = strdup(u->um.message_id);
-	if (rl_xml_count(u->security, RL_NS_XENC, "EncryptedKey") > 1)
-		return rl_err_set(err, RL_EBMS_FEATURE_NOT_SUPPORTED, "more than one EncryptedKey");
-	/* The ReferenceList and the EncryptedData must match before the key is unwrapped and used. */
+	/* One EncryptedKey whose ReferenceList matches the EncryptedData, before the key is unwrapped and used. */
 	if (rl_wss_check_encryption_refs(u->security, err) != 0)
 		return -1;
 	ek = rl_xml_child(u->security, RL_NS_XENC, "EncryptedKey");

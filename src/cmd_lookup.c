@@ -49,7 +49,7 @@ const struct rl_command rl_cmd_lookup = {
 		"  --process PROCESS  the process the endpoint must serve (default: any)\n"
 		"  --at TIME          check signatures and certificates at this xs:dateTime, not now\n"
 		"  --smp-file FILE    read and verify this ServiceMetadata response instead of asking\n"
-		"                     (a ServiceGroup file is listed)\n"
+		"                     (a ServiceGroup file is listed, its signature checked if it has one)\n"
 		"  --cache            use (and fill) the discovery cache shared through the database\n"
 		"                     (database.url): a remembered answer comes without asking again\n"
 		"  -c, --config FILE  configuration file (relais.conf(5)); --set overrides one key\n"
@@ -180,8 +180,10 @@ static void explain_metadata(const struct lookup_opts *o, FILE *out, const struc
 
 static void print_service_group(const struct lookup_opts *o, const struct rl_smp_service_group *g);
 
-/* A ServiceGroup file (no signature in SMP 1.0) is listed; returns -1 when the file is none. */
-static int file_service_group(const struct lookup_opts *o, const struct rl_buf *data, int *status)
+/* A ServiceGroup file is listed (its signature checked when it has one: SMP 2.0); returns -1 when the file
+ * is none. */
+static int file_service_group(const struct lookup_opts *o, const struct rl_smp_client *c, const struct rl_buf *data,
+			      int *status)
 {
 	struct rl_smp_service_group g;
 	struct rl_err err;
@@ -192,7 +194,7 @@ static int file_service_group(const struct lookup_opts *o, const struct rl_buf *
 		xmlFreeDoc(doc);
 		return -1;
 	}
-	if (rl_smp_parse_service_group(doc, &g, &err) < 0) {
+	if (rl_smp_read_service_group(c, doc, &g, NULL, &err) < 0) {
 		*status = exit_status(&err);
 	} else {
 		print_service_group(o, &g);
@@ -228,7 +230,7 @@ static int lookup_file(const struct lookup_opts *o, struct rl_discovery *d, cons
 	if (rl_buf_read_file(&data, o->smp_file, RL_SMP_RESPONSE_MAX) < 0) {
 		rl_err_set(&err, RL_ERR_IO, "cannot read %s", o->smp_file);
 		status = exit_status(&err);
-	} else if (file_service_group(o, &data, &status) == 0) {
+	} else if (file_service_group(o, &c, &data, &status) == 0) {
 		/* listed */
 	} else if (rl_smp_read_metadata(&c, data.data, data.len, &m, NULL, &err) < 0) {
 		status = exit_status(&err);

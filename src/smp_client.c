@@ -158,6 +158,42 @@ static int same_participant(const struct rl_peppol_id *want, const char *scheme,
 	return strcasecmp(want->scheme, scheme) == 0 && strcasecmp(want->value, value) == 0;
 }
 
+int rl_smp_read_service_group(const struct rl_smp_client *c, xmlDocPtr doc, struct rl_smp_service_group *out,
+			      struct rl_smp_signature *sig, struct rl_err *err)
+{
+	struct rl_smp_signature local;
+	char cn[256];
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!sig)
+		sig = &local;
+	memset(sig, 0, sizeof(*sig));
+	if (!rl_smp_is_signed(doc)) {
+		rl_explain(c, "signature: none (an unsigned ServiceGroup is read as it is)");
+		return rl_smp_parse_service_group(doc, out, err);
+	}
+	if (!c->anchors) {
+		rl_err_set(err, RL_ERR_CONFIG, "no SMP trust anchors configured (trust.smp_anchors)");
+		goto out;
+	}
+	if (rl_smp_verify(doc, c->anchors, c->at, sig, err) < 0) {
+		rl_explain(c, "signature: refused: %s", err->msg);
+		goto out;
+	}
+	rl_explain(c, "signature: valid (%s), signer %s, chains to the SMP anchors", sig->algorithms,
+		   rl_cert_cn(sig->signer, cn, sizeof(cn)));
+	if (rl_smp_parse_service_group(doc, out, err) < 0) {
+		rl_smp_signature_free(sig);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (sig == &local)
+		rl_smp_signature_free(&local);
+	return rc;
+}
+
 int rl_smp_fetch_service_group(const struct rl_smp_client *c, const char *smp_url,
 			       const struct rl_peppol_id *participant, struct rl_smp_service_group *out,
 			       struct rl_err *err)
@@ -174,7 +210,7 @@ int rl_smp_fetch_service_group(const struct rl_smp_client *c, const char *smp_ur
 	if (get_ok(c, url.data, "ServiceGroup for this participant", &body, err) < 0)
 		goto out;
 	doc = rl_xml_parse(body.data, body.len, RL_ERR_BAD_RESPONSE, "SMP ServiceGroup", err);
-	if (!doc || rl_smp_parse_service_group(doc, out, err) < 0)
+	if (!doc || rl_smp_read_service_group(c, doc, out, NULL, err) < 0)
 		goto out;
 	if (!same_participant(participant, out->participant_scheme, out->participant_value)) {
 		rl_err_set(err, RL_ERR_BAD_RESPONSE, "SMP ServiceGroup is for %s::%s, not the participant asked for",

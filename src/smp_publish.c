@@ -1,6 +1,6 @@
 /*
- * smp_publish.c - builds the Peppol SMP 1.0 documents an SMP serves and signs the ServiceMetadata with
- * xmlsec (see include/relais/smp_publish.h).
+ * smp_publish.c - builds the Peppol SMP 1.0 documents an SMP serves and signs SMP documents with xmlsec
+ * (see include/relais/smp_publish.h).
  */
 #include "config.h"
 #include <string.h>
@@ -98,9 +98,8 @@ static int metadata_text(struct rl_buf *b, const struct rl_peppol_id *participan
 	return 0;
 }
 
-/* Signs the document element: an enveloped signature appended as its last child, then the signer
- * certificate written into KeyInfo (outside SignedInfo, so it may follow the signing). */
-static int sign_document(xmlDocPtr doc, const struct rl_identity *signer, struct rl_err *err)
+/* The signer certificate is written into KeyInfo after the signing (KeyInfo is outside SignedInfo). */
+int rl_smp_sign_document(xmlDocPtr doc, const struct rl_identity *signer, struct rl_err *err)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc), sig, ref, x509data;
 	xmlSecDSigCtxPtr ctx = NULL;
@@ -108,6 +107,8 @@ static int sign_document(xmlDocPtr doc, const struct rl_identity *signer, struct
 	struct rl_buf b64 = RL_BUF_INIT;
 	int rc = -1;
 
+	if (!root || !signer || !signer->key || !signer->cert)
+		return rl_err_set(err, RL_ERR_CONFIG, "signing an SMP response needs a document, a key and its certificate");
 	if (rl_xmlsec_init(err) < 0)
 		return -1;
 	sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL);
@@ -169,7 +170,7 @@ int rl_smp_build_signed_metadata(struct rl_buf *out, const struct rl_peppol_id *
 		goto out;
 	}
 	doc = rl_xml_parse(text.data, text.len, RL_ERR_INTERNAL, "our SMP response", err);
-	if (!doc || sign_document(doc, signer, err) < 0)
+	if (!doc || rl_smp_sign_document(doc, signer, err) < 0)
 		goto out;
 	if (rl_buf_puts(out, XML_DECL) < 0 || rl_xml_dump(doc, xmlDocGetRootElement(doc), out) < 0 ||
 	    rl_buf_puts(out, "\n") < 0) {

@@ -57,6 +57,60 @@ static const char *algorithm_of(xmlNodePtr node, const struct algorithm *list, c
 	return NULL;
 }
 
+/* The first ds:Signature below node, depth first (NULL when there is none). */
+static xmlNodePtr signature_below(xmlNodePtr node)
+{
+	for (xmlNodePtr c = node->children; c; c = c->next) {
+		xmlNodePtr found;
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (rl_xml_is(c, RL_NS_DS, "Signature"))
+			return c;
+		if ((found = signature_below(c)) != NULL)
+			return found;
+	}
+	return NULL;
+}
+
+/* The SMP signature: the one ds:Signature child of the document element, which must be its last element
+ * child, where every flavour's schema puts it (Peppol and BDXR 1.0 SignedServiceMetadata: ServiceMetadata
+ * then ds:Signature; SMP 2.0 ServiceGroup and ServiceMetadata: ds:Signature after the content). A
+ * signature found only deeper, or followed by more content, is refused with where it is. ds:Signature
+ * elements deeper in the document (some SMP 1.0 extensions carry one) are signed content, not used. */
+static xmlNodePtr find_signature(xmlNodePtr root, struct rl_err *err)
+{
+	const char *name = (const char *)root->name;
+	int count = rl_xml_count(root, RL_NS_DS, "Signature");
+	xmlNodePtr sig, next;
+
+	if (count > 1) {
+		rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "SMP response %s has %d signatures; one is accepted", name,
+			   count);
+		return NULL;
+	}
+	if (count == 0) {
+		sig = signature_below(root);
+		if (sig)
+			rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION,
+				   "SMP response %s: its signature is inside %s; it must be the last child of %s", name,
+				   (const char *)sig->parent->name, name);
+		else
+			rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "SMP response %s is not signed", name);
+		return NULL;
+	}
+	sig = rl_xml_child(root, RL_NS_DS, "Signature");
+	for (next = sig->next; next && next->type != XML_ELEMENT_NODE; next = next->next)
+		;
+	if (next) {
+		rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION,
+			   "SMP response %s: its signature is followed by %s; it must be the last child of %s", name,
+			   (const char *)next->name, name);
+		return NULL;
+	}
+	return sig;
+}
+
 /* Checks the shape of the signature and the algorithms before anything is computed. */
 static int check_signed_info(xmlNodePtr sig, struct rl_smp_signature *out, struct rl_err *err)
 {
@@ -231,27 +285,28 @@ out:
 	return rc;
 }
 
+int rl_smp_is_signed(xmlDocPtr doc)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+
+	return root && (rl_xml_is(root, RL_NS_DS, "Signature") || signature_below(root) != NULL);
+}
+
 int rl_smp_verify(xmlDocPtr doc, const struct rl_trust *anchors, time_t at, struct rl_smp_signature *out,
 		  struct rl_err *err)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc), sig;
 	STACK_OF(X509) *others = NULL;
 	X509 *signer;
-	int count;
 
 	memset(out, 0, sizeof(*out));
 	if (rl_xmlsec_init(err) < 0)
 		return -1;
 	if (!root)
 		return rl_err_set(err, RL_ERR_BAD_RESPONSE, "SMP response is empty");
-	count = rl_xml_count(root, RL_NS_DS, "Signature");
-	if (count == 0)
-		return rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "SMP response %s is not signed",
-				  (const char *)root->name);
-	if (count > 1)
-		return rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "SMP response %s has %d signatures; one is accepted",
-				  (const char *)root->name, count);
-	sig = rl_xml_child(root, RL_NS_DS, "Signature");
+	sig = find_signature(root, err);
+	if (!sig)
+		return -1;
 	if (check_signed_info(sig, out, err) < 0)
 		return -1;
 	signer = keyinfo_certs(sig, &others, err);

@@ -624,9 +624,30 @@ static char *dup_value(const PGresult *r, int row, int col, int *failed)
 	return v;
 }
 
+/* An integer column of a text-format result, or of a binary one (int2, int4, int8 in network order). */
 static long long int_value(const PGresult *r, int row, int col)
 {
-	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+	const unsigned char *v;
+	int len;
+	uint64_t u = 0;
+
+	if (PQgetisnull(r, row, col))
+		return 0;
+	if (PQfformat(r, col) == 0)
+		return strtoll(PQgetvalue(r, row, col), NULL, 10);
+	v = (const unsigned char *)PQgetvalue(r, row, col);
+	len = PQgetlength(r, row, col);
+	for (int i = 0; i < len && i < 8; i++)
+		u = u << 8 | v[i];
+	return len == 2 ? (int16_t)u : len == 4 ? (int32_t)u : (long long)u;
+}
+
+/* A boolean column, text ("t") or binary (one byte). */
+static int bool_value(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return 0;
+	return PQfformat(r, col) == 0 ? strcmp(PQgetvalue(r, row, col), "t") == 0 : PQgetvalue(r, row, col)[0] != 0;
 }
 
 void rl_store_message_free(struct rl_store_message *m)
@@ -1171,19 +1192,22 @@ int rl_store_outbound_claim(struct rl_store *s, const char *worker, int lease_se
 	memset(m, 0, sizeof(*m));
 	p_text(&p, worker ? worker : "relais");
 	p_int(&p, lease_seconds);
-	r = run(s, ST_OUTBOUND_CLAIM, NULL, &p, 0, err);
+	/* binary format: the payload's bytes as they are, not hex text to unescape */
+	r = run(s, ST_OUTBOUND_CLAIM, NULL, &p, 1, err);
 	if (r == NULL)
 		return -1;
 	rc = PQntuples(r) == 0 ? 0 : fill_message(r, 0, m, err) < 0 ? -1 : 1;
-	if (rc == 1 && strcmp(PQgetvalue(r, 0, MESSAGE_COLUMN_COUNT + 1), "t") == 0) {
-		/* The payload came with the row (text format: hex bytea). */
+	if (rc == 1 && bool_value(r, 0, MESSAGE_COLUMN_COUNT + 1)) {
+		/* The payload came with the row. */
 		m->payload_here = 1;
 		if (!PQgetisnull(r, 0, MESSAGE_COLUMN_COUNT)) {
-			m->payload = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, MESSAGE_COLUMN_COUNT),
-						     &m->payload_len);
+			m->payload_len = (size_t)PQgetlength(r, 0, MESSAGE_COLUMN_COUNT);
+			m->payload = malloc(m->payload_len ? m->payload_len : 1);
 			if (m->payload == NULL) {
 				rl_store_message_free(m);
 				rc = rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+			} else {
+				memcpy(m->payload, PQgetvalue(r, 0, MESSAGE_COLUMN_COUNT), m->payload_len);
 			}
 		}
 	}

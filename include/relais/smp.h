@@ -6,13 +6,18 @@
  * and OASIS SMP 2.0 (bdxr/ns/SMP/2/...). The result is one plain structure for all of them.
  *
  * Signature check (rl_smp_verify): the document must carry exactly one ds:Signature as a child of its
- * document element, with exactly one ds:Reference whose URI is "" (the whole document), so the element
- * that is read afterwards is the element that was signed (no wrapping). The signer certificate comes
- * from ds:KeyInfo/ds:X509Data and must chain to the SMP trust anchors at the given time, through the
- * intermediates of the anchors bundle only (other certificates in KeyInfo are not used: an AP CA there
- * must not make an AP certificate under the same root pass as an SMP signer). RSA with
- * SHA-1/SHA-256/SHA-384/SHA-512, inclusive or exclusive C14N (1.0, with or without comments) are
- * accepted; other transforms (XPath, XSLT...) are refused.
+ * document element, and it must be the last element child: where the schemas of all three flavours put
+ * it (SMP 1.0: SignedServiceMetadata = ServiceMetadata, ds:Signature; OASIS SMP 2.0: ServiceGroup and
+ * ServiceMetadata end with ds:Signature, directly in the root, not in ext:SMPExtensions). A signature
+ * found only deeper (in an extension, a ProcessMetadata...) or followed by more elements is refused;
+ * ds:Signature elements deeper in a document that has its own are signed content and are not used. The
+ * signature must have exactly one ds:Reference whose URI is "" (the whole document) with the
+ * enveloped-signature transform, so the element that is read afterwards is the element that was signed
+ * (no wrapping). The signer certificate comes from ds:KeyInfo/ds:X509Data and must chain to the SMP
+ * trust anchors at the given time, through the intermediates of the anchors bundle only (other
+ * certificates in KeyInfo are not used: an AP CA there must not make an AP certificate under the same
+ * root pass as an SMP signer). RSA with SHA-1/SHA-256/SHA-384/SHA-512, inclusive or exclusive C14N (1.0,
+ * with or without comments) are accepted; other transforms (XPath, XSLT...) are refused.
  *
  * Errors: RL_ERR_BAD_RESPONSE for a document that is not a usable SMP response; EBMS:0101
  * (FailedAuthentication) for a missing, broken or untrusted signature.
@@ -104,6 +109,9 @@ int rl_smp_parse_metadata(xmlDocPtr doc, struct rl_smp_metadata *out, struct rl_
 /* Reads a ServiceGroup. */
 int rl_smp_parse_service_group(xmlDocPtr doc, struct rl_smp_service_group *out, struct rl_err *err);
 
+/* 1 when the document carries a ds:Signature anywhere (rl_smp_verify then says whether it is good and in
+ * its place). */
+int rl_smp_is_signed(xmlDocPtr doc);
 /* Checks the document's signature as described above; at = 0 means now. */
 int rl_smp_verify(xmlDocPtr doc, const struct rl_trust *anchors, time_t at, struct rl_smp_signature *out,
 		  struct rl_err *err);

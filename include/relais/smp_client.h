@@ -7,7 +7,8 @@
  * one (so the SMP of a private SML is reached), else by libcurl. Responses are bounded in size and time;
  * HTTP redirects are not followed.
  * A ServiceMetadata must carry a valid signature from a certificate chaining to the SMP anchors and must
- * name exactly the participant and document type asked for. An SMP Redirect is followed once: the
+ * name exactly the participant and document type asked for; a ServiceGroup that is signed (SMP 2.0) must be
+ * too. An SMP Redirect is followed once: the
  * target's signer must match the Redirect's CertificateUID (1.0) or Certificate (2.0).
  *
  * Errors: RL_ERR_NETWORK (cannot connect, timeout, HTTP 5xx), RL_ERR_NOT_FOUND (HTTP 404: the SMP does
@@ -48,7 +49,13 @@ void rl_explain(const struct rl_smp_client *c, const char *fmt, ...) __attribute
 int rl_smp_http_get(const struct rl_smp_client *c, const char *url, struct rl_buf *body, long *status,
 		    struct rl_err *err);
 
-/* The ServiceGroup of participant at SMP base URL smp_url. */
+/* Reads a parsed ServiceGroup response. A group that carries a ds:Signature anywhere (SMP 2.0 groups may
+ * be signed; SMP 1.0 groups are not) is read only when that signature verifies as rl_smp_verify says
+ * (c->anchors required); sig->signer is then set. An unsigned group is read as it is (sig->signer NULL).
+ * sig may be NULL. */
+int rl_smp_read_service_group(const struct rl_smp_client *c, xmlDocPtr doc, struct rl_smp_service_group *out,
+			      struct rl_smp_signature *sig, struct rl_err *err);
+/* The ServiceGroup of participant at SMP base URL smp_url (rl_smp_read_service_group on the answer). */
 int rl_smp_fetch_service_group(const struct rl_smp_client *c, const char *smp_url,
 			       const struct rl_peppol_id *participant, struct rl_smp_service_group *out,
 			       struct rl_err *err);

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <time.h>
+#include <libxml/tree.h>
 #include <openssl/x509.h>
 #include "relais/buf.h"
 #include "relais/err.h"
@@ -29,6 +30,11 @@ struct rl_smp_publish_endpoint {
  * {base_url}/{participant}/services/{doctype} (percent-encoded). */
 int rl_smp_build_service_group(struct rl_buf *out, const char *base_url, const struct rl_peppol_id *participant,
 			       const struct rl_peppol_id *doctypes, size_t count, struct rl_err *err);
+
+/* Signs an SMP document of any flavour in place: an enveloped signature over the whole document (URI "",
+ * the algorithms above) appended as the last child of the document element, where the SMP 1.0 and 2.0
+ * schemas put it. The document stays the caller's. */
+int rl_smp_sign_document(xmlDocPtr doc, const struct rl_identity *signer, struct rl_err *err);
 
 /* Appends a SignedServiceMetadata for participant, doctype and process with one endpoint, signed by
  * signer. */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # enc_refs.sh - `relais unpack` refuses a message whose encryption references do not match (the
-# EncryptedKey's ReferenceList against the EncryptedData) with EBMS:0102 and one line naming the id,
-# and writes no payload; the message as packed unpacks.
+# EncryptedKey's ReferenceList against the EncryptedData) with EBMS:0102, and one with a standalone
+# ReferenceList in wsse:Security with EBMS:0103, each with one line naming the id, and writes no payload;
+# the message as packed unpacks.
 . "$top_srcdir/tests/scripts/lib.sh"
 A="--key $PKI/POP000001.key.pem --cert $PKI/POP000001.cert.pem"
 B="--key $PKI/POP000002.key.pem --cert $PKI/POP000002.cert.pem --trust $PKI/ca-chain.pem"
@@ -35,4 +36,16 @@ refused EBMS:0102 "an EncryptedKey without a ReferenceList" "no ReferenceList" "
 
 sed "s|<xenc:DataReference URI=\"#$ED\"/>||" "$M" >"$TMP/empty.mime"
 refused EBMS:0102 "an empty ReferenceList" "ReferenceList is empty" "$TMP/empty.mime"
+
+# A ReferenceList directly in wsse:Security (WS-Security allows it, Peppol AS4 does not use it): beside
+# the EncryptedKey's list, and in its place. The signature does not cover the header: only this is wrong.
+LIST="<xenc:ReferenceList xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\"><xenc:DataReference URI=\"#$ED\"/></xenc:ReferenceList>"
+sed "s|<xenc:EncryptedData |$LIST&|" "$M" >"$TMP/standalone.mime"
+refused EBMS:0103 "a standalone ReferenceList beside the EncryptedKey's" \
+	"standalone xenc:ReferenceList, listing #$ED, which the EncryptedKey's ReferenceList lists too" \
+	"$TMP/standalone.mime"
+sed -e "s|<xenc:ReferenceList><xenc:DataReference URI=\"#$ED\"/></xenc:ReferenceList>||" \
+	-e "s|<xenc:EncryptedData |$LIST&|" "$M" >"$TMP/moved.mime"
+refused EBMS:0103 "a standalone ReferenceList in place of the EncryptedKey's" \
+	"standalone xenc:ReferenceList, listing #$ED;" "$TMP/moved.mime"
 finish

@@ -1,13 +1,21 @@
 /*
  * test_enc_refs.c - unpacking cross-checks the encryption references. Messages packed by relais
- * (POP000001 to POP000002, the test PKI) have their SOAP part edited: a DataReference that is dangling,
- * not "#id", named twice or naming another element; two EncryptedData with one id; another element
- * claiming an EncryptedData's id (wrapping); an EncryptedData the ReferenceList does not name; no or an
- * empty ReferenceList; an EncryptedData naming another key; a plain payload beside an encrypted one.
- * Each is refused with its ebMS code and a message naming the problem. Edits that change what is signed
- * (a second payload) are signed again with POP000001, so only the encryption structure is wrong.
- * The packed message, one with two encrypted payloads, and the SOAP parts of phase4, Holodeck, Oxalis
- * and Domibus messages (../shared/interop-corpus/as4) pass the check.
+ * (POP000001 to POP000002, the test PKI) have their SOAP part edited. Refused with EBMS:0102: a
+ * DataReference that is dangling, not "#id" (empty, "#", http:, cid:, absent), named twice or naming
+ * another element; two EncryptedData with one id; another element claiming an EncryptedData's id
+ * (wrapping); an EncryptedData the ReferenceList does not name; no or an empty ReferenceList, also in an
+ * unencrypted message whose EncryptedKey decrypts nothing; an EncryptedData naming another key, or a
+ * key id that another element claims too. Refused with EBMS:0103, layouts WS-Security allows and Peppol
+ * AS4 does not use: a standalone ReferenceList
+ * (beside the EncryptedKey's, in its place, listing another payload, or empty in an unencrypted
+ * message); a second EncryptedKey or one inside a KeyInfo; a second ReferenceList in the EncryptedKey or
+ * one inside a KeyInfo; an EncryptedData wrapped in another element; a KeyReference; an EncryptedData
+ * naming its key by a KeyName, a KeyIdentifier, an empty or a second KeyInfo; a plain payload beside an
+ * encrypted one. Each is refused with a one-line message naming the problem. Edits that change what is
+ * signed (a second payload) are signed again with POP000001, so only the encryption structure is wrong.
+ * The packed messages (encrypted, unencrypted, two encrypted payloads) and the SOAP parts of phase4,
+ * Holodeck, Oxalis and Domibus messages (../shared/interop-corpus/as4) pass the check; the corpus
+ * messages with their list copied standalone are refused.
  */
 #include "config.h"
 #include <setjmp.h>
@@ -27,11 +35,13 @@
 #include "relais/wss_enc_refs.h"
 #include "relais/wss_sign.h"
 #include "relais/xml.h"
+#include "unit_corpus.h"
 #include "unit_pki.h"
 
 static struct rl_identity sender, receiver;
 static struct rl_trust *trust;
 static struct rl_buf packed = RL_BUF_INIT;	/* the message as relais packs it */
+static struct rl_buf packed_plain = RL_BUF_INIT;	/* the same, packed without encryption */
 static struct rl_buf payload = RL_BUF_INIT;	/* the document packed */
 
 /* ---------------------------------------------------------------- a packed message, taken apart */
@@ -43,15 +53,11 @@ struct msg {
 	char boundary[128];
 };
 
-static const char *find_bytes(const char *hay, size_t hay_len, const char *needle)
+/* Takes a packed message (src) apart into m. */
+static void msg_open_from(struct msg *m, const struct rl_buf *src)
 {
-	return memmem(hay, hay_len, needle, strlen(needle));
-}
-
-static void msg_open(struct msg *m)
-{
-	const char *start = strstr(packed.data, "<S12:Envelope"), *end = strstr(packed.data, "</S12:Envelope>");
-	const char *b = strstr(packed.data, "boundary=\"");
+	const char *start = strstr(src->data, "<S12:Envelope"), *end = strstr(src->data, "</S12:Envelope>");
+	const char *b = strstr(src->data, "boundary=\"");
 	struct rl_err err;
 
 	assert_non_null(start);
@@ -61,11 +67,17 @@ static void msg_open(struct msg *m)
 	b += strlen("boundary=\"");
 	snprintf(m->boundary, sizeof(m->boundary), "%.*s", (int)strcspn(b, "\""), b);
 	end += strlen("</S12:Envelope>");
-	rl_buf_append(&m->head, packed.data, (size_t)(start - packed.data));
-	rl_buf_append(&m->tail, end, packed.len - (size_t)(end - packed.data));
+	rl_buf_append(&m->head, src->data, (size_t)(start - src->data));
+	rl_buf_append(&m->tail, end, src->len - (size_t)(end - src->data));
 	m->doc = rl_xml_parse(start, (size_t)(end - start), RL_EBMS_INVALID_HEADER, "packed envelope", &err);
 	if (m->doc == NULL)
 		fail_msg("%s", err.msg);
+}
+
+/* Takes the encrypted packed message apart. */
+static void msg_open(struct msg *m)
+{
+	msg_open_from(m, &packed);
 }
 
 /* Joins the parts again into out (freed by the caller) and frees m. */
@@ -253,6 +265,63 @@ static void add_second_encrypted_payload(struct msg *m)
 	resign(m, "second@test", digest);
 }
 
+static void remove_node(xmlNodePtr node)
+{
+	assert_non_null(node);
+	xmlUnlinkNode(node);
+	xmlFreeNode(node);
+}
+
+/* A new empty xenc:<name>, declaring its namespace, as the last child of parent. */
+static xmlNodePtr add_xenc_child(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr node = xmlNewDocNode(parent->doc, NULL, (const xmlChar *)name, NULL);
+
+	xmlSetNs(node, xmlNewNs(node, (const xmlChar *)RL_NS_XENC, (const xmlChar *)"xenc"));
+	return xmlAddChild(parent, node);
+}
+
+/* The EncryptedData's ds:KeyInfo, emptied. */
+static xmlNodePtr emptied_key_info(struct msg *m)
+{
+	xmlNodePtr key_info = rl_xml_child(encrypted_data_of(m), RL_NS_DS, "KeyInfo");
+
+	assert_non_null(key_info);
+	while (key_info->children)
+		remove_node(key_info->children);
+	return key_info;
+}
+
+/* Gives the message without encryption (m, from packed_plain) the EncryptedKey of the encrypted one and
+ * the certificate token it names, its ReferenceList emptied (keep_list) or removed: a key that decrypts
+ * nothing. The signature does not cover the Security header, so it stays valid. */
+static void add_key_decrypting_nothing(struct msg *m, int keep_list)
+{
+	struct msg encrypted;
+	struct rl_buf unused = RL_BUF_INIT;
+	xmlNodePtr ek, ref, bst, first, copy;
+	int count;
+
+	msg_open(&encrypted);
+	ek = encrypted_key_of(&encrypted);
+	ref = rl_xml_child(rl_xml_child(rl_xml_child(ek, RL_NS_DS, "KeyInfo"), RL_NS_WSSE, "SecurityTokenReference"),
+			   RL_NS_WSSE, "Reference");
+	bst = rl_wss_find_id(encrypted.doc, attr(ref, NULL, "URI") + 1, &count);
+	assert_int_equal(count, 1);
+	first = security_of(m)->children;
+	assert_non_null(first);
+	xmlAddPrevSibling(first, xmlDocCopyNode(bst, m->doc, 1));
+	copy = xmlAddPrevSibling(first, xmlDocCopyNode(ek, m->doc, 1));
+	if (keep_list) {
+		while (rl_xml_child(copy, RL_NS_XENC, "ReferenceList")->children)
+			remove_node(rl_xml_child(copy, RL_NS_XENC, "ReferenceList")->children);
+	} else {
+		remove_node(rl_xml_child(copy, RL_NS_XENC, "ReferenceList"));
+	}
+	msg_close(&encrypted, &unused);
+	rl_buf_free(&unused);
+}
+
 /* ---------------------------------------------------------------- unpacking */
 
 static int unpack(const struct rl_buf *m, int allow_unencrypted, struct rl_as4_received *r, struct rl_err *err)
@@ -326,6 +395,7 @@ static void test_packed_messages_unpack(void **state)
 
 	(void)state;
 	expect_unpacked(&packed, 0, 1);
+	expect_unpacked(&packed_plain, 1, 1);
 	/* edited and signed again without a fault: the editing itself breaks nothing */
 	msg_open(&m);
 	add_second_encrypted_payload(&m);
@@ -491,12 +561,12 @@ static void test_missing_or_empty_reference_list(void **state)
 	expect_refused(&out, 0, RL_EBMS_FAILED_DECRYPTION, "ReferenceList is empty", NULL);
 	rl_buf_free(&out);
 
-	/* something else than DataReference in it */
+	/* something else than DataReference in it: an element XML Encryption does not define there */
 	msg_open(&m);
 	list = reference_list_of(&m);
-	xmlNodeSetName(rl_xml_child(list, RL_NS_XENC, "DataReference"), (const xmlChar *)"KeyReference");
+	xmlNodeSetName(rl_xml_child(list, RL_NS_XENC, "DataReference"), (const xmlChar *)"Junk");
 	msg_close(&m, &out);
-	expect_refused(&out, 0, RL_EBMS_FAILED_DECRYPTION, "<KeyReference>", NULL);
+	expect_refused(&out, 0, RL_EBMS_FAILED_DECRYPTION, "<Junk>", "only xenc:DataReference");
 	rl_buf_free(&out);
 
 	/* EncryptedData without any EncryptedKey */
@@ -526,6 +596,16 @@ static void test_encrypted_data_naming_another_key(void **state)
 	xmlSetProp(ref, (const xmlChar *)"URI", (const xmlChar *)uri);
 	msg_close(&m, &out);
 	expect_refused(&out, 0, RL_EBMS_FAILED_DECRYPTION, uri, "not the message's EncryptedKey");
+	rl_buf_free(&out);
+
+	/* another header block claiming the EncryptedKey's id */
+	msg_open(&m);
+	snprintf(uri, sizeof(uri), "#%s", attr(encrypted_key_of(&m), NULL, "Id"));
+	ref = xmlNewChild(header_of(&m), NULL, (const xmlChar *)"Decoy", NULL);
+	xmlSetNs(ref, xmlNewNs(ref, (const xmlChar *)"urn:example:decoy", (const xmlChar *)"x"));
+	xmlSetProp(ref, (const xmlChar *)"Id", (const xmlChar *)uri + 1);
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_FAILED_DECRYPTION, uri, "an id that 2 elements carry");
 	rl_buf_free(&out);
 }
 
@@ -561,41 +641,257 @@ static void test_plain_payload_beside_encrypted(void **state)
 	rl_buf_free(&out);
 }
 
-/* ---------------------------------------------------------------- other implementations' messages */
-
-/* The SOAP envelope inside a corpus file (a MIME message, an HTTP dump or an XML file), parsed. */
-static xmlDocPtr corpus_envelope(const char *rel)
+static void test_reference_uris_not_fragments(void **state)
 {
-	const char *shared = getenv("RELAIS_SHARED_DIR");
-	struct rl_buf file = RL_BUF_INIT;
-	const char *start = NULL, *end = NULL;
-	char path[1024];
-	struct rl_err err;
-	xmlDocPtr doc;
+	static const char *const uris[] = { "", "#", "http://example.com/message#ED-1", "cid:payload@example.com" };
+	struct rl_buf out = RL_BUF_INIT;
+	char want[200];
+	struct msg m;
 
-	snprintf(path, sizeof(path), "%s/interop-corpus/as4/%s", shared, rel);
-	if (rl_buf_read_file(&file, path, 16u << 20) != 0)
-		fail_msg("cannot read %s", path);
-	/* from the first "<prefix:Envelope" to the last "Envelope>" */
-	for (const char *p = file.data; (p = find_bytes(p, file.len - (size_t)(p - file.data), "Envelope")) != NULL;
-	     p += 8) {
-		const char *q = p;
-
-		while (q > file.data && q[-1] != '<' && q[-1] != '/' && q[-1] != ' ' && q[-1] != '\n')
-			q--;
-		if (q > file.data && q[-1] == '<' && start == NULL)
-			start = q - 1;
-		if (p[8] == '>')
-			end = p + 9;
+	(void)state;
+	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		msg_open(&m);
+		xmlSetProp(rl_xml_child(reference_list_of(&m), RL_NS_XENC, "DataReference"), (const xmlChar *)"URI",
+			   (const xmlChar *)uris[i]);
+		msg_close(&m, &out);
+		snprintf(want, sizeof(want), "a DataReference with URI '%s', not '#id'", uris[i]);
+		expect_refused(&out, 0, RL_EBMS_FAILED_DECRYPTION, want, NULL);
+		rl_buf_free(&out);
 	}
-	if (start == NULL || end == NULL || end < start)
-		fail_msg("%s: no SOAP envelope", rel);
-	doc = rl_xml_parse(start, (size_t)(end - start), RL_EBMS_INVALID_HEADER, rel, &err);
-	if (doc == NULL)
-		fail_msg("%s: %s", rel, err.msg);
-	rl_buf_free(&file);
-	return doc;
+	/* no URI at all */
+	msg_open(&m);
+	xmlUnsetProp(rl_xml_child(reference_list_of(&m), RL_NS_XENC, "DataReference"), (const xmlChar *)"URI");
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_FAILED_DECRYPTION, "a DataReference with no URI, not '#id'", NULL);
+	rl_buf_free(&out);
 }
+
+static void test_key_reference(void **state)
+{
+	struct rl_buf out = RL_BUF_INIT;
+	struct msg m;
+	xmlNodePtr list, key_ref;
+
+	(void)state;
+	/* in place of the DataReference */
+	msg_open(&m);
+	xmlNodeSetName(rl_xml_child(reference_list_of(&m), RL_NS_XENC, "DataReference"),
+		       (const xmlChar *)"KeyReference");
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "holds a <KeyReference>",
+		       "Peppol AS4 lists only xenc:DataReference");
+	rl_buf_free(&out);
+
+	/* beside it, naming the EncryptedKey itself: the list is otherwise the packed one */
+	msg_open(&m);
+	list = reference_list_of(&m);
+	key_ref = xmlAddChild(list, xmlCopyNode(rl_xml_child(list, RL_NS_XENC, "DataReference"), 1));
+	xmlNodeSetName(key_ref, (const xmlChar *)"KeyReference");
+	xmlSetProp(key_ref, (const xmlChar *)"URI", (const xmlChar *)"#EK-itself");
+	xmlSetProp(encrypted_key_of(&m), (const xmlChar *)"Id", (const xmlChar *)"EK-itself");
+	xmlSetProp(rl_xml_child(rl_xml_child(rl_xml_child(encrypted_data_of(&m), RL_NS_DS, "KeyInfo"), RL_NS_WSSE,
+					     "SecurityTokenReference"), RL_NS_WSSE, "Reference"),
+		   (const xmlChar *)"URI", (const xmlChar *)"#EK-itself");
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "holds a <KeyReference>", NULL);
+	rl_buf_free(&out);
+}
+
+static void test_empty_list_decrypting_nothing(void **state)
+{
+	struct rl_buf out = RL_BUF_INIT;
+	struct msg m;
+
+	(void)state;
+	/* an unencrypted message (allowed here) with an EncryptedKey whose ReferenceList lists nothing */
+	msg_open_from(&m, &packed_plain);
+	add_key_decrypting_nothing(&m, 1);
+	msg_close(&m, &out);
+	expect_refused(&out, 1, RL_EBMS_FAILED_DECRYPTION, "ReferenceList is empty", "the key decrypts nothing");
+	rl_buf_free(&out);
+
+	/* the same EncryptedKey without any ReferenceList */
+	msg_open_from(&m, &packed_plain);
+	add_key_decrypting_nothing(&m, 0);
+	msg_close(&m, &out);
+	expect_refused(&out, 1, RL_EBMS_FAILED_DECRYPTION, "the EncryptedKey has no ReferenceList", NULL);
+	rl_buf_free(&out);
+}
+
+/* ---------------------------------------------------------------- layouts Peppol AS4 does not use */
+
+static void test_standalone_reference_list(void **state)
+{
+	struct rl_buf out = RL_BUF_INIT;
+	char uri[200], want[300];
+	struct msg m;
+	xmlNodePtr list, second;
+
+	(void)state;
+	/* a copy of the EncryptedKey's list directly in the header too: one DataReference in two lists */
+	msg_open(&m);
+	snprintf(uri, sizeof(uri), "#%s", attr(encrypted_data_of(&m), NULL, "Id"));
+	xmlAddPrevSibling(encrypted_data_of(&m), xmlCopyNode(reference_list_of(&m), 1));
+	msg_close(&m, &out);
+	snprintf(want, sizeof(want), "standalone xenc:ReferenceList, listing %s, which the EncryptedKey's "
+		 "ReferenceList lists too", uri);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, want, NULL);
+	rl_buf_free(&out);
+
+	/* the list moved out of the EncryptedKey into the header (the layout of a standalone list) */
+	msg_open(&m);
+	list = reference_list_of(&m);
+	xmlAddPrevSibling(encrypted_data_of(&m), xmlCopyNode(list, 1));
+	remove_node(list);
+	msg_close(&m, &out);
+	snprintf(want, sizeof(want), "standalone xenc:ReferenceList, listing %s; Peppol AS4 accepts only the "
+		 "EncryptedKey's ReferenceList", uri);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, want, NULL);
+	rl_buf_free(&out);
+
+	/* two payloads, the second listed only by a standalone list (and so not to be opened with the
+	 * EncryptedKey's key) */
+	msg_open(&m);
+	add_second_encrypted_payload(&m);
+	second = rl_xml_next(rl_xml_child(reference_list_of(&m), RL_NS_XENC, "DataReference"), RL_NS_XENC,
+			     "DataReference");
+	list = add_xenc_child(security_of(&m), "ReferenceList");
+	xmlAddChild(list, xmlCopyNode(second, 1));
+	remove_node(second);
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "standalone xenc:ReferenceList, listing #ED-second;",
+		       NULL);
+	rl_buf_free(&out);
+
+	/* an empty standalone list in a message without any encryption (allowed here) */
+	msg_open_from(&m, &packed_plain);
+	add_xenc_child(security_of(&m), "ReferenceList");
+	msg_close(&m, &out);
+	expect_refused(&out, 1, RL_EBMS_POLICY_NONCOMPLIANCE, "standalone xenc:ReferenceList, listing no DataReference",
+		       NULL);
+	rl_buf_free(&out);
+}
+
+static void test_second_encrypted_key(void **state)
+{
+	struct rl_buf out = RL_BUF_INIT;
+	char uri[200], want[300];
+	struct msg m;
+	xmlNodePtr copy, key_info;
+
+	(void)state;
+	/* a second EncryptedKey, its ReferenceList naming the same EncryptedData */
+	msg_open(&m);
+	snprintf(uri, sizeof(uri), "#%s", attr(encrypted_data_of(&m), NULL, "Id"));
+	copy = xmlAddNextSibling(encrypted_key_of(&m), xmlCopyNode(encrypted_key_of(&m), 1));
+	xmlSetProp(copy, (const xmlChar *)"Id", (const xmlChar *)"EK-second");
+	msg_close(&m, &out);
+	snprintf(want, sizeof(want), "EK-second, both listing %s); Peppol AS4 encrypts every payload with one key",
+		 uri);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "holds 2 EncryptedKey (EK-", want);
+	rl_buf_free(&out);
+
+	/* the second one without a ReferenceList */
+	msg_open(&m);
+	copy = xmlAddNextSibling(encrypted_key_of(&m), xmlCopyNode(encrypted_key_of(&m), 1));
+	xmlSetProp(copy, (const xmlChar *)"Id", (const xmlChar *)"EK-second");
+	remove_node(rl_xml_child(copy, RL_NS_XENC, "ReferenceList"));
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "holds 2 EncryptedKey (EK-",
+		       "EK-second); Peppol AS4 encrypts every payload with one key");
+	rl_buf_free(&out);
+
+	/* the EncryptedData's key given as an EncryptedKey inside its KeyInfo */
+	msg_open(&m);
+	key_info = emptied_key_info(&m);
+	copy = xmlAddChild(key_info, xmlCopyNode(encrypted_key_of(&m), 1));
+	xmlSetProp(copy, (const xmlChar *)"Id", (const xmlChar *)"EK-embedded");
+	remove_node(rl_xml_child(copy, RL_NS_XENC, "ReferenceList"));
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "an xenc:EncryptedKey inside <KeyInfo>", NULL);
+	rl_buf_free(&out);
+}
+
+static void test_reference_list_elsewhere(void **state)
+{
+	struct rl_buf out = RL_BUF_INIT;
+	char uri[200], want[300];
+	struct msg m;
+	xmlNodePtr copy, wrapper;
+
+	(void)state;
+	/* a second ReferenceList in the EncryptedKey */
+	msg_open(&m);
+	snprintf(uri, sizeof(uri), "#%s", attr(encrypted_data_of(&m), NULL, "Id"));
+	xmlAddNextSibling(reference_list_of(&m), xmlCopyNode(reference_list_of(&m), 1));
+	msg_close(&m, &out);
+	snprintf(want, sizeof(want), "second xenc:ReferenceList, listing %s, which the first one lists too", uri);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, want, NULL);
+	rl_buf_free(&out);
+
+	/* a ReferenceList inside the EncryptedData's KeyInfo, beside its key reference */
+	msg_open(&m);
+	xmlAddChild(rl_xml_child(encrypted_data_of(&m), RL_NS_DS, "KeyInfo"), xmlCopyNode(reference_list_of(&m), 1));
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "an xenc:ReferenceList inside <KeyInfo>",
+		       "only the EncryptedKey's ReferenceList");
+	rl_buf_free(&out);
+
+	/* an EncryptedData wrapped in another element of the header */
+	msg_open(&m);
+	wrapper = xmlNewChild(security_of(&m), NULL, (const xmlChar *)"Wrapper", NULL);
+	xmlSetNs(wrapper, xmlNewNs(wrapper, (const xmlChar *)"urn:example:wrapper", (const xmlChar *)"x"));
+	copy = xmlAddChild(wrapper, xmlCopyNode(encrypted_data_of(&m), 1));
+	xmlSetProp(copy, (const xmlChar *)"Id", (const xmlChar *)"ED-wrapped");
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "an xenc:EncryptedData inside <Wrapper>", NULL);
+	rl_buf_free(&out);
+}
+
+static void test_key_info_forms(void **state)
+{
+	struct rl_buf out = RL_BUF_INIT;
+	struct msg m;
+	xmlNodePtr key_info, str, node;
+
+	(void)state;
+	/* a ds:KeyName in place of the reference to the EncryptedKey */
+	msg_open(&m);
+	key_info = emptied_key_info(&m);
+	xmlNewTextChild(key_info, key_info->ns, (const xmlChar *)"KeyName", (const xmlChar *)"some other key");
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "names its key by <KeyName>",
+		       "only a wsse:SecurityTokenReference to the EncryptedKey");
+	rl_buf_free(&out);
+
+	/* an empty ds:KeyInfo */
+	msg_open(&m);
+	emptied_key_info(&m);
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "names its key by an empty ds:KeyInfo", NULL);
+	rl_buf_free(&out);
+
+	/* a KeyIdentifier in place of the wsse:Reference */
+	msg_open(&m);
+	str = rl_xml_child(rl_xml_child(encrypted_data_of(&m), RL_NS_DS, "KeyInfo"), RL_NS_WSSE,
+			   "SecurityTokenReference");
+	node = rl_xml_child(str, RL_NS_WSSE, "Reference");
+	xmlNodeSetName(node, (const xmlChar *)"KeyIdentifier");
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "refers to its key by <KeyIdentifier>",
+		       "only a wsse:Reference to the EncryptedKey");
+	rl_buf_free(&out);
+
+	/* two KeyInfo */
+	msg_open(&m);
+	key_info = rl_xml_child(encrypted_data_of(&m), RL_NS_DS, "KeyInfo");
+	xmlAddNextSibling(key_info, xmlCopyNode(key_info, 1));
+	msg_close(&m, &out);
+	expect_refused(&out, 0, RL_EBMS_POLICY_NONCOMPLIANCE, "has more than one ds:KeyInfo", NULL);
+	rl_buf_free(&out);
+}
+
+/* ---------------------------------------------------------------- other implementations' messages */
 
 static void test_corpus_messages(void **state)
 {
@@ -612,7 +908,7 @@ static void test_corpus_messages(void **state)
 	};
 
 	(void)state;
-	if (getenv("RELAIS_SHARED_DIR") == NULL || *getenv("RELAIS_SHARED_DIR") == '\0')
+	if (!unit_corpus_present())
 		skip();
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		xmlDocPtr doc = corpus_envelope(files[i]);
@@ -620,13 +916,20 @@ static void test_corpus_messages(void **state)
 		xmlNodePtr security = rl_xml_child(header, RL_NS_WSSE, "Security");
 		xmlNodePtr list = rl_xml_child(rl_xml_child(security, RL_NS_XENC, "EncryptedKey"), RL_NS_XENC,
 					       "ReferenceList");
-		xmlNodePtr dr = rl_xml_child(list, RL_NS_XENC, "DataReference");
+		xmlNodePtr dr = rl_xml_child(list, RL_NS_XENC, "DataReference"), standalone;
 		struct rl_err err;
 
 		assert_non_null(security);
 		assert_int_equal(rl_xml_count(security, RL_NS_XENC, "EncryptedData"), 1);
 		if (rl_wss_check_encryption_refs(security, &err) != 0)
 			fail_msg("%s: %s", files[i], err.msg);
+		/* the same message with a copy of its list standalone in the header is refused */
+		standalone = xmlAddChild(security, xmlCopyNode(list, 1));
+		assert_int_equal(rl_wss_check_encryption_refs(security, &err), -1);
+		assert_int_equal(err.code, RL_EBMS_POLICY_NONCOMPLIANCE);
+		assert_non_null(strstr(err.msg, "standalone xenc:ReferenceList"));
+		xmlUnlinkNode(standalone);
+		xmlFreeNode(standalone);
 		/* the same message with its DataReference gone is refused */
 		assert_non_null(dr);
 		xmlUnlinkNode(dr);
@@ -671,6 +974,13 @@ static int setup(void **state)
 		return -1;
 	}
 	rl_as4_sent_free(&sent);
+	sink.ctx = &packed_plain;
+	o.no_encrypt = 1;
+	if (rl_as4_pack(&o, &sink, 1, &sent, &err) != 0) {
+		fprintf(stderr, "set-up: packing without encryption: %s\n", err.msg);
+		return -1;
+	}
+	rl_as4_sent_free(&sent);
 	return 0;
 }
 
@@ -681,6 +991,7 @@ static int teardown(void **state)
 	rl_identity_free(&receiver);
 	rl_trust_free(trust);
 	rl_buf_free(&packed);
+	rl_buf_free(&packed_plain);
 	rl_buf_free(&payload);
 	return 0;
 }
@@ -697,6 +1008,13 @@ int main(void)
 		cmocka_unit_test(test_missing_or_empty_reference_list),
 		cmocka_unit_test(test_encrypted_data_naming_another_key),
 		cmocka_unit_test(test_plain_payload_beside_encrypted),
+		cmocka_unit_test(test_reference_uris_not_fragments),
+		cmocka_unit_test(test_key_reference),
+		cmocka_unit_test(test_empty_list_decrypting_nothing),
+		cmocka_unit_test(test_standalone_reference_list),
+		cmocka_unit_test(test_second_encrypted_key),
+		cmocka_unit_test(test_reference_list_elsewhere),
+		cmocka_unit_test(test_key_info_forms),
 		cmocka_unit_test(test_corpus_messages),
 	};
 
