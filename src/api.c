@@ -223,6 +223,7 @@ static void handle_metrics(struct api *a, struct rl_http_response *resp)
 	struct rl_keyring *keys = rl_daemon_keyring(a->d);
 	const struct rl_identity *signer = rl_keyring_signer(keys);
 	struct rl_revocation *rev = rl_trust_revocation(keys->trust);
+	struct rl_revocation_crl crls[16];
 	struct rl_store *st;
 	struct rl_err err;
 	int days, secs;
@@ -254,6 +255,8 @@ static void handle_metrics(struct api *a, struct rl_http_response *resp)
 				ms.newest_revocation_answer = r[i].last_success;
 		}
 		free(r);
+		ms.crls = crls;
+		ms.ncrls = rl_revocation_crls(rev, crls, sizeof(crls) / sizeof(crls[0]));
 	}
 	resp->status = rl_metrics_render(&ms, &resp->body) == 0 ? 200 : 500;
 	resp->content_type = strdup(resp->status == 200 ? RL_METRICS_CONTENT_TYPE : "text/plain");

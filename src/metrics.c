@@ -326,6 +326,19 @@ static void render_state(struct text *t, const struct rl_metrics_state *s)
 			sample(t, "relais_revocation_newest_answer_age_seconds", NULL,
 			       (long long)(s->now - s->newest_revocation_answer));
 		}
+		for (size_t i = 0, shown = 0; i < s->ncrls; i++) {
+			if (s->crls[i].next_update == 0)
+				continue;
+			if (shown++ == 0)
+				family(t, "relais_revocation_crl_next_update_seconds", "gauge",
+				       "Seconds until a CRL file of trust.crls is due for renewal (its nextUpdate); "
+				       "negative once it is out of date and no longer answers.");
+			put(t, "relais_revocation_crl_next_update_seconds{file=");
+			label_value(t, s->crls[i].file);
+			put(t, ",issuer=");
+			label_value(t, s->crls[i].issuer_cn);
+			put(t, "} %lld\n", (long long)(s->crls[i].next_update - s->now));
+		}
 	}
 }
 

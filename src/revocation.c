@@ -872,6 +872,27 @@ int rl_revocation_outcome_of(struct rl_revocation *rev, X509 *cert, unsigned lon
 	return found;
 }
 
+size_t rl_revocation_crls(struct rl_revocation *rev, struct rl_revocation_crl *out, size_t max)
+{
+	size_t n = 0;
+
+	if (!rev || !rev->crls)
+		return 0;
+	for (int i = 0; i < sk_X509_CRL_num(rev->crls) && n < max; i++, n++) {
+		X509_CRL *crl = sk_X509_CRL_value(rev->crls, i);
+		const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+		X509_NAME *issuer = X509_CRL_get_issuer(crl);
+
+		memset(&out[n], 0, sizeof(out[n]));
+		snprintf(out[n].file, sizeof(out[n].file), "%s", rev->crl_paths[i]);
+		if (issuer == NULL || X509_NAME_get_text_by_NID(issuer, NID_commonName, out[n].issuer_cn,
+								 (int)sizeof(out[n].issuer_cn)) < 0)
+			out[n].issuer_cn[0] = '\0';
+		out[n].next_update = next ? asn1_to_time(next) : 0;
+	}
+	return n;
+}
+
 unsigned long rl_revocation_sequence(struct rl_revocation *rev)
 {
 	unsigned long s;

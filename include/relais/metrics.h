@@ -20,6 +20,7 @@
 
 #include <time.h>
 #include "relais/buf.h"
+#include "relais/revocation.h"
 #include "relais/store.h"
 
 /* How an inbound AS4 request ended (relais_inbound_requests_total). */
@@ -73,6 +74,8 @@ struct rl_metrics_state {
 	int has_revocation;		/* revocation checks are on: the three below are meaningful */
 	int responders_reachable, responders_unreachable;
 	time_t newest_revocation_answer;	/* 0 = none yet */
+	const struct rl_revocation_crl *crls;	/* the CRL files loaded (has_revocation) */
+	size_t ncrls;
 };
 
 /* Appends the exposition text of every metric to out. Returns 0, or -1 when out of memory. */

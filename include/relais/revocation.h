@@ -122,6 +122,15 @@ size_t rl_revocation_outcomes_since(struct rl_revocation *rev, unsigned long seq
  * since are those of its CAs. */
 int rl_revocation_outcome_of(struct rl_revocation *rev, X509 *cert, unsigned long sequence,
 			     struct rl_revocation_outcome *out);
+/* One CRL loaded from trust.crls. */
+struct rl_revocation_crl {
+	char file[256];
+	char issuer_cn[128];
+	time_t next_update;		/* 0 = the CRL names none */
+};
+
+/* The CRLs loaded from files, in the order loaded, at most max. Returns how many. */
+size_t rl_revocation_crls(struct rl_revocation *rev, struct rl_revocation_crl *out, size_t max);
 /* The sequence number of the last recorded outcome (0 = none yet). */
 unsigned long rl_revocation_sequence(struct rl_revocation *rev);
 

@@ -156,6 +156,12 @@ left=$(value A relais_signing_certificate_remaining_seconds)
 diff=$(( not_after - $(date +%s) - left ))
 [ -n "$left" ] && [ ${diff#-} -le 5 ] && ok "A's certificate expires in $left s, as openssl says" ||
 	not_ok "certificate seconds left: '$left', openssl: $((not_after - $(date +%s)))"
+# the CRL of trust.crls: seconds until its nextUpdate, as openssl reads it
+next_update=$(date -d "$(openssl crl -in "$PKI/ap-ca.crl.pem" -noout -nextupdate | cut -d= -f2)" +%s)
+crl_left=$(value A "relais_revocation_crl_next_update_seconds{file=\"$PKI/ap-ca.crl.pem\",issuer=\"relais Test AP CA\"}")
+diff=$(( next_update - $(date +%s) - ${crl_left:-0} ))
+[ -n "$crl_left" ] && [ ${diff#-} -le 5 ] && ok "A's CRL is due in $crl_left s, as openssl says" ||
+	not_ok "CRL seconds left: '$crl_left', openssl: $((next_update - $(date +%s)))"
 rss=$(value A relais_process_resident_memory_bytes)
 [ -n "$rss" ] && [ "$rss" -gt 1000000 ] && ok "A's resident memory: $rss bytes" || not_ok "resident memory: '$rss'"
 started=$(value A relais_process_start_time_seconds)

@@ -253,6 +253,26 @@ static void test_state(void **state)
 	text = render(&st);
 	assert_true(has_series(text, "relais_revocation_responders"));
 	assert_false(has_series(text, "relais_revocation_newest_answer_age_seconds"));
+	assert_false(has_series(text, "relais_revocation_crl_next_update_seconds"));
+	free(text);
+
+	/* CRL files: one family, a series each (one naming no nextUpdate is left out); out of date < 0 */
+	struct rl_revocation_crl crls[3] = {
+		{ "/etc/relais/ca.crl", "AP CA", 1700000100 + 3600 },
+		{ "/etc/relais/none.crl", "X", 0 },
+		{ "/etc/relais/\"old\".crl", "Root CA", 1700000100 - 60 },
+	};
+	st.crls = crls;
+	st.ncrls = 3;
+	text = render(&st);
+	assert_int_equal(value_of(text, "relais_revocation_crl_next_update_seconds{file=\"/etc/relais/ca.crl\","
+				  "issuer=\"AP CA\"}"), 3600);
+	assert_int_equal(value_of(text, "relais_revocation_crl_next_update_seconds{file=\"/etc/relais/\\\"old\\\".crl\","
+				  "issuer=\"Root CA\"}"), -60);
+	assert_null(strstr(text, "none.crl"));
+	assert_non_null(strstr(text, "# TYPE relais_revocation_crl_next_update_seconds gauge\n"));
+	assert_null(strstr(strstr(text, "# TYPE relais_revocation_crl_next_update_seconds") + 1,
+			   "# TYPE relais_revocation_crl_next_update_seconds"));
 	free(text);
 }
 
