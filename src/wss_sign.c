@@ -59,7 +59,7 @@ int rl_c14n_exclusive(xmlNodePtr node, const char *prefixes, struct rl_buf *out,
 	 * For the call, the subtree is made the document's only child instead. Exclusive C14N of a subtree
 	 * does not depend on the nodes outside it: nothing outside is rendered, and the namespaces that
 	 * InclusiveNamespaces names are looked up through the parent pointers, which stay. So the output is
-	 * the same bytes (tests/unit/test_c14n.c compares both ways over the interop corpus). The document
+	 * the same bytes (test_wss compares both ways over the interop corpus). The document
 	 * belongs to the caller's thread for the call. */
 	xmlDocPtr doc = node->doc;
 	xmlNodePtr saved_children = doc->children, saved_next = node->next;

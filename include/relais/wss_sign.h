@@ -26,7 +26,8 @@
 	"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 
 /* Exclusive C14N (without comments) of the subtree rooted at node; prefixes: the InclusiveNamespaces
- * PrefixList (space separated) or NULL. */
+ * PrefixList (space separated) or NULL. The document is rearranged during the call and put back before
+ * it returns: no other thread may read it meanwhile. */
 int rl_c14n_exclusive(xmlNodePtr node, const char *prefixes, struct rl_buf *out, struct rl_err *err);
 
 /* The element whose wsu:Id (or unqualified Id) equals id. Returns NULL when none; *count receives how
