@@ -310,7 +310,7 @@ static int sml_cname(struct rl_discovery *d, struct rl_smp_client *c, struct rl_
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	rl_explain(c, "SML: CNAME gives SMP %s (an SMP 1.x)", smp_url->data);
+	rl_explain(c, "SML: CNAME gives SMP %s", smp_url->data);
 	c->api = RL_SMP_API_1;
 	rc = 0;
 out:
