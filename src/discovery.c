@@ -201,11 +201,49 @@ static int parse_doctype(struct rl_peppol_id *id, const char *text, struct rl_er
 	return rl_doctype_parse(id, text, err);
 }
 
+/* The NAPTR services that name an SMP, and the paths that SMP then serves. */
+static enum rl_smp_api naptr_service_api(const struct rl_dns_naptr *r, int *usable)
+{
+	*usable = strcasecmp(r->flags, "U") == 0;
+	if (*usable && strcasecmp(r->service, RL_SMP2_NAPTR_SERVICE) == 0)
+		return RL_SMP_API_2;
+	*usable = *usable && strcasecmp(r->service, RL_SMP1_NAPTR_SERVICE) == 0;
+	return RL_SMP_API_1;
+}
+
+/* The record to use among records sorted by order, then preference (dns.h): the first usable one; among
+ * usable records of the same order and preference an oasis-bdxr-smp-2 one. count when none is usable. */
+static size_t naptr_choose(const struct rl_dns_naptr *records, size_t count, enum rl_smp_api *api)
+{
+	size_t best = count, i;
+	int usable;
+
+	for (i = 0; i < count; i++) {
+		enum rl_smp_api a = naptr_service_api(&records[i], &usable);
+
+		if (!usable)
+			continue;
+		if (best == count) {
+			best = i;
+			*api = a;
+		} else if (records[i].order != records[best].order ||
+			   records[i].preference != records[best].preference) {
+			break;
+		}
+		if (a == RL_SMP_API_2 && *api != RL_SMP_API_2) {
+			best = i;
+			*api = a;
+		}
+	}
+	return best;
+}
+
 static int sml_naptr(struct rl_discovery *d, struct rl_smp_client *c, struct rl_dns *dns,
 		     const struct rl_peppol_id *id, struct rl_buf *smp_url, struct rl_err *err)
 {
 	struct rl_buf name = RL_BUF_INIT;
 	struct rl_dns_naptr *records = NULL;
+	enum rl_smp_api api = RL_SMP_API_1;
 	size_t count = 0, i;
 	int rc = -1;
 
@@ -220,11 +258,10 @@ static int sml_naptr(struct rl_discovery *d, struct rl_smp_client *c, struct rl_
 		rl_explain(c, "SML: NAPTR answer: order %u preference %u flags \"%s\" service \"%s\" regexp \"%s\"",
 			   records[i].order, records[i].preference, records[i].flags, records[i].service,
 			   records[i].regexp);
-	for (i = 0; i < count; i++)
-		if (strcasecmp(records[i].flags, "U") == 0 && strcasecmp(records[i].service, "Meta:SMP") == 0)
-			break;
+	i = naptr_choose(records, count, &api);
 	if (i == count) {
-		rl_err_set(err, RL_ERR_NOT_FOUND, "%s has no NAPTR record with flag U and service Meta:SMP", name.data);
+		rl_err_set(err, RL_ERR_NOT_FOUND, "%s has no NAPTR record with flag U and service %s or %s", name.data,
+			   RL_SMP1_NAPTR_SERVICE, RL_SMP2_NAPTR_SERVICE);
 		rl_explain(c, "SML: NAPTR: %s", err->msg);
 		goto out;
 	}
@@ -242,6 +279,10 @@ static int sml_naptr(struct rl_discovery *d, struct rl_smp_client *c, struct rl_
 		goto out;
 	}
 	rl_explain(c, "SML: NAPTR gives SMP %s", smp_url->data);
+	rl_explain(c, "SML: NAPTR service \"%s\" (order %u preference %u): an %s, paths %s/%s{participant}",
+		   records[i].service, records[i].order, records[i].preference, rl_smp_api_name(api), smp_url->data,
+		   api == RL_SMP_API_2 ? RL_SMP2_PATH_SEGMENT "/" : "");
+	c->api = api;
 	rc = 0;
 out:
 	free(records);
@@ -270,6 +311,7 @@ static int sml_cname(struct rl_discovery *d, struct rl_smp_client *c, struct rl_
 		goto out;
 	}
 	rl_explain(c, "SML: CNAME gives SMP %s", smp_url->data);
+	c->api = RL_SMP_API_1;
 	rc = 0;
 out:
 	rl_buf_free(&name);
@@ -290,8 +332,8 @@ static int smp_url_for(struct rl_discovery *d, struct rl_smp_client *c, const st
 		rc = sml_cname(d, c, dns, id, smp_url, err);
 		if (rc < 0 && err->code == RL_ERR_NOT_FOUND)
 			rl_err_set(err, RL_ERR_NOT_FOUND,
-				   "participant %s::%s is not registered in SML zone %s (no NAPTR Meta:SMP record, no CNAME)",
-				   id->scheme, id->value, d->zone);
+				   "participant %s::%s is not registered in SML zone %s (no NAPTR %s or %s record, no CNAME)",
+				   id->scheme, id->value, d->zone, RL_SMP1_NAPTR_SERVICE, RL_SMP2_NAPTR_SERVICE);
 	} else if (rc < 0) {
 		*err = naptr_err;
 	}
@@ -516,7 +558,10 @@ int rl_discovery_resolve(struct rl_discovery *d, const char *participant, const 
 	int rc;
 
 	memset(ep, 0, sizeof(*ep));
-	if (rl_buf_printf(&key, "%s\n%s\n%s", participant, doctype, process ? process : "") < 0)
+	/* The NAPTR services looked for are part of the key: an instance that reads SMP 2.0 never shares an
+	 * answer with one that reads SMP 1.x only (whose key has three lines). */
+	if (rl_buf_printf(&key, "%s\n%s\n%s\nnaptr %s %s", participant, doctype, process ? process : "",
+			  RL_SMP1_NAPTR_SERVICE, RL_SMP2_NAPTR_SERVICE) < 0)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	pthread_mutex_lock(&d->lock);
 	hit = cache_find(d, key.data, now);

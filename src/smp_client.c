@@ -137,16 +137,25 @@ static int get_ok(const struct rl_smp_client *c, const char *url, const char *wh
 	return rl_err_set(err, RL_ERR_BAD_RESPONSE, "SMP answered HTTP %ld for %.300s", status, url);
 }
 
-/* smp_url without trailing '/', then "/" and the encoded identifiers. */
-static int build_url(struct rl_buf *out, const char *smp_url, const struct rl_peppol_id *participant,
-		     const struct rl_peppol_id *doctype)
+const char *rl_smp_api_name(enum rl_smp_api api)
+{
+	return api == RL_SMP_API_2 ? "SMP 2.0" : "SMP 1.x";
+}
+
+/* smp_url without trailing '/', then "/", the SMP 2.0 path segment when api says so, and the encoded
+ * identifiers. */
+int rl_smp_url(struct rl_buf *out, const char *smp_url, enum rl_smp_api api, const struct rl_peppol_id *participant,
+	       const struct rl_peppol_id *doctype)
 {
 	size_t n = strlen(smp_url);
 
 	while (n > 0 && smp_url[n - 1] == '/')
 		n--;
-	if (rl_buf_append(out, smp_url, n) < 0 || rl_buf_puts(out, "/") < 0 ||
-	    rl_peppol_id_uri_encoded(participant, out) < 0)
+	if (rl_buf_append(out, smp_url, n) < 0 || rl_buf_puts(out, "/") < 0)
+		return -1;
+	if (api == RL_SMP_API_2 && rl_buf_puts(out, RL_SMP2_PATH_SEGMENT "/") < 0)
+		return -1;
+	if (rl_peppol_id_uri_encoded(participant, out) < 0)
 		return -1;
 	if (doctype && (rl_buf_puts(out, "/services/") < 0 || rl_peppol_id_uri_encoded(doctype, out) < 0))
 		return -1;
@@ -203,7 +212,7 @@ int rl_smp_fetch_service_group(const struct rl_smp_client *c, const char *smp_ur
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (build_url(&url, smp_url, participant, NULL) < 0) {
+	if (rl_smp_url(&url, smp_url, c->api, participant, NULL) < 0) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -304,7 +313,7 @@ int rl_smp_fetch_metadata(const struct rl_smp_client *c, const char *smp_url,
 	memset(out, 0, sizeof(*out));
 	if (!sig)
 		sig = &local;
-	if (build_url(&url, smp_url, participant, doctype) < 0) {
+	if (rl_smp_url(&url, smp_url, c->api, participant, doctype) < 0) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		goto out;
 	}

@@ -2,14 +2,18 @@
  * discovery.h - Peppol dynamic discovery: participant -> SML (DNS) -> SMP -> endpoint.
  *
  * SML: the NAPTR (BDXL) name of the participant is asked first; the first record with flag "U" and
- * service "Meta:SMP" (order, then preference) gives the SMP URL through its regexp. When the NAPTR name
- * does not exist (or has no such record) the legacy CNAME name is tried; its SMP URL is
- * http://<that name>. SMP: the signed ServiceMetadata of the document type (smp_client.h), then the
+ * service "Meta:SMP" (an SMP 1.x: Peppol SMP, OASIS SMP 1.0) or "oasis-bdxr-smp-2" (an OASIS SMP 2.0),
+ * by order, then preference, gives the SMP URL through its regexp; when records of both services share
+ * the lowest order and preference the oasis-bdxr-smp-2 one is used. The SMP is then asked at the paths
+ * of what its record named (smp_client.h: RL_SMP_API_1 or RL_SMP_API_2). When the NAPTR name does not
+ * exist (or has no such record) the legacy CNAME name is tried; its SMP URL is http://<that name>, an
+ * SMP 1.x. SMP: the signed ServiceMetadata of the document type (smp_client.h), then the
  * endpoint: the process asked for (any when NULL), transport profile peppol-transport-as4-v2_0 first
  * (then the CEF eDelivery AS4 profile), active now, with a certificate that chains to the AP anchors
  * when those are configured.
  *
- * Results are cached per process: found endpoints for cache_ttl, "not registered" for negative_ttl; with
+ * Results are cached per process (key: participant, document type, process and the NAPTR services
+ * looked for, so that no answer is shared with a reader of SMP 1.x only): found endpoints for cache_ttl, "not registered" for negative_ttl; with
  * rl_discovery_use_database() also in the database (smp_cache.h), shared by the instances using it.
  * One struct rl_discovery may be used by several threads at once.
  *
@@ -68,7 +72,8 @@ void rl_discovery_set_time(struct rl_discovery *d, time_t at);
  * database that fails later only costs the shared cache, never a lookup. Same threading note. */
 int rl_discovery_use_database(struct rl_discovery *d, const char *conninfo, struct rl_err *err);
 
-/* The SMP base URL of a participant ("iso6523-actorid-upis::0088:..." or "0088:..."), into smp_url. */
+/* The SMP base URL of a participant ("iso6523-actorid-upis::0088:..." or "0088:..."), into smp_url
+ * (the base only: for an SMP 2.0 the bdxr-smp-2 path segment is not part of it). */
 int rl_discovery_smp_url(struct rl_discovery *d, const char *participant, struct rl_buf *smp_url,
 			 struct rl_err *err);
 /* The participant's ServiceGroup (document types it receives). */

@@ -1,7 +1,10 @@
 /*
  * smp_client.h - asking an SMP over HTTP: ServiceGroup and signed ServiceMetadata (spec digest 5.4).
  *
- * URLs are {smp}/{participant URI, percent-encoded} and {smp}/{participant}/services/{doctype}, asked
+ * URLs (rl_smp_url): for an SMP 1.x (Peppol SMP, OASIS SMP 1.0) {smp}/{participant URI, percent-encoded}
+ * and {smp}/{participant}/services/{doctype}; for an OASIS SMP 2.0 the same under the REST binding's path
+ * segment, {smp}/bdxr-smp-2/{participant} and {smp}/bdxr-smp-2/{participant}/services/{doctype} (SMP 2.0
+ * section 5.4). Which one is used is c->api: what discovery found (discovery.h). They are asked
  * with the HTTP client of http_client.h (plain http allowed: SMP 1.0 answers are trusted for their
  * signature, not their transport). A host name is resolved through the given DNS resolver when there is
  * one (so the SMP of a private SML is reached), else by libcurl. Responses are bounded in size and time;
@@ -29,6 +32,26 @@
 
 #define RL_SMP_RESPONSE_MAX (4u << 20)
 
+/* Which REST paths an SMP serves. RL_SMP_API_1 (0, the default) is what Peppol uses. */
+enum rl_smp_api {
+	RL_SMP_API_1 = 0,	/* Peppol SMP / OASIS SMP 1.0: {smp}/{participant}[/services/{doctype}] */
+	RL_SMP_API_2		/* OASIS SMP 2.0: {smp}/bdxr-smp-2/{participant}[/services/{doctype}] */
+};
+
+/* The path segment of the SMP 2.0 REST binding, and the NAPTR service that names an SMP 2.0 server. */
+#define RL_SMP2_PATH_SEGMENT "bdxr-smp-2"
+#define RL_SMP2_NAPTR_SERVICE "oasis-bdxr-smp-2"
+#define RL_SMP1_NAPTR_SERVICE "Meta:SMP"
+
+/* "SMP 1.x" or "SMP 2.0", for messages. */
+const char *rl_smp_api_name(enum rl_smp_api api);
+
+/* Appends to out the URL of a participant's ServiceGroup (doctype NULL) or of its ServiceMetadata for
+ * doctype at the SMP of base URL smp_url (trailing '/' ignored), for the paths of api. Identifiers are
+ * in URI form ("scheme::value"), percent-encoded (rl_peppol_id_uri_encoded). -1 only when out of memory. */
+int rl_smp_url(struct rl_buf *out, const char *smp_url, enum rl_smp_api api, const struct rl_peppol_id *participant,
+	       const struct rl_peppol_id *doctype);
+
 /* Receives one line per step for `relais lookup --explain`. */
 typedef void (*rl_explain_fn)(void *arg, const char *line);
 
@@ -36,6 +59,7 @@ struct rl_smp_client {
 	struct rl_dns *dns;		/* may be NULL: libcurl resolves */
 	const struct rl_trust *anchors;	/* SMP trust anchors; required for metadata */
 	int timeout;			/* seconds for the whole request */
+	enum rl_smp_api api;		/* the paths the SMP serves; 0 = SMP 1.x */
 	time_t at;			/* signature time; 0 = now */
 	rl_explain_fn explain;		/* may be NULL */
 	void *explain_arg;
