@@ -167,11 +167,28 @@ static int same_participant(const struct rl_peppol_id *want, const char *scheme,
 	return strcasecmp(want->scheme, scheme) == 0 && strcasecmp(want->value, value) == 0;
 }
 
+/* Checks the signature of an SMP document against the SMP trust anchors, saying so in the explanation;
+ * fills sig (the caller frees it). */
+static int verify_signed(const struct rl_smp_client *c, xmlDocPtr doc, struct rl_smp_signature *sig,
+			 struct rl_err *err)
+{
+	char cn[256];
+
+	if (!c->anchors)
+		return rl_err_set(err, RL_ERR_CONFIG, "no SMP trust anchors configured (trust.smp_anchors)");
+	if (rl_smp_verify(doc, c->anchors, c->at, sig, err) < 0) {
+		rl_explain(c, "signature: refused: %s", err->msg);
+		return -1;
+	}
+	rl_explain(c, "signature: valid (%s), signer %s, chains to the SMP anchors", sig->algorithms,
+		   rl_cert_cn(sig->signer, cn, sizeof(cn)));
+	return 0;
+}
+
 int rl_smp_read_service_group(const struct rl_smp_client *c, xmlDocPtr doc, struct rl_smp_service_group *out,
 			      struct rl_smp_signature *sig, struct rl_err *err)
 {
 	struct rl_smp_signature local;
-	char cn[256];
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -182,16 +199,8 @@ int rl_smp_read_service_group(const struct rl_smp_client *c, xmlDocPtr doc, stru
 		rl_explain(c, "signature: none (an unsigned ServiceGroup is read as it is)");
 		return rl_smp_parse_service_group(doc, out, err);
 	}
-	if (!c->anchors) {
-		rl_err_set(err, RL_ERR_CONFIG, "no SMP trust anchors configured (trust.smp_anchors)");
+	if (verify_signed(c, doc, sig, err) < 0)
 		goto out;
-	}
-	if (rl_smp_verify(doc, c->anchors, c->at, sig, err) < 0) {
-		rl_explain(c, "signature: refused: %s", err->msg);
-		goto out;
-	}
-	rl_explain(c, "signature: valid (%s), signer %s, chains to the SMP anchors", sig->algorithms,
-		   rl_cert_cn(sig->signer, cn, sizeof(cn)));
 	if (rl_smp_parse_service_group(doc, out, err) < 0) {
 		rl_smp_signature_free(sig);
 		goto out;
@@ -242,7 +251,6 @@ int rl_smp_read_metadata(const struct rl_smp_client *c, const char *data, size_t
 {
 	struct rl_smp_signature local;
 	xmlDocPtr doc;
-	char cn[256];
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -261,16 +269,8 @@ int rl_smp_read_metadata(const struct rl_smp_client *c, const char *data, size_t
 			   root ? (const char *)root->name : "missing");
 		goto out;
 	}
-	if (!c->anchors) {
-		rl_err_set(err, RL_ERR_CONFIG, "no SMP trust anchors configured (trust.smp_anchors)");
+	if (verify_signed(c, doc, sig, err) < 0)
 		goto out;
-	}
-	if (rl_smp_verify(doc, c->anchors, c->at, sig, err) < 0) {
-		rl_explain(c, "signature: refused: %s", err->msg);
-		goto out;
-	}
-	rl_explain(c, "signature: valid (%s), signer %s, chains to the SMP anchors", sig->algorithms,
-		   rl_cert_cn(sig->signer, cn, sizeof(cn)));
 	if (rl_smp_parse_metadata(doc, out, err) < 0) {
 		rl_smp_signature_free(sig);
 		goto out;
