@@ -5,26 +5,12 @@
 # DNS or SMP unreachable (4), malformed record (5), refused signature (1).
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/smp_fixtures.sh"
-need_xmlsec1
-DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
-[ -x "$DNSMASQ" ] || { echo "SKIP: no dnsmasq"; exit 77; }
-command -v busybox >/dev/null 2>&1 || { echo "SKIP: no busybox (httpd)"; exit 77; }
-
-ZONE=sml.relais.test
-SCHEME=iso6523-actorid-upis
-DNS_PORT=$((61000 + $$ % 4000))	# above the ephemeral ports, apart from the daemon tests
-HTTP_PORT=$((DNS_PORT + 1))
+sml_test_network 0 4000	# apart from the daemon tests
 DEAD_PORT=$((DNS_PORT + 2))
-WWW="$TMP/www"
-mkdir -p "$WWW"
-PIDS=""
-cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; }
-trap cleanup EXIT INT TERM
 
-# SML names, computed here independently of relais: MD5 hex (CNAME) and base32 SHA-256 (NAPTR).
+# SML names, computed here independently of relais: MD5 hex (CNAME) and base32 SHA-256 (NAPTR, naptr_of).
 lower() { printf '%s' "$1" | tr 'A-Z' 'a-z'; }
 cname_of() { echo "B-$(lower "$1" | md5sum | cut -c1-32).$SCHEME.$ZONE"; }
-naptr_of() { echo "$(lower "$1" | openssl dgst -sha256 -binary | base32 -w0 | tr -d = | tr 'A-Z' 'a-z').$SCHEME.$ZONE"; }
 
 # Participants, one per route or failure.
 P_NAPTR=9915:naptr-only

@@ -20,9 +20,8 @@ DB_B=$(pg_createdb net_b)
 
 ZONE=sml.network.test
 SCHEME=iso6523-actorid-upis
-# SML names, computed here independently of relais: base32 SHA-256 (NAPTR) and MD5 hex (CNAME).
+# SML names, computed here independently of relais: base32 SHA-256 (NAPTR, naptr_of) and MD5 hex (CNAME).
 lower() { printf '%s' "$1" | tr 'A-Z' 'a-z'; }
-naptr_of() { echo "$(lower "$1" | openssl dgst -sha256 -binary | base32 -w0 | tr -d = | tr 'A-Z' 'a-z').$SCHEME.$ZONE"; }
 cname_of() { echo "B-$(lower "$1" | md5sum | cut -c1-32).$SCHEME.$ZONE"; }
 
 # The participants B hosts, one per SML route; one only ever asked while DNS is down; one not registered.

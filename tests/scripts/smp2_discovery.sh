@@ -7,21 +7,7 @@
 # lowest order, then preference, is used; on a tie the oasis-bdxr-smp-2 one.
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/smp_fixtures.sh"
-need_xmlsec1
-DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
-[ -x "$DNSMASQ" ] || { echo "SKIP: no dnsmasq"; exit 77; }
-command -v busybox >/dev/null 2>&1 || { echo "SKIP: no busybox (httpd)"; exit 77; }
-
-ZONE=sml.relais.test
-SCHEME=iso6523-actorid-upis
-DNS_PORT=$((61000 + ($$ + 997) % 3980))	# above the ephemeral ports, apart from lookup.sh's
-HTTP_PORT=$((DNS_PORT + 1))
-WWW="$TMP/www"
-mkdir -p "$WWW"
-PIDS=""
-cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; }
-trap cleanup EXIT INT TERM
-naptr_of() { echo "$(printf '%s' "$1" | tr 'A-Z' 'a-z' | openssl dgst -sha256 -binary | base32 -w0 | tr -d = | tr 'A-Z' 'a-z').$SCHEME.$ZONE"; }
+sml_test_network 997 3980	# apart from lookup.sh's ports
 
 SMP="http://smp.relais.test:$HTTP_PORT"
 URL_V1=https://ap-smp1.example.org/as4

@@ -9,6 +9,32 @@ need_xmlsec1() {
 	command -v xmlsec1 >/dev/null 2>&1 || { echo "SKIP: no xmlsec1 to sign test SMP responses"; exit 77; }
 }
 
+# sml_test_network SEED RANGE: what the SML/SMP tests over DNS and HTTP share: xmlsec1, dnsmasq
+# ($DNSMASQ) and busybox there (or skip), the zone ($ZONE, $SCHEME), DNS_PORT (61000 + (pid + SEED) %
+# RANGE, above the ephemeral ports; each test its own SEED) and HTTP_PORT beside it, $WWW for the SMP's
+# files, and the servers in $PIDS stopped on exit.
+sml_test_network() {
+	need_xmlsec1
+	DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+	[ -x "$DNSMASQ" ] || { echo "SKIP: no dnsmasq"; exit 77; }
+	command -v busybox >/dev/null 2>&1 || { echo "SKIP: no busybox (httpd)"; exit 77; }
+	ZONE=sml.relais.test
+	SCHEME=iso6523-actorid-upis
+	DNS_PORT=$((61000 + ($$ + $1) % $2))
+	HTTP_PORT=$((DNS_PORT + 1))
+	WWW="$TMP/www"
+	mkdir -p "$WWW"
+	PIDS=""
+	trap sml_test_network_stop EXIT INT TERM
+}
+sml_test_network_stop() { for p in $PIDS; do kill "$p" 2>/dev/null; done; }
+
+# naptr_of PARTICIPANT: the NAPTR (BDXL) name of a participant in $ZONE.
+naptr_of() {
+	echo "$(printf '%s' "$1" | tr 'A-Z' 'a-z' | openssl dgst -sha256 -binary | base32 -w0 | tr -d = |
+		tr 'A-Z' 'a-z').$SCHEME.$ZONE"
+}
+
 # cert_b64 CERT.pem: the base64 DER of a certificate on one line.
 cert_b64() {
 	openssl x509 -in "$1" -outform DER | base64 -w0

@@ -19,7 +19,6 @@ cleanup() {
 	stop_private_pg
 }
 trap cleanup EXIT INT TERM
-naptr_of() { echo "$(printf '%s' "$1" | tr 'A-Z' 'a-z' | openssl dgst -sha256 -binary | base32 -w0 | tr -d = | tr 'A-Z' 'a-z').$SCHEME.$ZONE"; }
 
 DB="--set database.url=$PGURL"
 P=9915:hosted
