@@ -48,23 +48,7 @@ set -- \
 	"$(naptr "$P_NOTHING" "!^.*\$!$SMP!")" \
 	--host-record=smp.relais.test,127.0.0.1 --host-record=smp2.relais.test,127.0.0.1 \
 	"--host-record=smp80.relais.test,$ADDR80"
-user_opt=""
-[ "$(id -u)" = 0 ] && user_opt="--user=root"
-"$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --port="$DNS_PORT" \
-	--listen-address=127.0.0.1 --bind-interfaces --pid-file="$TMP/dnsmasq.pid" $user_opt \
-	--local=/$ZONE/ --local=/relais.test/ --log-facility="$TMP/dnsmasq.log" "$@" &
-DNSMASQ_PID=$!
-PIDS="$PIDS $!"
-busybox httpd -f -p "127.0.0.1:$HTTP_PORT" -h "$WWW" &
-PIDS="$PIDS $!"
-if [ "$CAN_BIND_80" = 1 ]; then
-	busybox httpd -f -p "$ADDR80:80" -h "$WWW" &
-	PIDS="$PIDS $!"
-fi
-sleep 0.3
-for p in $PIDS; do
-	kill -0 "$p" 2>/dev/null || { cat "$TMP/dnsmasq.log" 2>/dev/null; echo "a test server did not start"; exit 99; }
-done
+sml_test_servers "$@"
 
 # publish PARTICIPANT DOCTYPE FILE: where the SMP serves a participant's ServiceMetadata (busybox decodes
 # the percent-encoded path into these file names).

@@ -80,19 +80,7 @@ set -- "$(rec "$P_V2" 100 10 oasis-bdxr-smp-2)" "$(rec "$P_V2GROUP" 100 10 oasis
 	"$(rec "$P_PREF1" 100 5 Meta:SMP)" "$(rec "$P_PREF1" 100 10 oasis-bdxr-smp-2)" \
 	"$(rec "$P_TIE" 100 10 Meta:SMP)" "$(rec "$P_TIE" 100 10 oasis-bdxr-smp-2)" \
 	"$(rec "$P_PROFILE" 100 10 'oasis-bdxr-smp-2#dbnalliance-1.1')"
-user_opt=""
-[ "$(id -u)" = 0 ] && user_opt="--user=root"
-"$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --port="$DNS_PORT" \
-	--listen-address=127.0.0.1 --bind-interfaces --pid-file="$TMP/dnsmasq.pid" $user_opt \
-	--local=/$ZONE/ --local=/relais.test/ --log-facility="$TMP/dnsmasq.log" \
-	--host-record=smp.relais.test,127.0.0.1 "$@" &
-PIDS="$PIDS $!"
-busybox httpd -f -p "127.0.0.1:$HTTP_PORT" -h "$WWW" &
-PIDS="$PIDS $!"
-sleep 0.3
-for p in $PIDS; do
-	kill -0 "$p" 2>/dev/null || { cat "$TMP/dnsmasq.log" 2>/dev/null; echo "a test server did not start"; exit 99; }
-done
+sml_test_servers --host-record=smp.relais.test,127.0.0.1 "$@"
 
 v2_metadata "$P_V2" "$TMP/v2.xml" && publish2 "$P_V2" "$TMP/v2.xml" "$INVOICE_DOCTYPE"
 group2_xml "$P_V2GROUP" >"$TMP/tmpl.xml" && smp_sign "$TMP/tmpl.xml" "$TMP/group.xml" && publish2 "$P_V2GROUP" "$TMP/group.xml"

@@ -77,19 +77,7 @@ for p in "$P_OK" "$P_GROUP" "$P_CHANGED" "$P_FOREIGN" "$P_APKEY" "$P_FIRST" "$P_
 	"$P_GCHANGED" "$P_GFIRST"; do
 	set -- "$@" "--naptr-record=$(naptr_of "$p"),100,10,U,Meta:SMP,!^.*\$!$SMP!"
 done
-user_opt=""
-[ "$(id -u)" = 0 ] && user_opt="--user=root"
-"$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --port="$DNS_PORT" \
-	--listen-address=127.0.0.1 --bind-interfaces --pid-file="$TMP/dnsmasq.pid" $user_opt \
-	--local=/$ZONE/ --local=/relais.test/ --log-facility="$TMP/dnsmasq.log" \
-	--host-record=smp.relais.test,127.0.0.1 "$@" &
-PIDS="$PIDS $!"
-busybox httpd -f -p "127.0.0.1:$HTTP_PORT" -h "$WWW" &
-PIDS="$PIDS $!"
-sleep 0.3
-for p in $PIDS; do
-	kill -0 "$p" 2>/dev/null || { cat "$TMP/dnsmasq.log" 2>/dev/null; echo "a test server did not start"; exit 99; }
-done
+sml_test_servers --host-record=smp.relais.test,127.0.0.1 "$@"
 
 # publish PARTICIPANT FILE [DOCTYPE]: where the SMP serves the ServiceMetadata of DOCTYPE, or without
 # DOCTYPE the ServiceGroup (busybox decodes the percent-encoded path into these names; a participant here

@@ -29,6 +29,30 @@ sml_test_network() {
 }
 sml_test_network_stop() { for p in $PIDS; do kill "$p" 2>/dev/null; done; }
 
+# sml_test_servers [DNSMASQ-ARG...]: dnsmasq on 127.0.0.1:$DNS_PORT, authoritative for $ZONE and
+# relais.test, with the records given (DNSMASQ_PID), and busybox httpd serving $WWW on $HTTP_PORT (and on
+# $ADDR80:80 when $CAN_BIND_80 is 1); exits 99 when one of them does not start.
+sml_test_servers() {
+	user_opt=""
+	[ "$(id -u)" = 0 ] && user_opt="--user=root"
+	"$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --port="$DNS_PORT" \
+		--listen-address=127.0.0.1 --bind-interfaces --pid-file="$TMP/dnsmasq.pid" $user_opt \
+		--local=/$ZONE/ --local=/relais.test/ --log-facility="$TMP/dnsmasq.log" "$@" &
+	DNSMASQ_PID=$!
+	PIDS="$PIDS $!"
+	busybox httpd -f -p "127.0.0.1:$HTTP_PORT" -h "$WWW" &
+	PIDS="$PIDS $!"
+	if [ "${CAN_BIND_80:-0}" = 1 ]; then
+		busybox httpd -f -p "$ADDR80:80" -h "$WWW" &
+		PIDS="$PIDS $!"
+	fi
+	sleep 0.3
+	for p in $PIDS; do
+		kill -0 "$p" 2>/dev/null ||
+			{ cat "$TMP/dnsmasq.log" 2>/dev/null; echo "a test server did not start"; exit 99; }
+	done
+}
+
 # naptr_of PARTICIPANT: the NAPTR (BDXL) name of a participant in $ZONE.
 naptr_of() {
 	echo "$(printf '%s' "$1" | tr 'A-Z' 'a-z' | openssl dgst -sha256 -binary | base32 -w0 | tr -d = |
