@@ -44,6 +44,7 @@ static const struct code_info codes[] = {
 	{ RL_ERR_NOT_FOUND, "RELAIS:NOT_FOUND", "NotFound", "Local", "relais" },
 	{ RL_ERR_INTERNAL, "RELAIS:INTERNAL", "Internal", "Local", "relais" },
 	{ RL_ERR_BAD_RESPONSE, "RELAIS:BAD_RESPONSE", "BadResponse", "Local", "relais" },
+	{ RL_ERR_STATE, "RELAIS:STATE", "State", "Local", "relais" },
 };
 
 static const struct code_info *find(int code)

@@ -82,6 +82,8 @@ enum statement {
 	ST_ENVELOPE,
 	ST_STATS,
 	ST_NOTIFY,
+	ST_OUTBOUND_RETRY,
+	ST_INBOUND_REDELIVER,
 	ST_COUNT
 };
 
@@ -260,6 +262,37 @@ static const char *const statement_sql[ST_COUNT] = {
 		"  FROM messages WHERE last_error IS NOT NULL ORDER BY last_error_at DESC LIMIT 1) l ON true",
 	[ST_NOTIFY] =
 		"SELECT pg_notify($1::text, $2::text), " ASYNC_COMMIT,
+	/* The message ($1 row id, or $2 MessageId when $1 is 0) locked, then changed only when it is an
+	 * outbound message that failed or waits for a retry; the answer says what it was either way. */
+	[ST_OUTBOUND_RETRY] =
+		"WITH t AS (SELECT id, direction, state FROM messages"
+		"  WHERE CASE WHEN $1::bigint > 0 THEN id = $1::bigint ELSE message_id = $2::text AND direction = 1 END"
+		"  FOR UPDATE),"
+		" m AS (UPDATE messages SET state = 'retry', attempts_before = attempts_before + attempts, attempts = 0,"
+		"  next_attempt_at = now(), lease_owner = NULL, lease_until = NULL, updated_at = now()"
+		" WHERE id = (SELECT id FROM t) AND direction = 1 AND state IN ('failed', 'retry') RETURNING id),"
+		" e AS (INSERT INTO message_events (message, state, detail)"
+		"  SELECT id, 'retry', 'retry requested by ' || $3::text FROM m)"
+		" SELECT t.id, t.direction, t.state, EXISTS (SELECT 1 FROM m) FROM t",
+	/* The same for an inbound message that is delivered or failed with no delivery left pending: the
+	 * deliveries of the channels $4 (smallint[]) are pending again from attempt 0 (created when missing). */
+	[ST_INBOUND_REDELIVER] =
+		"WITH t AS (SELECT id, direction, state, deliveries_pending FROM messages"
+		"  WHERE CASE WHEN $1::bigint > 0 THEN id = $1::bigint ELSE message_id = $2::text AND direction = 0 END"
+		"  FOR UPDATE),"
+		" ok AS (SELECT id FROM t WHERE direction = 0 AND state IN ('delivered', 'failed')"
+		"  AND deliveries_pending = 0 AND cardinality($4::smallint[]) > 0),"
+		" d AS (INSERT INTO deliveries AS x (message, channel) SELECT ok.id, ch FROM ok, unnest($4::smallint[]) ch"
+		"  ON CONFLICT (message, channel) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = now(),"
+		"   lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = now()"
+		"  RETURNING x.channel),"
+		" m AS (UPDATE messages SET state = 'received', deliveries_pending = cardinality($4::smallint[]),"
+		"  updated_at = now() WHERE id = (SELECT id FROM ok) RETURNING id),"
+		" e AS (INSERT INTO message_events (message, state, detail)"
+		"  SELECT id, 'received', 'redelivery requested by ' || $3::text || ' ('"
+		"   || (SELECT string_agg(CASE channel WHEN 0 THEN 'inbox' ELSE 'webhook' END, ', ' ORDER BY channel)"
+		"   FROM d) || ')' FROM m)"
+		" SELECT t.id, t.direction, t.state, EXISTS (SELECT 1 FROM m), t.deliveries_pending FROM t",
 };
 
 struct rl_store {
@@ -1291,6 +1324,112 @@ int rl_store_circuit_configure(struct rl_store *s, int threshold, int open_secon
 	return 0;
 }
 
+/* ---------------------------------------------------------------- operator actions */
+
+/* The message an operator names, for error messages: the row id, or the MessageId. */
+static const char *named(int64_t id, const char *message_id, char *buf, size_t size)
+{
+	if (id > 0) {
+		snprintf(buf, size, "%" PRId64, id);
+		return buf;
+	}
+	return message_id;
+}
+
+/* Runs ST_OUTBOUND_RETRY or ST_INBOUND_REDELIVER. Returns 1 when changed (*row set), 0 when refused
+ * (*row, *direction and state filled for the message that is there), -1 with err filled (an unknown
+ * message is RL_ERR_NOT_FOUND). */
+static int operator_action(struct rl_store *s, int stmt, int64_t id, const char *message_id, const char *who,
+			   const char *channels, int64_t *row, int *direction, char *state, size_t state_size,
+			   long long *pending, struct rl_err *err)
+{
+	struct params p = { 0 };
+	char name[32];
+	PGresult *r;
+	int changed;
+
+	if (id <= 0 && (message_id == NULL || message_id[0] == '\0'))
+		return rl_err_set(err, RL_ERR_USAGE, "a message is named by its row id or its MessageId");
+	p_int(&p, id > 0 ? id : 0);
+	p_text(&p, id > 0 ? NULL : message_id);
+	p_text(&p, who && who[0] ? who : "unknown");
+	if (channels)
+		p_text(&p, channels);
+	r = run(s, stmt, NULL, &p, 0, err);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return rl_err_set(err, RL_ERR_NOT_FOUND, "no %s message %s", stmt == ST_OUTBOUND_RETRY ? "outbound" :
+				  "inbound", named(id, message_id, name, sizeof(name)));
+	}
+	*row = int_value(r, 0, 0);
+	*direction = (int)int_value(r, 0, 1);
+	snprintf(state, state_size, "%s", PQgetvalue(r, 0, 2));
+	changed = bool_value(r, 0, 3);
+	if (pending)
+		*pending = PQnfields(r) > 4 ? int_value(r, 0, 4) : 0;
+	PQclear(r);
+	return changed;
+}
+
+int rl_store_outbound_retry(struct rl_store *s, int64_t id, const char *message_id, const char *who,
+			    int64_t *row, struct rl_err *err)
+{
+	char state[32], name[32];
+	int64_t found = 0;
+	int direction = 0;
+	int rc = operator_action(s, ST_OUTBOUND_RETRY, id, message_id, who, NULL, &found, &direction, state,
+				 sizeof(state), NULL, err);
+
+	if (rc < 0)
+		return -1;
+	if (row)
+		*row = found;
+	named(id, message_id, name, sizeof(name));
+	if (rc == 1) {
+		notify(s, "relais_outbound", found);
+		return 0;
+	}
+	if (direction != RL_DIR_OUT)
+		return rl_err_set(err, RL_ERR_STATE, "message %s is inbound: only outbound messages are sent again",
+				  name);
+	if (strcmp(state, "delivered") == 0)
+		return rl_err_set(err, RL_ERR_STATE, "message %s was delivered: it is never sent again", name);
+	return rl_err_set(err, RL_ERR_STATE, "message %s is %s: it is being sent already", name, state);
+}
+
+int rl_store_inbound_redeliver(struct rl_store *s, int64_t id, const char *message_id, const char *who,
+			       int deliver_inbox, int deliver_webhook, int64_t *row, struct rl_err *err)
+{
+	char state[32], name[32], channels[8];
+	int64_t found = 0;
+	long long pending = 0;
+	int direction = 0, rc;
+
+	if (!deliver_inbox && !deliver_webhook)
+		return rl_err_set(err, RL_ERR_CONFIG, "no backend delivery is configured (delivery.inbox, "
+				  "delivery.webhook): nothing to redeliver to");
+	snprintf(channels, sizeof(channels), "{%s%s%s}", deliver_inbox ? "0" : "",
+		 deliver_inbox && deliver_webhook ? "," : "", deliver_webhook ? "1" : "");
+	rc = operator_action(s, ST_INBOUND_REDELIVER, id, message_id, who, channels, &found, &direction, state,
+			     sizeof(state), &pending, err);
+	if (rc < 0)
+		return -1;
+	if (row)
+		*row = found;
+	named(id, message_id, name, sizeof(name));
+	if (rc == 1) {
+		notify(s, "relais_delivery", found);
+		return 0;
+	}
+	if (direction != RL_DIR_IN)
+		return rl_err_set(err, RL_ERR_STATE, "message %s is outbound: only inbound messages are redelivered",
+				  name);
+	return rl_err_set(err, RL_ERR_STATE, "message %s is %s with %lld backend deliveries pending: it is being "
+			  "delivered already", name, state, pending);
+}
+
 /* ---------------------------------------------------------------- queries */
 
 int rl_store_message_get(struct rl_store *s, int64_t id, const char *message_id, enum rl_direction dir,
@@ -1451,7 +1590,8 @@ int rl_store_outbound_attempt_record(struct rl_store *s, int64_t id, int attempt
 	if (tx_begin(s, err) < 0)
 		return -1;
 	if (run_command(s, -1, "SET LOCAL synchronous_commit = off", NULL, err) < 0 ||
-	    run_command(s, -1, "INSERT INTO sent_attempts (message, attempt, envelope) VALUES ($1, $2, $3)"
+	    run_command(s, -1, "INSERT INTO sent_attempts (message, attempt, envelope)"
+			" SELECT id, attempts_before + $2, $3 FROM messages WHERE id = $1"
 			" ON CONFLICT (message, attempt) DO UPDATE SET envelope = EXCLUDED.envelope, at = now()",
 			&p, err) < 0) {
 		tx_rollback(s);
@@ -1469,7 +1609,8 @@ int rl_store_outbound_attempts(struct rl_store *s, int64_t id,
 	int rc = 0;
 
 	p_int(&p, id);
-	r = run(s, -1, "SELECT attempt, envelope FROM sent_attempts WHERE message = $1 ORDER BY attempt DESC", &p, 1,
+	r = run(s, -1, "SELECT a.attempt - m.attempts_before, a.envelope FROM sent_attempts a"
+		" JOIN messages m ON m.id = a.message WHERE a.message = $1 ORDER BY a.attempt DESC", &p, 1,
 		err);
 	if (r == NULL)
 		return -1;

@@ -139,6 +139,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE messages SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 500,"
 	"  toast.autovacuum_vacuum_scale_factor = 0.01, toast.autovacuum_vacuum_threshold = 500);"
 	"ALTER TABLE deliveries SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 500);",
+	/* 8: an operator may queue a failed outbound message again (rl_store_outbound_retry): its attempt
+	 * counter starts again from 0, and the attempts made before are counted here, so that the signed
+	 * envelopes of every attempt stay in sent_attempts under distinct numbers. */
+	"ALTER TABLE messages ADD COLUMN attempts_before integer NOT NULL DEFAULT 0;",
 };
 
 int rl_store_schema_count(void)

@@ -43,7 +43,8 @@ enum rl_err_code {
 	RL_ERR_NETWORK,		/* could not reach a peer, DNS, HTTP */
 	RL_ERR_NOT_FOUND,	/* a looked-up thing does not exist */
 	RL_ERR_INTERNAL,	/* a bug */
-	RL_ERR_BAD_RESPONSE	/* a peer's answer is malformed: DNS record, HTTP or SMP response */
+	RL_ERR_BAD_RESPONSE,	/* a peer's answer is malformed: DNS record, HTTP or SMP response */
+	RL_ERR_STATE		/* the thing's state does not allow the operation (a delivered message resent) */
 };
 
 #define RL_ERR_MSG_MAX 512

@@ -15,8 +15,10 @@
  * Outbound states:  queued -> sending -> delivered
  *                                     -> retry (next_attempt_at) -> sending ...
  *                                     -> failed (after retry.max_attempts, or a peer's final error)
+ *                  failed -> retry (an operator's rl_store_outbound_retry)
  * Inbound states:   received (committed, receipt sent) -> delivered (every backend delivery done)
  *                                                      -> failed (a delivery gave up)
+ *                  delivered, failed -> received (an operator's rl_store_inbound_redeliver)
  */
 #ifndef RELAIS_STORE_H
 #define RELAIS_STORE_H
@@ -218,7 +220,8 @@ int rl_store_outbound_set_destination(struct rl_store *s, int64_t id, const char
 int rl_store_outbound_attempt_record(struct rl_store *s, int64_t id, int attempt, const char *envelope,
 				     size_t len, struct rl_err *err);
 /* Calls fn for each recorded attempt's envelope, newest first; fn returning non-zero stops (and is
- * returned). */
+ * returned). Attempts are numbered as the message's attempt counter counts them: those made before an
+ * operator's retry (rl_store_outbound_retry) come with numbers of 0 and below. */
 int rl_store_outbound_attempts(struct rl_store *s, int64_t id,
 			       int (*fn)(void *ctx, int attempt, const char *envelope, size_t len), void *ctx,
 			       struct rl_err *err);
@@ -234,6 +237,27 @@ int rl_store_circuit_configure(struct rl_store *s, int threshold, int open_secon
  * it knows to be gone: their sending messages and deliveries become due at once. */
 int rl_store_lease_owners(struct rl_store *s, struct rl_buf *out, struct rl_err *err);
 int rl_store_leases_release(struct rl_store *s, const char *owner, struct rl_err *err);
+
+/* ---------------------------------------------------------------- operator actions */
+
+/* Both name the message by row id (id > 0) or by MessageId (id 0), and record who asked ("cli",
+ * "api") in its history. On 0, *row (may be NULL) is the message's row id. An unknown message is
+ * RL_ERR_NOT_FOUND; one whose direction or state does not allow the action is RL_ERR_STATE, with a
+ * message saying why, and nothing is changed. */
+
+/* Queues an outbound message that failed (or waits for a retry) again now, in one statement: state
+ * retry, due now, its attempt counter from 0 again so that retry.max_attempts applies anew (the earlier
+ * attempts stay in the history and in the recorded envelopes), an event "retry requested by WHO"; then
+ * NOTIFY relais_outbound. A delivered message is never sent again; a queued or sending one is refused. */
+int rl_store_outbound_retry(struct rl_store *s, int64_t id, const char *message_id, const char *who,
+			    int64_t *row, struct rl_err *err);
+/* Hands an inbound message that was delivered or failed (no delivery of it pending) to the backend again:
+ * the deliveries of the channels configured now (deliver_inbox, deliver_webhook; a channel without a row
+ * gets one) pending from attempt 0 and due now, the message received with that many deliveries pending,
+ * an event "redelivery requested by WHO (channels)"; then NOTIFY relais_delivery. Neither channel is
+ * RL_ERR_CONFIG. A message still being delivered is refused. */
+int rl_store_inbound_redeliver(struct rl_store *s, int64_t id, const char *message_id, const char *who,
+			       int deliver_inbox, int deliver_webhook, int64_t *row, struct rl_err *err);
 
 /* ---------------------------------------------------------------- queries */
 

@@ -512,6 +512,185 @@ static void test_attempts_and_leases(void **state)
 	rl_store_close(s);
 }
 
+/* ---------------------------------------------------------------- operator actions */
+
+static void expect_state(struct rl_store *s, int64_t id, const char *state, int attempts)
+{
+	struct rl_store_message m;
+	struct rl_err err = { 0 };
+
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.state, state);
+	if (attempts >= 0)
+		assert_int_equal(m.attempts, attempts);
+	rl_store_message_free(&m);
+}
+
+/* A failed outbound message is queued again with its attempts counted anew; the earlier attempts' envelopes
+ * stay; delivered, queued and sending ones, inbound ones and unknown ones are refused and left as they were. */
+static void test_operator_retry(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_message m;
+	struct attempt_seen seen = { { 0 }, "", 0 };
+	struct rl_buf buf = RL_BUF_INIT;
+	struct rl_err err = { 0 };
+	int64_t id, queued, row = 0;
+	long long events;
+
+	(void)state;
+	empty_tables();
+	id = submit(s, "retry-me@test", "https://down.example/as4", "x");
+	for (int i = 1; i <= 2; i++) {
+		assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+		assert_int_equal(m.attempts, i);
+		assert_int_equal(rl_store_outbound_attempt_record(s, id, i, i == 1 ? "<a1/>" : "<a2/>", 5, &err), 0);
+		rl_store_message_free(&m);
+		assert_int_equal(rl_store_outbound_failed(s, id, "connection refused", NULL, 0, 0, i == 2, 0, &err), 0);
+	}
+	expect_state(s, id, "failed", 2);
+
+	/* Queued, never claimed: refused, nothing changed. */
+	queued = submit(s, "still-queued@test", "https://other.example/as4", "y");
+	events = sql("SELECT count(*) FROM message_events");
+	assert_int_equal(rl_store_outbound_retry(s, queued, NULL, "cli", NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_STATE);
+	assert_non_null(strstr(err.msg, "is queued"));
+	assert_int_equal(sql("SELECT count(*) FROM message_events"), events);
+
+	/* By MessageId: retry, due now, attempts from 0 again; the first claim is attempt 1. */
+	assert_int_equal(rl_store_outbound_retry(s, 0, "retry-me@test", "cli", &row, &err), 0);
+	assert_int_equal(row, id);
+	expect_state(s, id, "retry", 0);
+	assert_int_equal(sql("SELECT count(*) FROM messages WHERE id = %lld AND next_attempt_at <= now()", (long long)id), 1);
+	sql("UPDATE messages SET next_attempt_at = now() + interval '1 hour' WHERE id = %lld", (long long)queued);
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
+	assert_int_equal(m.id, id);
+	assert_int_equal(m.attempts, 1);
+	rl_store_message_free(&m);
+	/* Being sent (a live lease): refused. */
+	assert_int_equal(rl_store_outbound_retry(s, id, NULL, "api", NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_STATE);
+	assert_non_null(strstr(err.msg, "is sending"));
+	expect_state(s, id, "sending", 1);
+	/* The new attempt 1 is recorded beside the two before: numbered 1, 0 and -1 for this round. */
+	assert_int_equal(rl_store_outbound_attempt_record(s, id, 1, "<b1/>", 5, &err), 0);
+	assert_int_equal(sql("SELECT count(*) FROM sent_attempts WHERE message = %lld", (long long)id), 3);
+	assert_int_equal(rl_store_outbound_attempts(s, id, collect_attempt, &seen, &err), 0);
+	assert_int_equal(seen.n, 3);
+	assert_string_equal(seen.first, "<b1/>");
+	assert_int_equal(seen.attempts[0], 1);
+	assert_int_equal(seen.attempts[1], 0);
+	assert_int_equal(seen.attempts[2], -1);
+	assert_int_equal(rl_store_outbound_delivered(s, id, "<R/>", 4, "r@peer", "<b1/>", 5, &err), 0);
+
+	/* Delivered: never sent again. */
+	assert_int_equal(rl_store_outbound_retry(s, id, NULL, "cli", NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_STATE);
+	assert_non_null(strstr(err.msg, "was delivered"));
+	expect_state(s, id, "delivered", 1);
+	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 0);
+
+	/* Unknown, and an inbound MessageId is no outbound message. */
+	assert_int_equal(rl_store_outbound_retry(s, 999999, NULL, "cli", NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+	assert_int_equal(rl_store_outbound_retry(s, 0, "nobody@test", "cli", NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+	assert_int_equal(rl_store_outbound_retry(s, 0, NULL, "cli", NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_USAGE);
+
+	assert_int_equal(rl_store_message_history(s, id, &buf, &err), 0);
+	assert_non_null(strstr(buf.data, " failed connection refused\n"));
+	assert_non_null(strstr(buf.data, " retry retry requested by cli\n"));
+	assert_non_null(strstr(buf.data, " sending attempt 1 by w\n"));
+	assert_int_equal(sql("SELECT count(*) FROM message_events WHERE message = %lld AND detail LIKE 'retry requested%%'",
+			     (long long)id), 1);
+	rl_buf_free(&buf);
+	rl_store_close(s);
+}
+
+/* An inbound message delivered (or failed) gets its deliveries pending again for the channels configured
+ * now; one still being delivered, an outbound one and an unknown one are refused. */
+static void test_operator_redeliver(void **state)
+{
+	struct rl_store *s = open_store();
+	struct rl_store_delivery d1, d2, d3;
+	struct rl_store_inbound in;
+	struct rl_buf buf = RL_BUF_INIT;
+	struct rl_err err = { 0 };
+	FILE *fp = file_with("<Invoice/>");
+	int64_t id, out, row = 0;
+	long long events;
+
+	(void)state;
+	empty_tables();
+	inbound_fill(&in, "redeliver@peer", "<R/>", fp);
+	in.deliver_inbox = 1;
+	assert_int_equal(rl_store_inbound_commit(s, &in, &id, NULL, &err), 0);
+	/* Still being delivered: refused. */
+	events = sql("SELECT count(*) FROM message_events");
+	assert_int_equal(rl_store_inbound_redeliver(s, id, NULL, "cli", 1, 0, NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_STATE);
+	assert_non_null(strstr(err.msg, "being delivered"));
+	assert_int_equal(sql("SELECT count(*) FROM message_events"), events);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d1, &err), 1);
+	assert_int_equal(rl_store_delivery_done(s, &d1, &err), 0);
+	expect_state(s, id, "delivered", -1);
+
+	/* No channel configured: nothing to do. */
+	assert_int_equal(rl_store_inbound_redeliver(s, id, NULL, "cli", 0, 0, NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_CONFIG);
+	expect_state(s, id, "delivered", -1);
+
+	/* By MessageId, with a webhook configured since: the inbox row pending again from attempt 0, a new
+	 * webhook row; the message received with two deliveries pending. */
+	assert_int_equal(rl_store_inbound_redeliver(s, 0, "redeliver@peer", "cli", 1, 1, &row, &err), 0);
+	assert_int_equal(row, id);
+	expect_state(s, id, "received", -1);
+	assert_int_equal(sql("SELECT deliveries_pending FROM messages WHERE id = %lld", (long long)id), 2);
+	assert_int_equal(sql("SELECT count(*) FROM deliveries WHERE message = %lld AND state = 'pending' AND attempts = 0"
+			     " AND next_attempt_at <= now()", (long long)id), 2);
+	assert_int_equal(rl_store_inbound_redeliver(s, id, NULL, "cli", 1, 1, NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_STATE);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d2, &err), 1);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d3, &err), 1);
+	assert_int_equal(d2.attempts, 1);
+	assert_int_equal(rl_store_delivery_done(s, &d2, &err), 0);
+	expect_state(s, id, "received", -1);
+	/* The webhook gives up: failed; a redelivery then, with only the inbox configured. */
+	assert_int_equal(rl_store_delivery_failed(s, &d3, "webhook answered 500", 0, 1, &err), 0);
+	expect_state(s, id, "failed", -1);
+	assert_int_equal(rl_store_inbound_redeliver(s, id, NULL, "api", 1, 0, NULL, &err), 0);
+	assert_int_equal(sql("SELECT deliveries_pending FROM messages WHERE id = %lld", (long long)id), 1);
+	assert_int_equal(sql("SELECT count(*) FROM deliveries WHERE message = %lld AND state = 'pending'", (long long)id), 1);
+	rl_store_delivery_free(&d1);
+	assert_int_equal(rl_store_delivery_claim(s, "d", 300, &d1, &err), 1);
+	assert_int_equal(d1.channel, RL_DELIVERY_INBOX);
+	assert_int_equal(rl_store_delivery_done(s, &d1, &err), 0);
+	expect_state(s, id, "delivered", -1);
+
+	/* Outbound, unknown. */
+	out = submit(s, "outbound@test", "https://peer.example/as4", "x");
+	assert_int_equal(rl_store_inbound_redeliver(s, out, NULL, "cli", 1, 0, NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_STATE);
+	assert_non_null(strstr(err.msg, "outbound"));
+	assert_int_equal(rl_store_inbound_redeliver(s, 0, "outbound@test", "cli", 1, 0, NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+	assert_int_equal(rl_store_inbound_redeliver(s, 999999, NULL, "cli", 1, 0, NULL, &err), -1);
+	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+
+	assert_int_equal(rl_store_message_history(s, id, &buf, &err), 0);
+	assert_non_null(strstr(buf.data, " received redelivery requested by cli (inbox, webhook)\n"));
+	assert_non_null(strstr(buf.data, " received redelivery requested by api (inbox)\n"));
+	assert_non_null(strstr(buf.data, " delivered inbox delivery done (attempt 1)\n"));
+	rl_store_delivery_free(&d1);
+	rl_store_delivery_free(&d2);
+	rl_store_delivery_free(&d3);
+	rl_buf_free(&buf);
+	fclose(fp);
+	rl_store_close(s);
+}
+
 /* ---------------------------------------------------------------- inbound and deliveries */
 
 static void test_inbound_duplicate(void **state)
@@ -1200,6 +1379,8 @@ int main(void)
 		cmocka_unit_test(test_circuit_breaker),
 		cmocka_unit_test(test_set_destination),
 		cmocka_unit_test(test_attempts_and_leases),
+		cmocka_unit_test(test_operator_retry),
+		cmocka_unit_test(test_operator_redeliver),
 		cmocka_unit_test(test_inbound_duplicate),
 		cmocka_unit_test(test_inbound_race),
 		cmocka_unit_test(test_deliveries),
