@@ -7,8 +7,15 @@
  *                                          (any non-JSON Content-Type, streamed) with the same fields as
  *                                          query arguments; answers 202 {"id", "message_id", "state"}
  *   GET  /api/v1/messages/{id}             one message (row id or MessageId; ?direction=in|out) with its
- *                                          state history
+ *                                          state history and whether a receipt is stored
  *   GET  /api/v1/messages/{id}/receipt     the receipt (or error signal) as received or sent
+ *   POST /api/v1/messages/{id}/retry       an outbound message that failed is queued again now, its
+ *                                          attempts counted anew; answers 200 with the message as GET
+ *                                          does, 404 unknown, 409 {"error"} when its state does not allow
+ *                                          it (delivered: never sent again; queued or sending)
+ *   POST /api/v1/messages/{id}/redeliver   an inbound message that was delivered or failed is handed to
+ *                                          the backend (delivery.inbox, delivery.webhook) again; 200, 404,
+ *                                          409 as retry (still being delivered, or an outbound message)
  *   GET  /api/v1/messages?state=S&direction=in|out&limit=N    newest first
  *   GET  /metrics                          Prometheus text (metrics.h); no token needed; 404 with
  *                                          api.metrics = off
@@ -43,6 +50,8 @@ enum api_route {
 	API_SUBMIT,
 	API_GET,
 	API_RECEIPT,
+	API_RETRY,
+	API_REDELIVER,
 	API_LIST,
 	API_METRICS,
 	API_METHOD
@@ -66,9 +75,9 @@ struct api {
 
 /* ---------------------------------------------------------------- responses */
 
-static void respond_json(struct rl_http_response *resp, int status, json_t *doc)
+static void respond_json_as(struct rl_http_response *resp, int status, json_t *doc, size_t flags)
 {
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *text = json_dumps(doc, flags | JSON_PRESERVE_ORDER);
 
 	json_decref(doc);
 	resp->status = status;
@@ -80,6 +89,12 @@ static void respond_json(struct rl_http_response *resp, int status, json_t *doc)
 	}
 }
 
+static void respond_json(struct rl_http_response *resp, int status, json_t *doc)
+{
+	respond_json_as(resp, status, doc, JSON_INDENT(2));
+}
+
+/* Problems are one line: {"error": "what was wrong"}. */
 static void respond_problem(struct rl_http_response *resp, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void respond_problem(struct rl_http_response *resp, int status, const char *fmt, ...)
@@ -90,7 +105,7 @@ static void respond_problem(struct rl_http_response *resp, int status, const cha
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	respond_json(resp, status, json_pack("{s:s}", "error", text));
+	respond_json_as(resp, status, json_pack("{s:s}", "error", text), 0);
 }
 
 static const char *nz(const char *s)
@@ -311,6 +326,10 @@ void *rl_api_begin(struct rl_daemon *d, const struct rl_http_request *req)
 
 		if (slash && strcmp(slash, "/receipt") == 0)
 			a->route = get ? API_RECEIPT : API_METHOD;
+		else if (slash && strcmp(slash, "/retry") == 0)
+			a->route = post ? API_RETRY : API_METHOD;
+		else if (slash && strcmp(slash, "/redeliver") == 0)
+			a->route = post ? API_REDELIVER : API_METHOD;
 		else if (slash == NULL)
 			a->route = get ? API_GET : API_METHOD;
 		else
@@ -371,6 +390,8 @@ int rl_api_body(void *ctx, const void *data, size_t len)
 {
 	struct api *a = ctx;
 
+	if ((a->route == API_RETRY || a->route == API_REDELIVER) && a->authorized)
+		return 0;	/* the actions take no body: one sent is ignored */
 	if (a->route != API_SUBMIT || !a->authorized)
 		return -1;
 	if (a->raw) {
@@ -528,10 +549,61 @@ static int find_message(struct api *a, struct rl_store *st, struct rl_store_mess
 	return rc;
 }
 
+/* The message with its state history and whether a receipt (or error signal) is stored. */
+static json_t *message_detail_json(struct rl_store *st, const struct rl_store_message *m)
+{
+	struct rl_buf text = RL_BUF_INIT;
+	struct rl_err err;
+	json_t *o = message_json(m), *lines = json_array();
+	int receipt;
+
+	if (o == NULL || lines == NULL) {
+		json_decref(o);
+		json_decref(lines);
+		return NULL;
+	}
+	if (rl_store_message_history(st, m->id, &text, &err) == 0 && text.data) {
+		char *save = NULL;
+
+		for (char *line = strtok_r(text.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			json_array_append_new(lines, json_string(line));
+	}
+	json_object_set_new(o, "history", lines);
+	rl_buf_reset(&text);
+	receipt = rl_store_message_receipt(st, m->id, &text, &err);
+	if (receipt >= 0)
+		json_object_set_new(o, "receipt_stored", json_boolean(receipt == 1));
+	rl_buf_free(&text);
+	return o;
+}
+
+char *rl_message_json(struct rl_store *st, const struct rl_store_message *m, int detail, int pretty)
+{
+	json_t *o = detail ? message_detail_json(st, m) : message_json(m);
+	char *text;
+
+	if (o == NULL)
+		return NULL;
+	text = json_dumps(o, (pretty ? JSON_INDENT(2) : 0) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return text;
+}
+
+/* 200 with the message in detail. */
+static void answer_message(struct rl_store *st, struct rl_store_message *m, struct rl_http_response *resp)
+{
+	json_t *o = message_detail_json(st, m);
+
+	if (o == NULL)
+		respond_problem(resp, 500, "out of memory");
+	else
+		respond_json(resp, 200, o);
+}
+
 static void handle_get(struct api *a, struct rl_store *st, struct rl_http_response *resp)
 {
 	struct rl_store_message m = { 0 };
-	struct rl_buf history = RL_BUF_INIT;
+	struct rl_buf receipt = RL_BUF_INIT;
 	struct rl_err err;
 	int rc = find_message(a, st, &m, &err);
 
@@ -544,28 +616,53 @@ static void handle_get(struct api *a, struct rl_store *st, struct rl_http_respon
 		return;
 	}
 	if (a->route == API_RECEIPT) {
-		rc = rl_store_message_receipt(st, m.id, &history, &err);
+		rc = rl_store_message_receipt(st, m.id, &receipt, &err);
 		if (rc <= 0)
 			respond_problem(resp, rc < 0 ? 503 : 404, "%s", rc < 0 ? err.msg : "no receipt yet");
 		else {
 			resp->status = 200;
 			resp->content_type = strdup("application/soap+xml; charset=UTF-8");
-			resp->body = history;
-			memset(&history, 0, sizeof(history));
+			resp->body = receipt;
+			memset(&receipt, 0, sizeof(receipt));
 		}
-	} else {
-		json_t *o = message_json(&m), *lines = json_array();
+	} else
+		answer_message(st, &m, resp);
+	rl_buf_free(&receipt);
+	rl_store_message_free(&m);
+}
 
-		if (rl_store_message_history(st, m.id, &history, &err) == 0 && history.data) {
-			char *save = NULL;
+/* POST .../retry and .../redeliver: the store decides whether the message's state allows it. */
+static void handle_action(struct api *a, struct rl_store *st, struct rl_http_response *resp)
+{
+	struct rl_store_message m = { 0 };
+	struct rl_err err;
+	char *end;
+	long long id = strtoll(a->item, &end, 10);
+	const char *message_id = (*end == '\0' && id > 0) ? NULL : a->item;
+	int64_t row = 0;
+	int rc;
 
-			for (char *line = strtok_r(history.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-				json_array_append_new(lines, json_string(line));
-		}
-		json_object_set_new(o, "history", lines);
-		respond_json(resp, 200, o);
+	if (message_id)
+		id = 0;
+	if (a->route == API_RETRY)
+		rc = rl_store_outbound_retry(st, id, message_id, "api", &row, &err);
+	else
+		rc = rl_store_inbound_redeliver(st, id, message_id, "api", a->d->inbox_dir != NULL,
+						a->d->webhook_url != NULL, &row, &err);
+	if (rc < 0) {
+		int status = err.code == RL_ERR_NOT_FOUND ? 404
+			     : err.code == RL_ERR_STATE || err.code == RL_ERR_CONFIG ? 409 : 503;
+
+		respond_problem(resp, status, "%s", err.msg);
+		return;
 	}
-	rl_buf_free(&history);
+	rc = rl_store_message_get(st, row, NULL, RL_DIR_OUT, &m, &err);
+	if (rc <= 0) {
+		respond_problem(resp, 503, "%s", rc < 0 ? err.msg : "the message disappeared");
+		return;
+	}
+	rl_log_info(m.message_id, "%s requested through the API", a->route == API_RETRY ? "retry" : "redelivery");
+	answer_message(st, &m, resp);
 	rl_store_message_free(&m);
 }
 
@@ -677,6 +774,8 @@ void rl_api_finish(void *ctx, enum rl_http_body_end how, struct rl_http_response
 		handle_health(a, st, resp);
 	else if (a->route == API_LIST)
 		handle_list(a, st, resp);
+	else if (a->route == API_RETRY || a->route == API_REDELIVER)
+		handle_action(a, st, resp);
 	else
 		handle_get(a, st, resp);
 }

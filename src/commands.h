@@ -17,6 +17,7 @@ extern const struct rl_command rl_cmd_db;
 extern const struct rl_command rl_cmd_serve;
 extern const struct rl_command rl_cmd_send;
 extern const struct rl_command rl_cmd_status;
+extern const struct rl_command rl_cmd_message;
 extern const struct rl_command rl_cmd_lookup;
 extern const struct rl_command rl_cmd_smp;
 extern const struct rl_command rl_cmd_participant;
@@ -35,6 +36,7 @@ extern const struct rl_command rl_cmd_keys;
 	&rl_cmd_serve, \
 	&rl_cmd_send, \
 	&rl_cmd_status, \
+	&rl_cmd_message, \
 	&rl_cmd_lookup, \
 	&rl_cmd_smp, \
 	&rl_cmd_participant, \

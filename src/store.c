@@ -1376,7 +1376,8 @@ static int operator_action(struct rl_store *s, int stmt, int64_t id, const char 
 int rl_store_outbound_retry(struct rl_store *s, int64_t id, const char *message_id, const char *who,
 			    int64_t *row, struct rl_err *err)
 {
-	char state[32], name[32];
+	char state[32], number[32];
+	const char *name;
 	int64_t found = 0;
 	int direction = 0;
 	int rc = operator_action(s, ST_OUTBOUND_RETRY, id, message_id, who, NULL, &found, &direction, state,
@@ -1386,7 +1387,7 @@ int rl_store_outbound_retry(struct rl_store *s, int64_t id, const char *message_
 		return -1;
 	if (row)
 		*row = found;
-	named(id, message_id, name, sizeof(name));
+	name = named(id, message_id, number, sizeof(number));
 	if (rc == 1) {
 		notify(s, "relais_outbound", found);
 		return 0;
@@ -1402,7 +1403,8 @@ int rl_store_outbound_retry(struct rl_store *s, int64_t id, const char *message_
 int rl_store_inbound_redeliver(struct rl_store *s, int64_t id, const char *message_id, const char *who,
 			       int deliver_inbox, int deliver_webhook, int64_t *row, struct rl_err *err)
 {
-	char state[32], name[32], channels[8];
+	char state[32], number[32], channels[8];
+	const char *name;
 	int64_t found = 0;
 	long long pending = 0;
 	int direction = 0, rc;
@@ -1418,7 +1420,7 @@ int rl_store_inbound_redeliver(struct rl_store *s, int64_t id, const char *messa
 		return -1;
 	if (row)
 		*row = found;
-	named(id, message_id, name, sizeof(name));
+	name = named(id, message_id, number, sizeof(number));
 	if (rc == 1) {
 		notify(s, "relais_delivery", found);
 		return 0;

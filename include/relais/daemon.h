@@ -127,6 +127,9 @@ void rl_api_cleanup(void *ctx, int completed);
 struct rl_revocation;
 char *rl_health_json(const char *party_id, X509 *cert, const struct rl_store_stats *st, long long uptime,
 		     struct rl_revocation *revocation, int pretty);
+/* One message as JSON text (caller frees; NULL when out of memory): its fields, and with detail its state
+ * history and whether a receipt is stored. Shared by GET /api/v1/messages/{id} and `relais message`. */
+char *rl_message_json(struct rl_store *st, const struct rl_store_message *m, int detail, int pretty);
 
 void *rl_sender_thread(void *daemon);
 void *rl_sender_waker_thread(void *daemon);

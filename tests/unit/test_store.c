@@ -588,6 +588,8 @@ static void test_operator_retry(void **state)
 	assert_int_equal(rl_store_outbound_retry(s, id, NULL, "cli", NULL, &err), -1);
 	assert_int_equal(err.code, RL_ERR_STATE);
 	assert_non_null(strstr(err.msg, "was delivered"));
+	assert_int_equal(rl_store_outbound_retry(s, 0, "retry-me@test", "cli", NULL, &err), -1);
+	assert_string_equal(err.msg, "message retry-me@test was delivered: it is never sent again");
 	expect_state(s, id, "delivered", 1);
 	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 0);
 
