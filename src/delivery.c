@@ -7,7 +7,8 @@
  * (retries, a backlog, work left by a stopped instance). What is handed over is done in batches, marked
  * done with one statement per batch. The inbox gets one file per message named by its MessageId, written under a
  * temporary name, fsynced and renamed, so a file either is there whole or not at all, and a repeated
- * delivery finds it there and does not write it again. The webhook gets a POST of the payload with the
+ * attempt finds it there and does not write it again; a redelivery (rl_store_inbound_redeliver: attempts
+ * from 1 again) replaces it whole. The webhook gets a POST of the payload with the
  * message's headers (Relais-Message-Id lets the backend drop a repeat); any 2xx answer is success,
  * anything else is retried with backoff until retry.max_attempts.
  * Relay routes (relay.h) may ask for another syntax: the inbox then gets the converted form beside the
@@ -70,9 +71,10 @@ static int deliver_inbox(struct rl_daemon *d, struct rl_store *st, const struct 
 	file_name_of(dl->message_id, dl->payload_mime_type, name, sizeof(name));
 	if (asprintf(&path, "%s/%s", d->inbox_dir, name) < 0)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	if (stat(path, &sb) == 0) {
+	if (dl->attempts > 1 && stat(path, &sb) == 0) {
 		/* Renamed into place by an earlier attempt that could not record it: already delivered (its
-		 * rename is made durable with the batch's). */
+		 * rename is made durable with the batch's). A first attempt writes the file even when one is
+		 * there: a redelivery asked for by an operator replaces it whole. */
 		*inbox_renamed = 1;
 		rl_relay_deliver_inbox(st, dl, relay, path, problem);
 		free(path);

@@ -442,7 +442,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 				rl_err_prefix(&err, "%s refused it", dst.url);
 				record_failure(d, st, m, &sent, &err, res.body.data, res.body.len, final, 0);
 				goto done;
-			} else if (m->attempts > 1 && err.code == RL_EBMS_INVALID_RECEIPT &&
+			} else if (err.code == RL_EBMS_INVALID_RECEIPT &&
 				   receipt_for_earlier_attempt(st, m, keys, dst.cert, &res, &info, &earlier) == 0) {
 				rl_log_info(m->message_id, "the receiver already had attempt %d: its receipt was answered again",
 					    earlier.attempt);

@@ -95,12 +95,16 @@ expect_exit 0 "relais message show --json at B" -- msg_b show "$MID" --json
 grep -q '"direction": "in"' "$TMP/stdout" && grep -q '"receipt_stored": true' "$TMP/stdout" &&
 	grep -q 'redelivery requested by cli' "$TMP/stdout" && ok "show --json has the message, its receipt and history" ||
 	{ not_ok "show --json"; sed 's/^/    /' "$TMP/stdout"; }
+# The backend's copy damaged: a redelivery through the API replaces it whole.
+printf 'damaged' > "$TMP/B/inbox/$MID.xml"
 ap_api B POST "/api/v1/messages/$MID/redeliver" > "$TMP/redeliver.json"
 [ "$(cat "$TMP/http_status")" = 200 ] && grep -q '"state": "received"' "$TMP/redeliver.json" &&
 	ok "POST .../redeliver answers 200 with the message" || { not_ok "POST .../redeliver: $(cat "$TMP/http_status")"; sed 's/^/    /' "$TMP/redeliver.json"; }
 wait_until 10 "delivered again after the API's redelivery" -- in_state_is delivered
+[ "$(in_field "(SELECT count(*) FROM message_events e WHERE e.message = messages.id AND e.detail = 'redelivery requested by api (inbox)')")" = 1 ] &&
+	ok "the history records the redelivery asked through the API" || not_ok "no API redelivery event"
 [ "$(count_files "$TMP/B/inbox")" = 1 ] && cmp -s "$TMP/one.xml" "$TMP/B/inbox/$MID.xml" &&
-	ok "B's inbox still holds the one file, whole" || not_ok "B's inbox after the API's redelivery"
+	ok "the damaged file was replaced whole; B's inbox holds that one file" || not_ok "B's inbox after the API's redelivery"
 
 # 6. Redelivering an outbound message or an unknown one is refused.
 ROW=$(out_field id)
