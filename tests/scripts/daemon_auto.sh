@@ -2,7 +2,7 @@
 # daemon_auto.sh - the set-up of the README's demo, in the test suite: two access points with
 # database.url = auto (each runs its own private PostgreSQL under its state directory, started and
 # stopped with it), `relais send` handing a document to the running A through A's embedded database,
-# and `relais status` reading it; after SIGTERM both embedded clusters are stopped.
+# and `relais status` and `relais message` reading it; after SIGTERM both embedded clusters are stopped.
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
 [ -x "${PG_BINDIR:-}/initdb" ] || { echo "SKIP: no PostgreSQL server programs"; exit 77; }
@@ -25,6 +25,10 @@ f=$(find "$TMP/B/inbox" -maxdepth 1 -type f -name "$MID*" | head -1)
 [ -n "$f" ] && cmp -s "$f" "$TMP/auto-1.xml" && ok "byte for byte" || not_ok "the delivered document differs"
 expect_exit 0 "relais status reads A's embedded database" -- "$RELAIS" status -c "$TMP/A/relais.conf"
 grep -q "1 delivered" "$TMP/stdout" && ok "status: $(grep outbound "$TMP/stdout")" || not_ok "status: $(cat "$TMP/stdout")"
+expect_exit 0 "relais message show reads A's embedded database" -- "$RELAIS" message -c "$TMP/A/relais.conf" show "$MID"
+grep -q "^state *delivered" "$TMP/stdout" && ok "message show: delivered" || not_ok "message show: $(cat "$TMP/stdout")"
+expect_refused RELAIS:STATE "relais message retry of the delivered message through the embedded database" -- \
+	"$RELAIS" message -c "$TMP/A/relais.conf" retry "$MID"
 
 ap_stop A && ok "A stops cleanly" || not_ok "A's exit status"
 ap_stop B && ok "B stops cleanly" || not_ok "B's exit status"
