@@ -5,17 +5,10 @@
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
-start_test_db
-DB_A=$(pg_createdb ap_a)
-DB_B=$(pg_createdb ap_b)
-
+ap_pair_config
 out_count() { sql "$DB_A" "SELECT count(*) FROM messages WHERE direction=1 AND state='$1'"; }
 in_count() { sql "$DB_B" "SELECT count(*) FROM messages WHERE direction=0"; }
 all_delivered() { [ "$(out_count delivered)" = "$1" ]; }
-
-ap_config B POP000002 "$DB_B"
-ap_config A POP000001 "$DB_A"
-route_to A B POP000002
 
 # 1. B is down: A keeps the messages and retries; they go when B comes up.
 ap_start A || { not_ok "A starts"; finish; }

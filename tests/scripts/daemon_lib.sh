@@ -93,6 +93,18 @@ ap_sets() {
 	while IFS= read -r kv; do printf -- '--set\n%s\n' "$kv"; done < "$TMP/$1/sets"
 }
 
+# ap_pair_config [A-SETTING...]: the private PostgreSQL with databases ap_a and ap_b (DB_A, DB_B), access
+# points B (POP000002) and A (POP000001, with the settings given, "section.key=value") configured, and A
+# routing to B. Starting them is the test's (ap_start).
+ap_pair_config() {
+	start_test_db
+	DB_A=$(pg_createdb ap_a)
+	DB_B=$(pg_createdb ap_b)
+	ap_config B POP000002 "$DB_B"
+	ap_config A POP000001 "$DB_A" "$@"
+	route_to A B POP000002
+}
+
 # ap_start NAME: relais serve in the background; waits until its health answers. Sets PID_<NAME>.
 ap_start() {
 	name=$1; dir="$TMP/$name"

@@ -6,14 +6,8 @@
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
-start_test_db
-DB_A=$(pg_createdb ap_a)
-DB_B=$(pg_createdb ap_b)
 N=5
-
-ap_config B POP000002 "$DB_B"
-ap_config A POP000001 "$DB_A"
-route_to A B POP000002
+ap_pair_config
 ap_start B || { not_ok "B starts"; finish; }
 ap_start A || { not_ok "A starts"; finish; }
 

@@ -7,12 +7,7 @@
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
-start_test_db
-DB_A=$(pg_createdb ap_a)
-DB_B=$(pg_createdb ap_b)
-
-ap_config B POP000002 "$DB_B"
-ap_config A POP000001 "$DB_A" retry.max_attempts=2
+ap_pair_config retry.max_attempts=2
 msg_a() { "$RELAIS" message -c "$TMP/A/relais.conf" "$@"; }
 msg_b() { "$RELAIS" message -c "$TMP/B/relais.conf" "$@"; }
 out_field() { sql "$DB_A" "SELECT $1 FROM messages WHERE direction=1 AND message_id='$MID'"; }
