@@ -270,9 +270,16 @@ static const char *const statement_sql[ST_COUNT] = {
 		"  FOR UPDATE),"
 		" m AS (UPDATE messages SET state = 'retry', attempts_before = attempts_before + attempts, attempts = 0,"
 		"  next_attempt_at = now(), lease_owner = NULL, lease_until = NULL, updated_at = now()"
-		" WHERE id = (SELECT id FROM t) AND direction = 1 AND state IN ('failed', 'retry') RETURNING id),"
+		" WHERE id = (SELECT id FROM t) AND direction = 1 AND state IN ('failed', 'retry')"
+		" RETURNING id, dest_url),"
+		/* An open circuit toward the destination lets the next attempt through (half-open): the
+		 * operator says the peer is back; a failure opens it again. */
+		" cb AS (UPDATE circuits SET open_until = now()"
+		"  WHERE dest_url = (SELECT dest_url FROM m) AND open_until > now() RETURNING dest_url),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT id, 'retry', 'retry requested by ' || $3::text FROM m)"
+		"  SELECT id, 'retry', 'retry requested by ' || $3::text"
+		"   || CASE WHEN EXISTS (SELECT 1 FROM cb) THEN ' (the paused destination is tried again)' ELSE '' END"
+		"  FROM m)"
 		" SELECT t.id, t.direction, t.state, EXISTS (SELECT 1 FROM m) FROM t",
 	/* The same for an inbound message that is delivered or failed with no delivery left pending: the
 	 * deliveries of the channels $4 (smallint[]) are pending again from attempt 0 (created when missing). */

@@ -248,7 +248,9 @@ int rl_store_leases_release(struct rl_store *s, const char *owner, struct rl_err
 /* Queues an outbound message that failed (or waits for a retry) again now, in one statement: state
  * retry, due now, its attempt counter from 0 again so that retry.max_attempts applies anew (the earlier
  * attempts stay in the history and in the recorded envelopes), an event "retry requested by WHO"; then
- * NOTIFY relais_outbound. A delivered message is never sent again; a queued or sending one is refused. */
+ * NOTIFY relais_outbound. When the destination's circuit is open, the next attempt toward it is let
+ * through (half-open: a failure opens it again). A delivered message is never sent again; a queued or
+ * sending one is refused. */
 int rl_store_outbound_retry(struct rl_store *s, int64_t id, const char *message_id, const char *who,
 			    int64_t *row, struct rl_err *err);
 /* Hands an inbound message that was delivered or failed (no delivery of it pending) to the backend again:

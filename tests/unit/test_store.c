@@ -558,10 +558,17 @@ static void test_operator_retry(void **state)
 	assert_non_null(strstr(err.msg, "is queued"));
 	assert_int_equal(sql("SELECT count(*) FROM message_events"), events);
 
-	/* By MessageId: retry, due now, attempts from 0 again; the first claim is attempt 1. */
+	/* By MessageId: retry, due now, attempts from 0 again; the first claim is attempt 1. The destination
+	 * is paused (its circuit open): the retry lets the next attempt toward it through. */
+	sql("INSERT INTO circuits (dest_url, consecutive_failures, open_until)"
+	    " VALUES ('https://down.example/as4', 5, now() + interval '1 hour')");
 	assert_int_equal(rl_store_outbound_retry(s, 0, "retry-me@test", "cli", &row, &err), 0);
 	assert_int_equal(row, id);
 	expect_state(s, id, "retry", 0);
+	assert_int_equal(sql("SELECT count(*) FROM circuits WHERE open_until > now()"), 0);
+	assert_int_equal(sql("SELECT consecutive_failures FROM circuits"), 5);
+	assert_int_equal(sql("SELECT count(*) FROM message_events WHERE message = %lld AND detail ="
+			     " 'retry requested by cli (the paused destination is tried again)'", (long long)id), 1);
 	assert_int_equal(sql("SELECT count(*) FROM messages WHERE id = %lld AND next_attempt_at <= now()", (long long)id), 1);
 	sql("UPDATE messages SET next_attempt_at = now() + interval '1 hour' WHERE id = %lld", (long long)queued);
 	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
@@ -603,7 +610,7 @@ static void test_operator_retry(void **state)
 
 	assert_int_equal(rl_store_message_history(s, id, &buf, &err), 0);
 	assert_non_null(strstr(buf.data, " failed connection refused\n"));
-	assert_non_null(strstr(buf.data, " retry retry requested by cli\n"));
+	assert_non_null(strstr(buf.data, " retry retry requested by cli (the paused destination is tried again)\n"));
 	assert_non_null(strstr(buf.data, " sending attempt 1 by w\n"));
 	assert_int_equal(sql("SELECT count(*) FROM message_events WHERE message = %lld AND detail LIKE 'retry requested%%'",
 			     (long long)id), 1);
