@@ -1,14 +1,19 @@
 /*
  * cmd_message.c - `relais message`: an operator looks at messages and acts on one that reached a final
- * state: resend an outbound message that failed, hand an inbound one to the backend again. Works through
- * the database of the configuration, beside a running `relais serve` that picks the work up.
+ * state: resend an outbound message that failed, hand an inbound one to the backend again; export what
+ * is kept of one as files (the evidence of a dispute, checked again offline with `relais verify-receipt`
+ * and `relais inspect`). Works through the database of the configuration, beside a running `relais
+ * serve` that picks the work up.
  */
 #include "config.h"
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "relais/buf.h"
 #include "relais/cli.h"
 #include "relais/cli_config.h"
@@ -16,6 +21,7 @@
 #include "relais/daemon.h"
 #include "relais/keys.h"
 #include "relais/store.h"
+#include "relais/stream.h"
 #include "commands.h"
 
 static int run_message(int argc, char **argv);
@@ -28,6 +34,7 @@ const struct rl_command rl_cmd_message = {
 		"       relais message -c FILE list [--state S] [--direction in|out] [--limit N] [--json]\n"
 		"       relais message -c FILE retry ID\n"
 		"       relais message -c FILE redeliver ID\n"
+		"       relais message -c FILE export ID -o DIR\n"
 		"\n"
 		"Works on the database of the configuration (for database.url = auto, the one the running\n"
 		"`relais serve` started). ID is a row id or a MessageId (an outbound one first for show).\n"
@@ -40,6 +47,10 @@ const struct rl_command rl_cmd_message = {
 		"  redeliver  hand an inbound message that was delivered or failed to the backend again\n"
 		"             (delivery.inbox, delivery.webhook as configured now); the inbox file is\n"
 		"             written again whole\n"
+		"  export     write what is kept of the message into DIR (made if missing): envelope.xml (the\n"
+		"             signed SOAP envelope as sent or received), receipt.xml (the signed receipt, or the\n"
+		"             error signal, as received or sent), payload (the document) and message.json (the\n"
+		"             message and its history); each file whole or not at all\n"
 		"  --json     show: the document GET /api/v1/messages/{id} serves; list: {\"messages\": [...]}\n"
 		"\n"
 		"Exit status: 0 done; 1 refused (unknown message, or its state does not allow it: one line\n"
@@ -56,6 +67,7 @@ struct message_args {
 	int direction;		/* -1 both */
 	int limit;
 	int json;
+	const char *out_dir;	/* export */
 };
 
 static int parse_args(int argc, char **argv, struct rl_cli_config_opts *co, struct message_args *a)
@@ -75,6 +87,11 @@ static int parse_args(int argc, char **argv, struct rl_cli_config_opts *co, stru
 			return -1;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			a->json = 1;
+		} else if (strcmp(argv[i], "-o") == 0) {
+			if (value == NULL)
+				return rl_cli_usage_error(&rl_cmd_message, "-o needs a directory");
+			a->out_dir = value;
+			i++;
 		} else if (strcmp(argv[i], "--state") == 0 || strcmp(argv[i], "--direction") == 0 ||
 			   strcmp(argv[i], "--limit") == 0) {
 			if (value == NULL)
@@ -110,17 +127,22 @@ static int parse_args(int argc, char **argv, struct rl_cli_config_opts *co, stru
 		if (a->item)
 			return rl_cli_usage_error(&rl_cmd_message, "list takes no ID");
 	} else if (strcmp(a->action, "show") == 0 || strcmp(a->action, "retry") == 0 ||
-		   strcmp(a->action, "redeliver") == 0) {
+		   strcmp(a->action, "redeliver") == 0 || strcmp(a->action, "export") == 0) {
 		if (a->item == NULL || a->item[0] == '\0')
 			return rl_cli_usage_error(&rl_cmd_message, "%s needs a message ID", a->action);
 		if (a->state || a->direction >= 0 || a->limit != LIST_DEFAULT)
 			return rl_cli_usage_error(&rl_cmd_message, "--state, --direction and --limit are for list");
 		if (a->json && strcmp(a->action, "show") != 0)
 			return rl_cli_usage_error(&rl_cmd_message, "--json is for show and list");
+		if ((a->out_dir != NULL) != (strcmp(a->action, "export") == 0))
+			return rl_cli_usage_error(&rl_cmd_message, a->out_dir ? "-o is for export" :
+						  "export needs -o DIR");
 	} else {
-		return rl_cli_usage_error(&rl_cmd_message, "unknown action '%s' (show, list, retry, redeliver)",
-					  a->action);
+		return rl_cli_usage_error(&rl_cmd_message, "unknown action '%s' (show, list, retry, redeliver, "
+					  "export)", a->action);
 	}
+	if (a->out_dir && strcmp(a->action, "list") == 0)
+		return rl_cli_usage_error(&rl_cmd_message, "-o is for export");
 	return RL_EXIT_OK;
 }
 
@@ -265,6 +287,102 @@ static int find(struct rl_store *st, const char *item, struct rl_store_message *
 	return rc == 1 ? 0 : -1;
 }
 
+/* Opens DIR/NAME.tmp for writing; the caller writes, then finish_file() renames it into place. */
+static FILE *start_file(const char *dir, const char *name, char *tmp, size_t size, struct rl_err *err)
+{
+	FILE *fp;
+
+	snprintf(tmp, size, "%s/.%s.tmp", dir, name);
+	fp = fopen(tmp, "wb");
+	if (fp == NULL)
+		rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+	return fp;
+}
+
+/* Closes and renames DIR/.NAME.tmp to DIR/NAME (failed: removes it). */
+static int finish_file(FILE *fp, const char *dir, const char *name, const char *tmp, int failed,
+		       struct rl_err *err)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+		if (!failed)
+			rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+		failed = 1;
+	}
+	if (fclose(fp) != 0 && !failed) {
+		rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+		failed = 1;
+	}
+	if (!failed && rename(tmp, path) != 0) {
+		rl_err_set(err, RL_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		failed = 1;
+	}
+	if (failed) {
+		unlink(tmp);
+		return -1;
+	}
+	printf("%s\n", path);
+	return 0;
+}
+
+static int export_bytes(const char *dir, const char *name, const void *data, size_t len, struct rl_err *err)
+{
+	char tmp[4096];
+	FILE *fp = start_file(dir, name, tmp, sizeof(tmp), err);
+
+	if (fp == NULL)
+		return -1;
+	if (len && fwrite(data, 1, len, fp) != len) {
+		rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+		return finish_file(fp, dir, name, tmp, 1, err);
+	}
+	return finish_file(fp, dir, name, tmp, 0, err);
+}
+
+/* export: the envelope, the receipt (or signal) and the payload as stored, and the message document
+ * with its history; what was never stored (no receipt yet) is left out. */
+static int export(struct rl_store *st, const struct rl_store_message *m, const char *dir, struct rl_err *err)
+{
+	struct rl_buf bytes = RL_BUF_INIT;
+	char tmp[4096], *json;
+	FILE *fp;
+	int rc = -1;
+
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return rl_err_set(err, RL_ERR_IO, "cannot make %s: %s", dir, strerror(errno));
+	if (rl_store_message_envelope(st, m->id, &bytes, err) < 0)
+		goto out;
+	if (bytes.len && export_bytes(dir, "envelope.xml", bytes.data, bytes.len, err) < 0)
+		goto out;
+	rl_buf_reset(&bytes);
+	if (rl_store_message_receipt(st, m->id, &bytes, err) < 0)
+		goto out;
+	if (bytes.len && export_bytes(dir, "receipt.xml", bytes.data, bytes.len, err) < 0)
+		goto out;
+	/* the payload streams from the store into the file */
+	if ((fp = start_file(dir, "payload", tmp, sizeof(tmp), err)) == NULL)
+		goto out;
+	{
+		struct rl_sink sink = { rl_sink_file_write, fp };
+		int failed = rl_store_payload_read(st, m->id, &sink, err) < 0;
+
+		if (finish_file(fp, dir, "payload", tmp, failed, err) < 0)
+			goto out;
+	}
+	json = rl_message_json(st, m, 1, 1);
+	if (json == NULL) {
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = export_bytes(dir, "message.json", json, strlen(json), err);
+	free(json);
+out:
+	rl_buf_free(&bytes);
+	return rc;
+}
+
 static int act(struct rl_store *st, const struct rl_config *cfg, const struct message_args *a, struct rl_err *err)
 {
 	struct rl_store_message m = { 0 };
@@ -314,6 +432,8 @@ static int run_message(int argc, char **argv)
 		rc = list(st, &a, &err);
 	else if (strcmp(a.action, "show") == 0)
 		rc = find(st, a.item, &m, &err) < 0 ? -1 : show(st, &m, a.json, &err);
+	else if (strcmp(a.action, "export") == 0)
+		rc = find(st, a.item, &m, &err) < 0 ? -1 : export(st, &m, a.out_dir, &err);
 	else
 		rc = act(st, cfg, &a, &err);
 	rc = rc < 0 ? rl_cli_fail(&err) : RL_EXIT_OK;

@@ -120,6 +120,31 @@ grep -q "\"message_id\": \"$MID\"" "$TMP/stdout" && ok "list --json has the mess
 expect_exit 2 "relais message with no action" -- msg_a
 expect_exit 2 "relais message retry with no ID" -- msg_a retry
 expect_exit 2 "relais message list --direction sideways" -- msg_a list --direction sideways
+expect_exit 2 "relais message export with no -o" -- msg_a export "$MID"
+
+# 8. The evidence of the exchange, exported on both sides and checked again offline: A's receipt from B
+# acknowledges the envelope A sent; B's envelope verifies and its receipt acknowledges it.
+expect_exit 0 "relais message export at A" -- msg_a export "$MID" -o "$TMP/evidence-a"
+for f in envelope.xml receipt.xml payload message.json; do
+	[ -s "$TMP/evidence-a/$f" ] || not_ok "A's export has no $f"
+done
+cmp -s "$TMP/one.xml" "$TMP/evidence-a/payload" && ok "A's exported payload is the document, byte for byte" ||
+	not_ok "A's exported payload differs"
+grep -q "\"message_id\": \"$MID\"" "$TMP/evidence-a/message.json" && grep -q "retry requested by cli" "$TMP/evidence-a/message.json" &&
+	ok "A's message.json has the message and its history" || not_ok "A's message.json"
+ls -A "$TMP/evidence-a" | grep -q '\.tmp' && not_ok "a temporary file was left" || ok "no temporary file is left"
+expect_exit 0 "verify-receipt: B's receipt acknowledges the envelope A sent" -- "$RELAIS" verify-receipt \
+	--trust "$PKI/ca-chain.pem" --sent "$TMP/evidence-a/envelope.xml" "$TMP/evidence-a/receipt.xml"
+expect_exit 0 "relais message export at B" -- msg_b export "$MID" -o "$TMP/evidence-b"
+cmp -s "$TMP/one.xml" "$TMP/evidence-b/payload" && ok "B's exported payload is the document, byte for byte" ||
+	not_ok "B's exported payload differs"
+expect_exit 0 "verify-receipt: the receipt B sent acknowledges the envelope B received" -- "$RELAIS" verify-receipt \
+	--trust "$PKI/ca-chain.pem" --sent "$TMP/evidence-b/envelope.xml" "$TMP/evidence-b/receipt.xml"
+sed -i 's/<eb:MessageId>/<eb:MessageId>x/' "$TMP/evidence-b/envelope.xml"
+expect_refused EBMS:0302 "verify-receipt refuses the pair once the envelope is changed" -- "$RELAIS" verify-receipt \
+	--trust "$PKI/ca-chain.pem" --sent "$TMP/evidence-b/envelope.xml" "$TMP/evidence-b/receipt.xml"
+expect_refused RELAIS:NOT_FOUND "relais message export of an unknown id" -- msg_b export 999999 -o "$TMP/evidence-x"
+[ ! -e "$TMP/evidence-x" ] && ok "nothing was made for it" || not_ok "a directory was made for an unknown id"
 
 ap_stop A; ap_stop B
 finish
