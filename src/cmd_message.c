@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <sys/stat.h>
 #include "relais/buf.h"
 #include "relais/cli.h"
@@ -287,58 +286,23 @@ static int find(struct rl_store *st, const char *item, struct rl_store_message *
 	return rc == 1 ? 0 : -1;
 }
 
-/* Opens DIR/NAME.tmp for writing; the caller writes, then finish_file() renames it into place. */
-static FILE *start_file(const char *dir, const char *name, char *tmp, size_t size, struct rl_err *err)
+/* DIR/NAME, whole or not at all (rl_outfile: a temporary name, fsynced and renamed); its path printed. */
+static int export_bytes(const char *dir, const char *name, const void *data, size_t len, struct rl_err *err)
 {
-	FILE *fp;
-
-	snprintf(tmp, size, "%s/.%s.tmp", dir, name);
-	fp = fopen(tmp, "wb");
-	if (fp == NULL)
-		rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-	return fp;
-}
-
-/* Closes and renames DIR/.NAME.tmp to DIR/NAME (failed: removes it). */
-static int finish_file(FILE *fp, const char *dir, const char *name, const char *tmp, int failed,
-		       struct rl_err *err)
-{
+	struct rl_outfile of;
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-		if (!failed)
-			rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-		failed = 1;
-	}
-	if (fclose(fp) != 0 && !failed) {
-		rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-		failed = 1;
-	}
-	if (!failed && rename(tmp, path) != 0) {
-		rl_err_set(err, RL_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		failed = 1;
-	}
-	if (failed) {
-		unlink(tmp);
+	if (rl_outfile_open(&of, path, err) < 0)
 		return -1;
+	if (len && fwrite(data, 1, len, of.fp) != len) {
+		rl_outfile_abort(&of);
+		return rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", path, strerror(errno));
 	}
+	if (rl_outfile_commit(&of, err) < 0)
+		return -1;
 	printf("%s\n", path);
 	return 0;
-}
-
-static int export_bytes(const char *dir, const char *name, const void *data, size_t len, struct rl_err *err)
-{
-	char tmp[4096];
-	FILE *fp = start_file(dir, name, tmp, sizeof(tmp), err);
-
-	if (fp == NULL)
-		return -1;
-	if (len && fwrite(data, 1, len, fp) != len) {
-		rl_err_set(err, RL_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-		return finish_file(fp, dir, name, tmp, 1, err);
-	}
-	return finish_file(fp, dir, name, tmp, 0, err);
 }
 
 /* export: the envelope, the receipt (or signal) and the payload as stored, and the message document
@@ -346,8 +310,8 @@ static int export_bytes(const char *dir, const char *name, const void *data, siz
 static int export(struct rl_store *st, const struct rl_store_message *m, const char *dir, struct rl_err *err)
 {
 	struct rl_buf bytes = RL_BUF_INIT;
-	char tmp[4096], *json;
-	FILE *fp;
+	struct rl_outfile of;
+	char path[4096], *json;
 	int rc = -1;
 
 	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
@@ -362,15 +326,20 @@ static int export(struct rl_store *st, const struct rl_store_message *m, const c
 	if (bytes.len && export_bytes(dir, "receipt.xml", bytes.data, bytes.len, err) < 0)
 		goto out;
 	/* the payload streams from the store into the file */
-	if ((fp = start_file(dir, "payload", tmp, sizeof(tmp), err)) == NULL)
+	snprintf(path, sizeof(path), "%s/payload", dir);
+	if (rl_outfile_open(&of, path, err) < 0)
 		goto out;
 	{
-		struct rl_sink sink = { rl_sink_file_write, fp };
-		int failed = rl_store_payload_read(st, m->id, &sink, err) < 0;
+		struct rl_sink sink = { rl_sink_file_write, of.fp };
 
-		if (finish_file(fp, dir, "payload", tmp, failed, err) < 0)
+		if (rl_store_payload_read(st, m->id, &sink, err) < 0) {
+			rl_outfile_abort(&of);
 			goto out;
+		}
 	}
+	if (rl_outfile_commit(&of, err) < 0)
+		goto out;
+	printf("%s\n", path);
 	json = rl_message_json(st, m, 1, 1);
 	if (json == NULL) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
