@@ -51,10 +51,12 @@
 #define MESSAGE_COLUMN_COUNT 22
 
 /*
- * Added to the output of the claims: the transaction of a claim that took a row commits without waiting
- * for its WAL flush (SET LOCAL synchronous_commit = off, for that transaction only). A claim lost in a
- * crash only means the row is taken again, which a lease expiry does anyway; the next synchronous
- * commit (delivered, done, failed) flushes it. Every other write waits for its flush, and so do the
+ * Added to the output of the claims and of a finished backend delivery: that transaction commits without
+ * waiting for its WAL flush (SET LOCAL synchronous_commit = off, for that transaction only). A claim lost
+ * in a crash of the database only means the row is taken again, which a lease expiry does anyway; the next
+ * synchronous commit (delivered, failed) flushes it. A delivery recorded as done and lost the same way is
+ * made again: the inbox file was fsynced before, and the repeated attempt finds it and leaves it; a
+ * webhook is delivered at least once in any case. Every other write waits for its flush, and so do the
  * commits that answer a peer (inbound) or a submitter.
  */
 #define ASYNC_COMMIT "set_config('synchronous_commit', 'off', true) AS async_commit"
@@ -195,7 +197,7 @@ static const char *const statement_sql[ST_COUNT] = {
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT m.id, m.state, CASE d.channel WHEN 0 THEN 'inbox' ELSE 'webhook' END"
 		"   || ' delivery done (attempt ' || d.attempts || ')' FROM m JOIN d ON d.message = m.id ORDER BY d.id)"
-		" SELECT count(*) FROM d",
+		" SELECT count(*), " ASYNC_COMMIT " FROM d",
 	[ST_DELIVERY_FAILED] =
 		"WITH d AS (UPDATE deliveries SET state = CASE WHEN $4::boolean THEN 'failed' ELSE 'pending' END,"
 		"  next_attempt_at = now() + make_interval(secs => $3::int), lease_owner = NULL, lease_until = NULL,"
