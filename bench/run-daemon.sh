@@ -9,12 +9,14 @@
 # are the largest fixed share of a message's CPU.
 # Environment as for the tests (RELAIS, top_srcdir, top_builddir, PG_BINDIR); BENCH_MESSAGES per run.
 T_NAME=bench_daemon
+T_DEFER_CLEANUP=1
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
 . "$top_srcdir/bench/bench_lib.sh"
 messages=${BENCH_MESSAGES:-2000}
 [ -n "$messages" ] || messages=2000
+bench_settle
 start_test_db
 # The test cluster runs with fsync off; durable figures need it on (BENCH_FSYNC=off to compare).
 if [ "${BENCH_FSYNC:-on}" = on ]; then
@@ -84,3 +86,4 @@ fi
 echo "idle RSS after the runs: A $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_A/status), B $(sed -n 's/^VmRSS:\s*//p' /proc/$PID_B/status)"
 ap_stop A
 ap_stop B
+bench_cleanup
