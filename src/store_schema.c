@@ -143,6 +143,11 @@ static const char *const migrations[] = {
 	 * counter starts again from 0, and the attempts made before are counted here, so that the signed
 	 * envelopes of every attempt stay in sent_attempts under distinct numbers. */
 	"ALTER TABLE messages ADD COLUMN attempts_before integer NOT NULL DEFAULT 0;",
+	/* 9: a message's history is written only by the statements that change the message, in the same
+	 * statement, and read by message. The foreign key checked each of the five events of a message with a
+	 * query and a row lock of its own: about a twentieth of the database server's CPU per message, for
+	 * nothing those statements do not already guarantee. */
+	"ALTER TABLE message_events DROP CONSTRAINT IF EXISTS message_events_message_fkey;",
 };
 
 int rl_store_schema_count(void)
