@@ -555,7 +555,6 @@ static json_t *message_detail_json(struct rl_store *st, const struct rl_store_me
 	struct rl_buf text = RL_BUF_INIT;
 	struct rl_err err;
 	json_t *o = message_json(m), *lines = json_array();
-	int receipt;
 
 	if (o == NULL || lines == NULL) {
 		json_decref(o);
@@ -569,10 +568,7 @@ static json_t *message_detail_json(struct rl_store *st, const struct rl_store_me
 			json_array_append_new(lines, json_string(line));
 	}
 	json_object_set_new(o, "history", lines);
-	rl_buf_reset(&text);
-	receipt = rl_store_message_receipt(st, m->id, &text, &err);
-	if (receipt >= 0)
-		json_object_set_new(o, "receipt_stored", json_boolean(receipt == 1));
+	json_object_set_new(o, "receipt_stored", json_boolean(m->receipt_stored));
 	rl_buf_free(&text);
 	return o;
 }

@@ -182,7 +182,6 @@ static int show(struct rl_store *st, const struct rl_store_message *m, int json,
 {
 	struct rl_buf text = RL_BUF_INIT;
 	char created[40], updated[40], next[40];
-	int receipt;
 
 	if (json) {
 		if (print_json(st, m, 1, err) < 0)
@@ -192,12 +191,6 @@ static int show(struct rl_store *st, const struct rl_store_message *m, int json,
 	}
 	if (rl_store_message_history(st, m->id, &text, err) < 0)
 		return -1;
-	{
-		struct rl_buf bytes = RL_BUF_INIT;
-
-		receipt = rl_store_message_receipt(st, m->id, &bytes, err);
-		rl_buf_free(&bytes);
-	}
 	time_text(m->created_at, created, sizeof(created));
 	time_text(m->updated_at, updated, sizeof(updated));
 	time_text(m->next_attempt_at, next, sizeof(next));
@@ -217,7 +210,7 @@ static int show(struct rl_store *st, const struct rl_store_message *m, int json,
 	}
 	printf("created      %s\n", created);
 	printf("updated      %s\n", updated);
-	printf("receipt      %s%s%s\n", receipt == 1 ? "stored" : receipt == 0 ? "none" : "unknown",
+	printf("receipt      %s%s%s\n", m->receipt_stored ? "stored" : "none",
 	       m->receipt_message_id ? " " : "", m->receipt_message_id ? m->receipt_message_id : "");
 	if (m->last_error)
 		printf("last error   %s\n", m->last_error);

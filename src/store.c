@@ -47,8 +47,8 @@
 	"extract(epoch FROM m.created_at)::bigint AS created_epoch, " \
 	"extract(epoch FROM m.updated_at)::bigint AS updated_epoch, " \
 	"extract(epoch FROM m.next_attempt_at)::bigint AS next_attempt_epoch, " \
-	"m.last_error, m.receipt_message_id"
-#define MESSAGE_COLUMN_COUNT 22
+	"m.last_error, m.receipt_message_id, m.receipt IS NOT NULL OR m.signal IS NOT NULL"
+#define MESSAGE_COLUMN_COUNT 23
 
 /*
  * Added to the output of the claims and of a finished backend delivery: that transaction commits without
@@ -743,6 +743,7 @@ static int fill_message(const PGresult *r, int row, struct rl_store_message *m, 
 	m->next_attempt_at = (time_t)int_value(r, row, c++);
 	m->last_error = dup_value(r, row, c++, &failed);
 	m->receipt_message_id = dup_value(r, row, c++, &failed);
+	m->receipt_stored = bool_value(r, row, c++);
 	if (failed) {
 		rl_store_message_free(m);
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");

@@ -88,6 +88,7 @@ struct rl_store_message {
 	time_t created_at, updated_at, next_attempt_at;
 	char *last_error;		/* "EBMS:0101 FailedAuthentication: ..." or NULL */
 	char *receipt_message_id;	/* the receipt's (outbound: received; inbound: sent) */
+	int receipt_stored;		/* a receipt or an error signal is stored (rl_store_message_receipt) */
 	/* Filled by rl_store_outbound_claim when the payload fits one chunk: the payload itself, so that
 	 * it needs no second read (payload_here set; payload_len may be 0). Otherwise read it with
 	 * rl_store_payload_read. */

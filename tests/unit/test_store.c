@@ -188,6 +188,7 @@ static void test_submit_claim_delivered(void **state)
 	assert_string_equal(m.payload_mime_type, "application/xml");
 	assert_int_equal(m.payload_size, strlen("<Invoice/>"));
 	assert_int_equal(m.attempts, 1);
+	assert_false(m.receipt_stored);
 	assert_true(m.next_attempt_at >= time(NULL) + 250);
 	/* A small payload is in the row, and comes with the claim. */
 	assert_int_equal(sql("SELECT count(*) FROM pg_largeobject_metadata"), 0);
@@ -202,6 +203,7 @@ static void test_submit_claim_delivered(void **state)
 	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
 	assert_string_equal(m.state, "delivered");
 	assert_string_equal(m.receipt_message_id, "rcpt-1@peer");
+	assert_true(m.receipt_stored);
 	assert_null(m.last_error);
 	rl_store_message_free(&m);
 	assert_int_equal(rl_store_message_get(s, 0, "out-1@test", RL_DIR_OUT, &m, &err), 1);
