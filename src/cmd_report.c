@@ -23,7 +23,7 @@ const struct rl_command rl_cmd_report = {
 	.summary = "write the monthly Peppol TSR or EUSR from the message store",
 	.usage =
 		"usage: relais report -c FILE [--set section.key=value ...] tsr|eusr --month YYYY-MM\n"
-		"                     [-o FILE] [--wrap --sender ID --country CC]\n"
+		"                     [-o FILE] [--wrap --sender ID --country CC [--send]]\n"
 		"\n"
 		"Writes the Peppol Transaction Statistics Report (tsr, TSR 1.0) or End User Statistics\n"
 		"Report (eusr, EUSR 1.1) of the calendar month (UTC) for this access point, counted from\n"
@@ -38,13 +38,16 @@ const struct rl_command rl_cmd_report = {
 		"                    (" RL_REPORT_RECEIVER "), with the report's document type and process\n"
 		"  --sender ID       with --wrap: the reporting service provider's participant (ICD:value)\n"
 		"  --country CC      with --wrap: COUNTRY_C1, the service provider's country\n"
+		"  --send            with --wrap: queue the wrapped report for sending (as `relais send\n"
+		"                    --no-wait` does: the running `relais serve` routes and sends it)\n"
+		"                    and print its MessageId instead of writing it\n"
 		"\n"
 		"Exit status: 0 written; 1 the store's content cannot be reported (the message is named);\n"
 		"2 usage or configuration error, or the database cannot be reached.\n",
 	.run = run_report,
 };
 
-enum { OPT_MONTH = 256, OPT_WRAP, OPT_SENDER, OPT_COUNTRY, OPT_HELP };
+enum { OPT_MONTH = 256, OPT_WRAP, OPT_SENDER, OPT_COUNTRY, OPT_SEND, OPT_HELP };
 
 static const struct option report_options[] = {
 	{ "month", required_argument, NULL, OPT_MONTH },
@@ -52,6 +55,7 @@ static const struct option report_options[] = {
 	{ "wrap", no_argument, NULL, OPT_WRAP },
 	{ "sender", required_argument, NULL, OPT_SENDER },
 	{ "country", required_argument, NULL, OPT_COUNTRY },
+	{ "send", no_argument, NULL, OPT_SEND },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "config", required_argument, NULL, 'c' },
 	{ "set", required_argument, NULL, 's' },
@@ -107,6 +111,34 @@ static int emit(const struct rl_buf *report, enum rl_report_kind kind, int wrap,
 	return rc;
 }
 
+/* Queues the wrapped report in the store for the running `relais serve` to send; prints its MessageId. */
+static int queue_report(struct rl_store *st, const struct rl_buf *report, enum rl_report_kind kind,
+			const char *sender, const char *country, struct rl_err *err)
+{
+	struct rl_store_submission sub = { 0 };
+	char *message_id = NULL;
+	int64_t id;
+	FILE *fp = rl_tmpfile(NULL, err);
+
+	if (fp == NULL)
+		return -1;
+	if (emit(report, kind, 1, sender, country, fp, err) < 0 || fflush(fp) != 0) {
+		fclose(fp);
+		return -1;
+	}
+	rewind(fp);
+	sub.payload = fp;
+	sub.source = "cli";
+	if (rl_store_outbound_submit(st, &sub, &id, &message_id, err) < 0) {
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	printf("queued %s\n", message_id);
+	free(message_id);
+	return fflush(stdout) == 0 ? 0 : rl_err_set(err, RL_ERR_IO, "cannot write to standard output");
+}
+
 static int valid_country(const char *c)
 {
 	return strlen(c) == 2 && strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == 2;
@@ -124,7 +156,7 @@ static int run_report(int argc, char **argv)
 	struct rl_outfile of;
 	char *seat = NULL;
 	struct rl_err err;
-	int wrap = 0, opt, rc = RL_EXIT_USAGE;
+	int wrap = 0, send = 0, opt, rc = RL_EXIT_USAGE;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:o:", report_options, NULL)) != -1) {
@@ -144,6 +176,7 @@ static int run_report(int argc, char **argv)
 		case OPT_WRAP: wrap = 1; break;
 		case OPT_SENDER: sender = optarg; break;
 		case OPT_COUNTRY: country = optarg; break;
+		case OPT_SEND: send = 1; break;
 		case OPT_HELP: rl_cli_config_opts_free(&co); return rl_cli_print_usage(&rl_cmd_report);
 		default: rl_cli_usage_error(&rl_cmd_report, "unknown option"); goto out;
 		}
@@ -172,8 +205,12 @@ static int run_report(int argc, char **argv)
 		rl_cli_usage_error(&rl_cmd_report, "--wrap needs --sender ID and --country CC");
 		goto out;
 	}
-	if (!wrap && (sender || country)) {
-		rl_cli_usage_error(&rl_cmd_report, "--sender and --country go with --wrap");
+	if (!wrap && (sender || country || send)) {
+		rl_cli_usage_error(&rl_cmd_report, "--sender, --country and --send go with --wrap");
+		goto out;
+	}
+	if (send && output) {
+		rl_cli_usage_error(&rl_cmd_report, "--send queues the report: -o does not apply");
 		goto out;
 	}
 	if (country && !valid_country(country)) {
@@ -203,7 +240,12 @@ static int run_report(int argc, char **argv)
 									  : rl_cli_fail(&err);
 		goto out;
 	}
-	if (output == NULL) {
+	if (send) {
+		if (queue_report(st, &report, kind, sender, country, &err) < 0) {
+			rc = rl_cli_fail(&err);
+			goto out;
+		}
+	} else if (output == NULL) {
 		if (emit(&report, kind, wrap, sender, country, stdout, &err) < 0 || fflush(stdout) != 0) {
 			rc = rl_cli_fail(&err);
 			goto out;

@@ -37,6 +37,7 @@ expect_exit 2 "report without --month" -- report_a tsr
 expect_exit 2 "report with a malformed month" -- report_a tsr --month 2026-13
 expect_exit 2 "an unknown report" -- report_a tsr2 --month 2026-01
 expect_exit 2 "--wrap without --sender and --country" -- report_a tsr --month 2026-01 --wrap
+expect_exit 2 "--send without --wrap" -- report_a tsr --month 2026-01 --send
 expect_exit 2 "reporting.c4_country that is no country code" -- report_b tsr --month 2026-01 --set reporting.c4_country=DNK
 grep -q "reporting.c4_country: 'DNK' is not a two-letter country code" "$TMP/stderr" && ok "it says why" ||
 	not_ok "c4_country message: $(cat "$TMP/stderr")"
@@ -110,6 +111,24 @@ check "$TMP/a-tsr-sbd.xml" "/$(e StandardBusinessDocument)/$(e TransactionStatis
 	"the report follows the header"
 expect_exit 0 "A's EUSR wrapped" -- report_a eusr --month "$MONTH" --wrap --sender 0088:5798000000001 --country BE
 check "$TMP/stdout" "$H/$(e DocumentIdentification)/$(e TypeVersion)" 1.1 "EUSR SBDH TypeVersion"
+
+# Queued for sending (here A's routing table sends everything to B), and counted as a transaction itself.
+EUSR_DT="urn:fdc:peppol:end-user-statistics-report:1.1::EndUserStatisticsReport##$EUSR_CUST::1.1"
+expect_exit 0 "A queues its EUSR for OpenPeppol" -- report_a eusr --month "$MONTH" --wrap --sender 0088:5798000000001 \
+	--country BE --send
+RMID=$(sed -n 's/^queued //p' "$TMP/stdout")
+[ -n "$RMID" ] && ok "queued $RMID" || not_ok "no MessageId printed: $(cat "$TMP/stdout")"
+report_delivered() { [ "$(sql "$DB_A" "SELECT state FROM messages WHERE direction=1 AND message_id='$RMID'")" = delivered ]; }
+wait_until 30 "the report is delivered" -- report_delivered
+wait_until 10 "B's inbox holds it" -- test -f "$TMP/B/inbox/$RMID.xml"
+check "$TMP/B/inbox/$RMID.xml" "/$(e StandardBusinessDocument)/$(e EndUserStatisticsReport)/$(e FullSet)/$(e SendingEndUsers)" 1 \
+	"B received the wrapped EUSR"
+[ "$(sql "$DB_B" "SELECT action FROM messages WHERE direction=0 AND message_id='$RMID'")" = "busdox-docid-qns::$EUSR_DT" ] &&
+	ok "it was sent with the EUSR document type" || not_ok "action: $(sql "$DB_B" "SELECT action FROM messages WHERE message_id='$RMID'")"
+expect_exit 0 "B's TSR once more" -- report_b tsr --month "$MONTH" -o "$TMP/b-tsr2.xml"
+check "$TMP/b-tsr2.xml" "/*/$(e Total)/$(e Incoming)" 4 "B's TSR counts the report received"
+check "$TMP/b-tsr2.xml" "/*/$(e Subtotal)[@type='PerSP-DT-PR'][$(e Key)[@metaSchemeID='DT']='$EUSR_DT'][$(e Key)[@metaSchemeID='PR']='urn:fdc:peppol.eu:edec:bis:reporting:1.0']/$(e Incoming)" 1 \
+	"under its own document type and process"
 
 ap_stop A; ap_stop B
 finish
