@@ -24,6 +24,7 @@ extern const struct rl_command rl_cmd_participant;
 extern const struct rl_command rl_cmd_sbdh;
 extern const struct rl_command rl_cmd_validate;
 extern const struct rl_command rl_cmd_keys;
+extern const struct rl_command rl_cmd_report;
 
 #define RL_COMMAND_LIST \
 	&rl_cmd_unpack, \
@@ -42,6 +43,7 @@ extern const struct rl_command rl_cmd_keys;
 	&rl_cmd_participant, \
 	&rl_cmd_sbdh, \
 	&rl_cmd_validate, \
-	&rl_cmd_keys,
+	&rl_cmd_keys, \
+	&rl_cmd_report,
 
 #endif

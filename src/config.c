@@ -143,6 +143,8 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	  "Relay routes: lines 'RECEIVER DOCTYPE SYNTAX [CHANNEL]' choosing the syntax (ubl, cii, keep) a receiver gets." },
 	{ RL_CFG_RELAY_SENDER, "relay", "sender", RL_CFG_STRING, "", 0, 0,
 	  "Participant id (ICD:value) an outbox invoice is sent for when it names no seller endpoint (BT-34)." },
+	{ RL_CFG_REPORTING_C4_COUNTRY, "reporting", "c4_country", RL_CFG_STRING, "", 0, 0,
+	  "Country (ISO 3166 alpha-2) of the end users we receive for (C4), for the Peppol reports; empty = ZZ (unknown)." },
 };
 
 struct config_problem {
@@ -764,6 +766,12 @@ static void check_rules(struct rl_config *cfg, enum rl_config_mode mode)
 
 		if (strlen(id) < 6 || strspn(id, "0123456789") != 4 || id[4] != ':')
 			key_problem(cfg, RL_CFG_RELAY_SENDER, "'%s' is not a participant id ICD:value", v);
+	}
+	if (is_set(cfg, RL_CFG_REPORTING_C4_COUNTRY)) {
+		const char *v = cfg->values[RL_CFG_REPORTING_C4_COUNTRY];
+
+		if (strlen(v) != 2 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != 2)
+			key_problem(cfg, RL_CFG_REPORTING_C4_COUNTRY, "'%s' is not a two-letter country code (ISO 3166 alpha-2)", v);
 	}
 	if (mode != RL_CFG_MODE_SERVE)
 		return;

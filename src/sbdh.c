@@ -554,7 +554,7 @@ static int watched_close(void *context)
 	return 0;	/* the file is closed by rl_sbdh_read_file */
 }
 
-int rl_sbdh_read_file(const char *path, struct rl_sbdh *h, struct rl_err *err)
+int rl_sbdh_read_stream(FILE *in, const char *name, struct rl_sbdh *h, struct rl_err *err)
 {
 	struct prolog_watch watch = { .in_prolog = 1 };
 	xmlTextReaderPtr reader;
@@ -562,18 +562,15 @@ int rl_sbdh_read_file(const char *path, struct rl_sbdh *h, struct rl_err *err)
 
 	memset(h, 0, sizeof(*h));
 	rl_xml_init();
-	watch.file = fopen(path, "rb");
-	if (watch.file == NULL)
-		return rl_err_set(err, RL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-	reader = xmlReaderForIO(watched_read, watched_close, &watch, path, NULL,
+	watch.file = in;
+	reader = xmlReaderForIO(watched_read, watched_close, &watch, name, NULL,
 				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
 	if (reader == NULL) {
-		rc = watch.saw_doctype ? -1 : rl_err_set(err, RL_EBMS_OTHER, "SBDH: cannot read %s as XML", path);
+		rc = watch.saw_doctype ? -1 : rl_err_set(err, RL_EBMS_OTHER, "SBDH: cannot read %s as XML", name);
 	} else {
 		rc = stream_read(reader, h, err);
 		xmlFreeTextReader(reader);
 	}
-	fclose(watch.file);
 	if (watch.saw_doctype)
 		rc = rl_err_set(err, RL_EBMS_OTHER,
 				"SBDH document: a DOCTYPE is not allowed (no DTDs or entities are accepted)");
@@ -582,5 +579,19 @@ int rl_sbdh_read_file(const char *path, struct rl_sbdh *h, struct rl_err *err)
 				SBDH_MAX_HEAD_BYTES);
 	if (rc < 0)
 		rl_sbdh_free(h);
+	return rc;
+}
+
+int rl_sbdh_read_file(const char *path, struct rl_sbdh *h, struct rl_err *err)
+{
+	FILE *in;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	in = fopen(path, "rb");
+	if (in == NULL)
+		return rl_err_set(err, RL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+	rc = rl_sbdh_read_stream(in, path, h, err);
+	fclose(in);
 	return rc;
 }

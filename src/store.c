@@ -1532,6 +1532,54 @@ int rl_store_message_list(struct rl_store *s, const char *state, int dir, int li
 	return 0;
 }
 
+/* Keyset pages by id over the messages created in [from, to): each page is read and released before the
+ * next is asked for, so that fn may use the store (read a payload) between rows. */
+#define RANGE_PAGE 500
+
+int rl_store_message_range(struct rl_store *s, time_t from, time_t to,
+			   int (*fn)(void *ctx, const struct rl_store_message *m), void *ctx, struct rl_err *err)
+{
+	static const char sql[] =
+		"SELECT " MESSAGE_COLUMNS " FROM messages m"
+		" WHERE m.id > $1::bigint AND m.created_at >= to_timestamp($2::bigint)"
+		" AND m.created_at < to_timestamp($3::bigint) ORDER BY m.id LIMIT $4::bigint";
+	int64_t after = 0;
+
+	for (;;) {
+		struct params p = { 0 };
+		PGresult *r;
+		int rows;
+
+		p_int(&p, after);
+		p_int(&p, (long long)from);
+		p_int(&p, (long long)to);
+		p_int(&p, RANGE_PAGE);
+		r = run(s, -1, sql, &p, 0, err);
+		if (r == NULL)
+			return -1;
+		rows = PQntuples(r);
+		for (int i = 0; i < rows; i++) {
+			struct rl_store_message m;
+			int stop;
+
+			if (fill_message(r, i, &m, err) < 0) {
+				PQclear(r);
+				return -1;
+			}
+			after = m.id;
+			stop = fn(ctx, &m);
+			rl_store_message_free(&m);
+			if (stop) {
+				PQclear(r);
+				return stop;
+			}
+		}
+		PQclear(r);
+		if (rows < RANGE_PAGE)
+			return 0;
+	}
+}
+
 /* One bytea column of a message by id: 1 and out filled, 0 when there is none. */
 static int message_bytes(struct rl_store *s, int stmt, int64_t id, struct rl_buf *out, struct rl_err *err)
 {

@@ -6,6 +6,7 @@
 #ifndef RELAIS_SBDH_H
 #define RELAIS_SBDH_H
 
+#include <stdio.h>
 #include <libxml/tree.h>
 #include "relais/err.h"
 
@@ -36,5 +37,8 @@ int rl_sbdh_read(xmlDocPtr doc, struct rl_sbdh *h, struct rl_err *err);
 /* Same for a file, streaming (xmlTextReader): reads only up to the end of the header, so memory stays
  * constant whatever the size of the document behind it. */
 int rl_sbdh_read_file(const char *path, struct rl_sbdh *h, struct rl_err *err);
+/* Same for an open stream (read from its current position; not closed); name is used in messages.
+ * At most the header's first 4 MiB are read. */
+int rl_sbdh_read_stream(FILE *in, const char *name, struct rl_sbdh *h, struct rl_err *err);
 
 #endif
