@@ -144,7 +144,7 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	{ RL_CFG_RELAY_SENDER, "relay", "sender", RL_CFG_STRING, "", 0, 0,
 	  "Participant id (ICD:value) an outbox invoice is sent for when it names no seller endpoint (BT-34)." },
 	{ RL_CFG_RETENTION_KEEP, "retention", "keep", RL_CFG_DURATION, "0", 0, 36500 * DAY,
-	  "How long finished messages (delivered or failed) are kept with their envelopes, receipts, payloads and history before relais serve removes them (hourly); 0 = forever. Peppol and national rules may require keeping this evidence for years." },
+	  "How long finished messages and their evidence are kept before relais serve removes them (hourly); 0 = forever. Peppol and national rules may require years." },
 };
 
 struct config_problem {

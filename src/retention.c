@@ -55,9 +55,10 @@ static int purge_once(struct rl_daemon *d)
 
 		gmtime_r(&cutoff, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		rl_log_info(NULL, "retention: removed %lld finished messages (%lld inbound, %lld outbound) last changed "
-			    "before %s: %lld payload, %lld envelope and %lld receipt bytes", c.inbound + c.outbound,
-			    c.inbound, c.outbound, when, c.payload_bytes, c.envelope_bytes, c.receipt_bytes);
+		rl_log_info(NULL, "retention: removed %lld finished message%s (%lld inbound, %lld outbound) last "
+			    "changed before %s: %lld payload, %lld envelope and %lld receipt bytes",
+			    c.inbound + c.outbound, c.inbound + c.outbound == 1 ? "" : "s", c.inbound, c.outbound, when,
+			    c.payload_bytes, c.envelope_bytes, c.receipt_bytes);
 	}
 	return removed < 0 ? -1 : 0;
 }
