@@ -51,15 +51,6 @@
 #define MESSAGE_COLUMN_COUNT 22
 
 /*
- * Added to the output of the claims and of a finished backend delivery: that transaction commits without
- * waiting for its WAL flush (SET LOCAL synchronous_commit = off, for that transaction only). A claim lost
- * in a crash of the database only means the row is taken again, which a lease expiry does anyway; the next
- * synchronous commit (delivered, failed) flushes it. A delivery recorded as done and lost the same way is
- * made again: the inbox file was fsynced before, and the repeated attempt finds it and leaves it; a
- * webhook is delivered at least once in any case. Every other write waits for its flush, and so do the
- * commits that answer a peer (inbound) or a submitter.
- */
-/*
  * The messages retention may remove ($1: the cutoff, epoch seconds): finished (outbound delivered or
  * failed; inbound delivered or failed with no backend delivery pending) and last changed before the cutoff.
  */
@@ -68,6 +59,15 @@
 	" AND m.deliveries_pending = 0" \
 	" AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.message = m.id AND p.state = 'pending')"
 
+/*
+ * Added to the output of the claims and of a finished backend delivery: that transaction commits without
+ * waiting for its WAL flush (SET LOCAL synchronous_commit = off, for that transaction only). A claim lost
+ * in a crash of the database only means the row is taken again, which a lease expiry does anyway; the next
+ * synchronous commit (delivered, failed) flushes it. A delivery recorded as done and lost the same way is
+ * made again: the inbox file was fsynced before, and the repeated attempt finds it and leaves it; a
+ * webhook is delivered at least once in any case. Every other write waits for its flush, and so do the
+ * commits that answer a peer (inbound) or a submitter.
+ */
 #define ASYNC_COMMIT "set_config('synchronous_commit', 'off', true) AS async_commit"
 
 enum statement {

@@ -118,4 +118,15 @@ START=$(date +%s)
 ap_stop A && ok "A stops on SIGTERM" || not_ok "A's exit status"
 [ $(( $(date +%s) - START )) -le 5 ] && ok "promptly" || not_ok "A took $(( $(date +%s) - START ))s to stop"
 ap_stop B
+
+# 7. With database.url = auto the embedded cluster is started for the command and stopped after it, as for
+# the other db subcommands. Its state directory is a short /tmp path the postgres user can enter.
+AUTO=$(mktemp -d /tmp/rlst.XXXXXX)
+chmod 755 "$AUTO"
+trap 'kill_aps; [ -f "$AUTO/pgdata/postmaster.pid" ] && pg_as_owner "$PG_BINDIR/pg_ctl" -D "$AUTO/pgdata" -m immediate -w -s stop >/dev/null 2>&1; rm -rf "$AUTO"; stop_private_pg' EXIT
+printf '[database]\nurl = auto\n[state]\ndir = %s\n' "$AUTO" > "$TMP/auto.conf"
+expect_exit 0 "relais db migrate with database.url = auto" -- "$RELAIS" db migrate -c "$TMP/auto.conf"
+expect_exit 0 "relais db purge with database.url = auto" -- "$RELAIS" db purge -c "$TMP/auto.conf" --older-than 90d
+[ "$(removed_counts)" = "0 0 0 0 0 0" ] && [ ! -f "$AUTO/pgdata/postmaster.pid" ] &&
+	ok "it purged the embedded database and stopped it: $(cat "$TMP/stdout")" || not_ok "auto: $(cat "$TMP/stdout")"
 finish
