@@ -145,6 +145,8 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	  "Participant id (ICD:value) an outbox invoice is sent for when it names no seller endpoint (BT-34)." },
 	{ RL_CFG_REPORTING_C4_COUNTRY, "reporting", "c4_country", RL_CFG_STRING, "", 0, 0,
 	  "Country (ISO 3166 alpha-2) of the end users we receive for (C4), for the Peppol reports; empty = ZZ (unknown)." },
+	{ RL_CFG_RETENTION_KEEP, "retention", "keep", RL_CFG_DURATION, "0", 0, 36500 * DAY,
+	  "How long finished messages and their evidence are kept before relais serve removes them (hourly); 0 = forever. Peppol and national rules may require years." },
 };
 
 struct config_problem {

@@ -3,7 +3,7 @@
  *
  * Start: log destination, state directories, the database (the embedded cluster for database.url =
  * auto) and its migrations, our keys and trust anchors, the routing table, the HTTP(S) endpoint, then
- * the sender, delivery and outbox threads. The main thread then only waits for signals:
+ * the sender, delivery, outbox and retention threads. The main thread then only waits for signals:
  *   SIGHUP          reloads keys, trust anchors, the TLS certificate and the routing table; requests
  *                   and sends in progress finish with the keys they started with
  *   SIGTERM/SIGINT  drains: no new connections, requests in progress are answered, each worker ends
@@ -356,6 +356,11 @@ static int start_threads(struct rl_daemon *d, struct rl_err *err)
 			return rl_err_set(err, RL_ERR_INTERNAL, "cannot start the outbox thread");
 		d->outbox_started = 1;
 	}
+	if (d->retention_keep > 0) {
+		if (pthread_create(&d->retention_thread, NULL, rl_retention_thread, d) != 0)
+			return rl_err_set(err, RL_ERR_INTERNAL, "cannot start the retention thread");
+		d->retention_started = 1;
+	}
 	return 0;
 }
 
@@ -380,6 +385,8 @@ static void stop_all(struct rl_daemon *d)
 		pthread_join(d->delivery_thread, NULL);
 	if (d->outbox_started)
 		pthread_join(d->outbox_thread, NULL);
+	if (d->retention_started)
+		pthread_join(d->retention_thread, NULL);
 	close_own_store();
 	if (d->cluster)
 		rl_pgcluster_stop(d->cluster);
@@ -449,6 +456,7 @@ int rl_daemon_run(struct rl_config *cfg, struct rl_err *err)
 	d.circuit_open = rl_config_duration_seconds(cfg, RL_CFG_RETRY_CIRCUIT_OPEN);
 	d.request_timeout = rl_config_duration_seconds(cfg, RL_CFG_LIMITS_REQUEST_TIMEOUT);
 	d.max_body = rl_config_size_bytes(cfg, RL_CFG_LIMITS_MAX_BODY);
+	d.retention_keep = rl_config_duration_seconds(cfg, RL_CFG_RETENTION_KEEP);
 	{
 		char host[200];
 

@@ -54,6 +54,7 @@ static struct {
 	atomic_ullong outbound[3];		/* by enum rl_metrics_outcome */
 	atomic_ullong delivery[2][3];		/* by channel, outcome */
 	atomic_ullong http[5];			/* 1xx .. 5xx */
+	atomic_ullong purged[2];		/* by direction: inbound, outbound */
 	struct histogram inbound_seconds, outbound_seconds;
 } m;
 
@@ -121,6 +122,14 @@ void rl_metrics_outbound(enum rl_metrics_outcome outcome, const struct timespec 
 void rl_metrics_delivery(enum rl_metrics_channel channel, enum rl_metrics_outcome outcome)
 {
 	add(&m.delivery[channel][outcome]);
+}
+
+void rl_metrics_purged(long long inbound, long long outbound)
+{
+	if (inbound > 0)
+		atomic_fetch_add_explicit(&m.purged[0], (unsigned long long)inbound, memory_order_relaxed);
+	if (outbound > 0)
+		atomic_fetch_add_explicit(&m.purged[1], (unsigned long long)outbound, memory_order_relaxed);
 }
 
 void rl_metrics_http_response(int status)
@@ -263,6 +272,11 @@ static void render_events(struct text *t)
 		snprintf(labels, sizeof(labels), "class=\"%zuxx\"", i + 1);
 		counter(t, "relais_http_responses_total", labels, &m.http[i]);
 	}
+
+	family(t, "relais_purged_messages_total", "counter",
+	       "Finished messages removed by the retention purge (retention.keep), by direction.");
+	counter(t, "relais_purged_messages_total", "direction=\"inbound\"", &m.purged[0]);
+	counter(t, "relais_purged_messages_total", "direction=\"outbound\"", &m.purged[1]);
 }
 
 static void render_store(struct text *t, const struct rl_store_stats *st)

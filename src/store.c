@@ -51,6 +51,15 @@
 #define MESSAGE_COLUMN_COUNT 23
 
 /*
+ * The messages retention may remove ($1: the cutoff, epoch seconds): finished (outbound delivered or
+ * failed; inbound delivered or failed with no backend delivery pending) and last changed before the cutoff.
+ */
+#define PURGEABLE \
+	"m.direction IN (0, 1) AND m.state IN ('delivered', 'failed') AND m.updated_at < to_timestamp($1::float8)" \
+	" AND m.deliveries_pending = 0" \
+	" AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.message = m.id AND p.state = 'pending')"
+
+/*
  * Added to the output of the claims and of a finished backend delivery: that transaction commits without
  * waiting for its WAL flush (SET LOCAL synchronous_commit = off, for that transaction only). A claim lost
  * in a crash of the database only means the row is taken again, which a lease expiry does anyway; the next
@@ -86,6 +95,8 @@ enum statement {
 	ST_NOTIFY,
 	ST_OUTBOUND_RETRY,
 	ST_INBOUND_REDELIVER,
+	ST_PURGE_BATCH,
+	ST_PURGE_COUNT,
 	ST_COUNT
 };
 
@@ -302,6 +313,34 @@ static const char *const statement_sql[ST_COUNT] = {
 		"   || (SELECT string_agg(CASE channel WHEN 0 THEN 'inbox' ELSE 'webhook' END, ', ' ORDER BY channel)"
 		"   FROM d) || ')' FROM m)"
 		" SELECT t.id, t.direction, t.state, EXISTS (SELECT 1 FROM m), t.deliveries_pending FROM t",
+	/* Retention: up to $2 finished messages last changed before $1 (epoch seconds), locked with SKIP
+	 * LOCKED, removed with everything that refers to them in this one statement (children first; the
+	 * foreign keys are checked at its end), their large objects unlinked. Answers the counts of
+	 * struct rl_store_purge_counts. */
+	[ST_PURGE_BATCH] =
+		"WITH t AS (SELECT m.id, m.direction, m.payload_oid, m.payload_size,"
+		"  coalesce(octet_length(m.envelope), 0) AS envelope_len,"
+		"  coalesce(octet_length(m.receipt), 0) + coalesce(octet_length(m.signal), 0) AS receipt_len"
+		" FROM messages m WHERE " PURGEABLE
+		" LIMIT $2::int FOR UPDATE OF m SKIP LOCKED),"
+		" a AS (DELETE FROM sent_attempts WHERE message IN (SELECT id FROM t) RETURNING octet_length(envelope) AS len),"
+		" d AS (DELETE FROM deliveries WHERE message IN (SELECT id FROM t)),"
+		" e AS (DELETE FROM message_events WHERE message IN (SELECT id FROM t)),"
+		" m AS (DELETE FROM messages WHERE id IN (SELECT id FROM t))"
+		" SELECT count(*) FILTER (WHERE direction = 0), count(*) FILTER (WHERE direction = 1),"
+		"  coalesce(sum(payload_size), 0), coalesce(sum(envelope_len), 0) + (SELECT coalesce(sum(len), 0) FROM a),"
+		"  coalesce(sum(receipt_len), 0),"
+		"  (SELECT count(lo_unlink(t.payload_oid)) FROM t WHERE t.payload_oid IS NOT NULL"
+		"   AND EXISTS (SELECT 1 FROM pg_largeobject_metadata l WHERE l.oid = t.payload_oid))"
+		" FROM t",
+	/* The same counts for a dry run, without locking or removing anything. */
+	[ST_PURGE_COUNT] =
+		"SELECT count(*) FILTER (WHERE direction = 0), count(*) FILTER (WHERE direction = 1),"
+		"  coalesce(sum(payload_size), 0),"
+		"  coalesce(sum(coalesce(octet_length(m.envelope), 0)"
+		"   + (SELECT coalesce(sum(octet_length(a.envelope)), 0) FROM sent_attempts a WHERE a.message = m.id)), 0),"
+		"  coalesce(sum(coalesce(octet_length(m.receipt), 0) + coalesce(octet_length(m.signal), 0)), 0)"
+		" FROM messages m WHERE " PURGEABLE,
 };
 
 struct rl_store {
@@ -1440,6 +1479,64 @@ int rl_store_inbound_redeliver(struct rl_store *s, int64_t id, const char *messa
 				  name);
 	return rl_err_set(err, RL_ERR_STATE, "message %s is %s with %lld backend deliveries pending: it is being "
 			  "delivered already", name, state, pending);
+}
+
+/* ---------------------------------------------------------------- retention */
+
+/* Adds the counts answered by ST_PURGE_BATCH or ST_PURGE_COUNT to *out; returns the messages counted. */
+static long long add_purge_counts(const PGresult *r, struct rl_store_purge_counts *out)
+{
+	long long inbound = int_value(r, 0, 0), outbound = int_value(r, 0, 1);
+
+	out->inbound += inbound;
+	out->outbound += outbound;
+	out->payload_bytes += int_value(r, 0, 2);
+	out->envelope_bytes += int_value(r, 0, 3);
+	out->receipt_bytes += int_value(r, 0, 4);
+	return inbound + outbound;
+}
+
+int rl_store_purge_batch(struct rl_store *s, time_t older_than, struct rl_store_purge_counts *out,
+			 struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	long long removed;
+
+	p_int(&p, (long long)older_than);
+	p_int(&p, RL_STORE_PURGE_BATCH);
+	r = run(s, ST_PURGE_BATCH, NULL, &p, 0, err);
+	if (r == NULL)
+		return -1;
+	removed = add_purge_counts(r, out);
+	PQclear(r);
+	return (int)removed;
+}
+
+int rl_store_purge(struct rl_store *s, time_t older_than, int dry_run, struct rl_store_purge_counts *out,
+		   struct rl_err *err)
+{
+	int removed;
+
+	memset(out, 0, sizeof(*out));
+	if (dry_run) {
+		struct params p = { 0 };
+		PGresult *r;
+
+		p_int(&p, (long long)older_than);
+		r = run(s, ST_PURGE_COUNT, NULL, &p, 0, err);
+		if (r == NULL)
+			return -1;
+		add_purge_counts(r, out);
+		PQclear(r);
+		return 0;
+	}
+	do {
+		removed = rl_store_purge_batch(s, older_than, out, err);
+		if (removed < 0)
+			return -1;
+	} while (removed == RL_STORE_PURGE_BATCH);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- queries */

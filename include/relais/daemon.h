@@ -10,9 +10,10 @@
  *   api.c       the JSON REST API (/api/v1/...), the health document shared with `relais status`, and
  *               GET /metrics (the numbers counted by metrics.c)
  *   routing.c   the static routing table (routing.table)
+ *   retention.c removal of finished messages older than retention.keep, hourly
  *
  * Threads: libmicrohttpd's pool answers requests; queue.workers sender threads; one delivery thread;
- * one outbox thread; the main thread waits for signals. Each thread has its own database connection
+ * one outbox thread; one retention thread (retention.keep set); the main thread waits for signals. Each thread has its own database connection
  * (rl_daemon_store) and, for senders, its own HTTP client.
  */
 #ifndef RELAIS_DAEMON_H
@@ -63,8 +64,8 @@ struct rl_daemon {
 	struct rl_http_server *http;
 	pthread_t *senders;
 	int sender_count;
-	pthread_t delivery_thread, outbox_thread, waker_thread;
-	int delivery_started, outbox_started, waker_started;
+	pthread_t delivery_thread, outbox_thread, waker_thread, retention_thread;
+	int delivery_started, outbox_started, waker_started, retention_started;
 	/* Idle senders sleep here; the waker thread (the one LISTENer of relais_outbound) wakes one of
 	 * them per queued message, so a submission does not wake every worker. */
 	pthread_mutex_t work_lock;
@@ -87,6 +88,7 @@ struct rl_daemon {
 	long long circuit_open;
 	long long request_timeout;
 	unsigned long long max_body;
+	long long retention_keep;	/* seconds finished messages are kept; 0 = forever */
 };
 
 /* The identity that signs now (receipts, error signals, sent messages). */
@@ -153,6 +155,7 @@ int rl_delivery_accepts(struct rl_daemon *d);
  * when the worker has stopped; the deliveries are then left to their lease. */
 int rl_delivery_handoff(struct rl_daemon *d, struct rl_handoff *h);
 void *rl_outbox_thread(void *daemon);
+void *rl_retention_thread(void *daemon);
 
 /* Routing table: NULL path = an empty table. */
 struct rl_routes *rl_routes_load(const char *path, struct rl_err *err);

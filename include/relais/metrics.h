@@ -55,6 +55,8 @@ void rl_metrics_inbound(enum rl_metrics_inbound_outcome outcome, int code, const
 void rl_metrics_outbound(enum rl_metrics_outcome outcome, const struct timespec *started);
 /* A backend delivery attempt ended. */
 void rl_metrics_delivery(enum rl_metrics_channel channel, enum rl_metrics_outcome outcome);
+/* The retention purge removed finished messages from the store (relais_purged_messages_total). */
+void rl_metrics_purged(long long inbound, long long outbound);
 /* An HTTP response was made (any status 100..599; others are not counted). */
 void rl_metrics_http_response(int status);
 

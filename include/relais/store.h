@@ -262,6 +262,35 @@ int rl_store_outbound_retry(struct rl_store *s, int64_t id, const char *message_
 int rl_store_inbound_redeliver(struct rl_store *s, int64_t id, const char *message_id, const char *who,
 			       int deliver_inbox, int deliver_webhook, int64_t *row, struct rl_err *err);
 
+/* ---------------------------------------------------------------- retention */
+
+/* What a purge removed (or, for a dry run, would remove): messages by direction, and the bytes they held
+ * as stored before compression: payloads; signed envelopes (as received or sent, and the one of every
+ * recorded sending attempt); receipts and error signals. */
+struct rl_store_purge_counts {
+	long long inbound, outbound;
+	long long payload_bytes, envelope_bytes, receipt_bytes;
+};
+
+/* How many messages one purge transaction removes at most. */
+#define RL_STORE_PURGE_BATCH 500
+
+/* Removes the finished messages last changed (updated_at) before older_than: outbound delivered or
+ * failed, inbound delivered or failed with no backend delivery pending. Each goes with its state history,
+ * backend deliveries, recorded sending attempts and payload (in the row or a large object). A message in
+ * any other state (queued, sending, retry, received) stays however old it is. The work is done in batches
+ * of RL_STORE_PURGE_BATCH messages, each one transaction, so a message is gone whole or not at all; a
+ * batch skips the rows another connection holds locked (a claim, an operator's action) instead of waiting
+ * for them, and leaves them to the next purge. dry_run: nothing is removed, *out counts what would be.
+ * *out is zeroed first and holds the totals (on failure: what the batches committed so far). */
+int rl_store_purge(struct rl_store *s, time_t older_than, int dry_run, struct rl_store_purge_counts *out,
+		   struct rl_err *err);
+/* One batch of rl_store_purge, for a caller that stops between batches (the daemon): removes up to
+ * RL_STORE_PURGE_BATCH messages in one transaction and adds them to *out. Returns how many it removed
+ * (fewer than RL_STORE_PURGE_BATCH: nothing more is due now), or -1 with nothing removed. */
+int rl_store_purge_batch(struct rl_store *s, time_t older_than, struct rl_store_purge_counts *out,
+			 struct rl_err *err);
+
 /* ---------------------------------------------------------------- queries */
 
 /* By row id (id > 0) or by MessageId and direction. Returns 1 found, 0 not found. */
