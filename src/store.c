@@ -1594,13 +1594,38 @@ int rl_store_message_history(struct rl_store *s, int64_t id, struct rl_buf *out,
 	return 0;
 }
 
+/* Gives fn each row of r (MESSAGE_COLUMNS first) until it returns nonzero, then clears r. Returns what fn
+ * returned last (0: every row was given), or -1; *last_id: the id of the last row given, *rows: how many
+ * rows r had (either may be NULL). */
+static int each_message(PGresult *r, int (*fn)(void *ctx, const struct rl_store_message *m), void *ctx,
+			int64_t *last_id, int *rows, struct rl_err *err)
+{
+	int n = PQntuples(r), stop = 0;
+
+	if (rows)
+		*rows = n;
+	for (int i = 0; i < n && !stop; i++) {
+		struct rl_store_message m;
+
+		if (fill_message(r, i, &m, err) < 0) {
+			PQclear(r);
+			return -1;
+		}
+		if (last_id)
+			*last_id = m.id;
+		stop = fn(ctx, &m);
+		rl_store_message_free(&m);
+	}
+	PQclear(r);
+	return stop;
+}
+
 int rl_store_message_list(struct rl_store *s, const char *state, int dir, int limit,
 			  int (*fn)(void *ctx, const struct rl_store_message *m), void *ctx,
 			  struct rl_err *err)
 {
 	struct params p = { 0 };
 	PGresult *r;
-	int rows;
 
 	p_text(&p, state);
 	p_int(&p, dir < 0 ? -1 : dir);
@@ -1611,22 +1636,7 @@ int rl_store_message_list(struct rl_store *s, const char *state, int dir, int li
 	r = run(s, ST_LIST, NULL, &p, 0, err);
 	if (r == NULL)
 		return -1;
-	rows = PQntuples(r);
-	for (int i = 0; i < rows; i++) {
-		struct rl_store_message m;
-		int stop;
-
-		if (fill_message(r, i, &m, err) < 0) {
-			PQclear(r);
-			return -1;
-		}
-		stop = fn(ctx, &m);
-		rl_store_message_free(&m);
-		if (stop)
-			break;
-	}
-	PQclear(r);
-	return 0;
+	return each_message(r, fn, ctx, NULL, NULL, err) < 0 ? -1 : 0;
 }
 
 /* Keyset pages by id over the messages created in [from, to): each page is read and released before the
@@ -1645,7 +1655,7 @@ int rl_store_message_range(struct rl_store *s, time_t from, time_t to,
 	for (;;) {
 		struct params p = { 0 };
 		PGresult *r;
-		int rows;
+		int rows, rc;
 
 		p_int(&p, after);
 		p_int(&p, (long long)from);
@@ -1654,24 +1664,8 @@ int rl_store_message_range(struct rl_store *s, time_t from, time_t to,
 		r = run(s, -1, sql, &p, 0, err);
 		if (r == NULL)
 			return -1;
-		rows = PQntuples(r);
-		for (int i = 0; i < rows; i++) {
-			struct rl_store_message m;
-			int stop;
-
-			if (fill_message(r, i, &m, err) < 0) {
-				PQclear(r);
-				return -1;
-			}
-			after = m.id;
-			stop = fn(ctx, &m);
-			rl_store_message_free(&m);
-			if (stop) {
-				PQclear(r);
-				return stop;
-			}
-		}
-		PQclear(r);
+		if ((rc = each_message(r, fn, ctx, &after, &rows, err)) != 0)
+			return rc;
 		if (rows < RANGE_PAGE)
 			return 0;
 	}
