@@ -9,6 +9,9 @@
 #   stop_private_pg       stops the cluster now and removes its directory
 #   restart_private_pg    pg_ctl restart (fast): every client connection is cut
 #   pg_createdb NAME      creates database NAME and prints its conninfo
+#   pg_unit_test PROGRAM WHAT [VAR=value ...]
+#                         runs the cmocka program tests/unit/PROGRAM on a new database (passed in
+#                         RELAIS_TEST_PGURL, with the variables given) as one line "ok - PROGRAM: N WHAT"
 #
 # Skips the test (exit 77) only when the PostgreSQL server programs are absent.
 : "${PG_BINDIR:=$(pg_config --bindir 2>/dev/null)}"
@@ -86,4 +89,16 @@ stop_private_pg() {
 pg_createdb() {
 	"$PG_BINDIR/createdb" -h "$PG_DIR" -U relais "$1" || return 1
 	echo "postgresql:///$1?host=$PG_DIR&user=relais"
+}
+
+pg_unit_test() {
+	unit=$1 unit_what=$2
+	shift 2
+	unit_url=$(pg_createdb "${unit#test_}_test") || { not_ok "create the database of $unit"; return; }
+	if env RELAIS_TEST_PGURL="$unit_url" "$@" "$top_builddir/tests/unit/$unit" >"$TMP/$unit.out" 2>&1; then
+		ok "$unit: $(grep -c '^\[       OK \]' "$TMP/$unit.out") $unit_what"
+	else
+		not_ok "$unit"
+	fi
+	sed 's/^/    /' "$TMP/$unit.out"
 }

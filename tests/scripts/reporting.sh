@@ -10,13 +10,7 @@
 command -v xmllint >/dev/null 2>&1 || { echo "SKIP: no xmllint"; exit 77; }
 ap_pair_config
 
-url=$(pg_createdb reporting_test) || { not_ok "create the unit test database"; finish; }
-if RELAIS_TEST_PGURL="$url" "$top_builddir/tests/unit/test_reporting" >"$TMP/test_reporting.out" 2>&1; then
-	ok "test_reporting: $(grep -c '^\[       OK \]' "$TMP/test_reporting.out") reporting tests"
-else
-	not_ok "test_reporting"
-fi
-sed 's/^/    /' "$TMP/test_reporting.out"
+pg_unit_test test_reporting "reporting tests"
 
 TSR_CUST=urn:fdc:peppol.eu:edec:trns:transaction-statistics-reporting:1.0
 EUSR_CUST=urn:fdc:peppol.eu:edec:trns:end-user-statistics-report:1.1

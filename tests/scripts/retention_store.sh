@@ -4,11 +4,5 @@
 . "$top_srcdir/tests/scripts/pg.sh"
 start_private_pg
 
-url=$(pg_createdb retention_test) || { not_ok "create the test database"; finish; }
-if RELAIS_TEST_PGURL="$url" "$top_builddir/tests/unit/test_retention" >"$TMP/test_retention.out" 2>&1; then
-	ok "test_retention: $(grep -c '^\[       OK \]' "$TMP/test_retention.out") retention tests"
-else
-	not_ok "test_retention"
-fi
-sed 's/^/    /' "$TMP/test_retention.out"
+pg_unit_test test_retention "retention tests"
 finish

@@ -20,8 +20,7 @@
 #include <libxml/xpathInternals.h>
 #include "relais/reporting.h"
 #include "relais/store.h"
-
-static const char *pgurl;
+#include "unit_pg.h"
 
 #define INVOICE "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##" \
 	"urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
@@ -29,24 +28,6 @@ static const char *pgurl;
 	"urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
 #define BILLING "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 
-static void sql(const char *fmt, ...)
-{
-	char text[1024];
-	va_list ap;
-	PGconn *conn;
-	PGresult *r;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	conn = PQconnectdb(pgurl);
-	assert_int_equal(PQstatus(conn), CONNECTION_OK);
-	r = PQexec(conn, text);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-		fail_msg("%s: %s", text, PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(conn);
-}
 
 /* A Peppol SBD from sender to receiver with COUNTRY_C1 = country (none when NULL). */
 static char *sbd(const char *doctype, const char *sender, const char *receiver, const char *country)
@@ -146,8 +127,7 @@ static struct rl_store *open_store(void)
 
 	if (rl_store_open(pgurl, &s, &err) < 0 || rl_store_migrate(s, NULL, &err) < 0)
 		fail_msg("open: %s", err.msg);
-	sql("SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
-	sql("TRUNCATE messages, message_events, deliveries, circuits, sent_attempts");
+	unit_pg_empty();
 	return s;
 }
 
@@ -379,10 +359,5 @@ int main(void)
 		cmocka_unit_test(test_zero_month),
 	};
 
-	pgurl = getenv("RELAIS_TEST_PGURL");
-	if (pgurl == NULL || *pgurl == '\0') {
-		fprintf(stderr, "SKIP: RELAIS_TEST_PGURL is not set (run through tests/scripts/reporting.sh)\n");
-		return 77;
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	UNIT_PG_RUN(tests, NULL, "tests/scripts/reporting.sh");
 }

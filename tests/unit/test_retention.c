@@ -16,50 +16,16 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 #include "relais/store.h"
+#include "unit_pg.h"
 
 #define DAY 86400
 #define LARGE_PAYLOAD (100 * 1024)	/* above RL_STORE_ROW_PAYLOAD_MAX: a large object */
 
-static const char *pgurl;
 
-static struct rl_store *open_store(void)
-{
-	struct rl_store *s = NULL;
-	struct rl_err err = { 0 };
-
-	if (rl_store_open(pgurl, &s, &err) < 0)
-		fail_msg("open: %s", err.msg);
-	return s;
-}
-
-/* Runs SQL on a side connection; returns the first value of the first row as a number (0 when none). */
-static long long sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long sql(const char *fmt, ...)
-{
-	char text[2048];
-	va_list ap;
-	PGconn *conn;
-	PGresult *r;
-	long long v = 0;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	conn = PQconnectdb(pgurl);
-	assert_int_equal(PQstatus(conn), CONNECTION_OK);
-	r = PQexec(conn, text);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-		fail_msg("%s: %s", text, PQresultErrorMessage(r));
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	PQfinish(conn);
-	return v;
-}
 
 static int setup(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_err err = { 0 };
 
 	(void)state;
@@ -69,11 +35,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static void empty_tables(void)
-{
-	sql("SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
-	sql("TRUNCATE messages, message_events, deliveries, circuits, sent_attempts");
-}
 
 /* A payload of `size` bytes in a temporary file. */
 static FILE *payload_of(size_t size)
@@ -188,7 +149,7 @@ static long long rows_of(int64_t id)
 
 static void test_purge_finished_only(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_purge_counts dry, done;
 	struct rl_err err = { 0 };
 	int64_t old_large, old_failed, old_in, old_in_failed, queued, sending, retry, received, half_failed;
@@ -197,7 +158,7 @@ static void test_purge_finished_only(void **state)
 	time_t cutoff = time(NULL) - DAY;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	/* Made in an order where each claim finds the message just made (or its delivery) due first. */
 	old_large = outbound_delivered(s, "old-large@relais", LARGE_PAYLOAD);
 	old_failed = outbound_failed(s, "old-failed@relais");
@@ -289,13 +250,13 @@ static void test_purge_finished_only(void **state)
 /* More finished messages than one batch takes: every batch commits, all go. */
 static void test_purge_in_batches(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_purge_counts counts;
 	struct rl_err err = { 0 };
 	const int n = 2 * RL_STORE_PURGE_BATCH + 7;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	sql("INSERT INTO messages (direction, message_id, state, payload, payload_size, envelope, updated_at)"
 	    " SELECT i %% 2, 'bulk-' || i, 'delivered', '\\x616263'::bytea, 3, '\\x3c452f3e'::bytea,"
 	    "  now() - interval '400 days' FROM generate_series(1, %d) i", n);
@@ -319,7 +280,7 @@ static void test_purge_in_batches(void **state)
  * and removed by the next purge. */
 static void test_purge_skips_locked(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_purge_counts counts;
 	struct rl_err err = { 0 };
 	PGconn *side;
@@ -327,7 +288,7 @@ static void test_purge_skips_locked(void **state)
 	int64_t locked, free_one;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	locked = outbound_delivered(s, "locked@relais", 10);
 	free_one = outbound_delivered(s, "free@relais", 10);
 	age(locked, 10);
@@ -364,10 +325,5 @@ int main(void)
 		cmocka_unit_test(test_purge_skips_locked),
 	};
 
-	pgurl = getenv("RELAIS_TEST_PGURL");
-	if (pgurl == NULL || *pgurl == '\0') {
-		fprintf(stderr, "SKIP: RELAIS_TEST_PGURL is not set (run through tests/scripts/retention_store.sh)\n");
-		return 77;
-	}
-	return cmocka_run_group_tests(tests, setup, NULL);
+	UNIT_PG_RUN(tests, setup, "tests/scripts/retention_store.sh");
 }

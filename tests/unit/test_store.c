@@ -18,49 +18,10 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 #include "relais/store.h"
+#include "unit_pg.h"
 
-static const char *pgurl;
 
-static struct rl_store *open_store(void)
-{
-	struct rl_store *s = NULL;
-	struct rl_err err = { 0 };
 
-	if (rl_store_open(pgurl, &s, &err) < 0)
-		fail_msg("open: %s", err.msg);
-	return s;
-}
-
-/* Runs SQL on a side connection (setting up states, checking what the store wrote). Returns the first
- * value of the first row as a number (0 when there is none). */
-static long long sql(const char *fmt, ...)
-{
-	char text[1024];
-	va_list ap;
-	PGconn *conn;
-	PGresult *r;
-	long long v = 0;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	conn = PQconnectdb(pgurl);
-	assert_int_equal(PQstatus(conn), CONNECTION_OK);
-	r = PQexec(conn, text);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-		fail_msg("%s: %s", text, PQresultErrorMessage(r));
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	PQfinish(conn);
-	return v;
-}
-
-static void empty_tables(void)
-{
-	sql("SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
-	sql("TRUNCATE messages, message_events, deliveries, circuits, sent_attempts");
-}
 
 static FILE *file_with(const char *text)
 {
@@ -119,7 +80,7 @@ static void inbound_fill(struct rl_store_inbound *in, const char *message_id, co
 
 static void test_migrate_twice(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_err err = { 0 };
 	int applied = -1, version = -1;
 
@@ -152,7 +113,7 @@ static void test_open_refused(void **state)
 
 static void test_submit_claim_delivered(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_message m;
 	struct rl_buf buf = RL_BUF_INIT;
 	struct rl_err err = { 0 };
@@ -161,7 +122,7 @@ static void test_submit_claim_delivered(void **state)
 	int64_t id, id2;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	id = submit(s, "out-1@test", "https://ap.example/as4", "<Invoice/>");
 	assert_true(id > 0);
 	/* The same MessageId again is refused and leaves nothing behind. */
@@ -233,7 +194,7 @@ static void test_submit_claim_delivered(void **state)
 
 static void test_retry_and_final_failure(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_message m;
 	struct rl_buf buf = RL_BUF_INIT;
 	struct rl_err err = { 0 };
@@ -241,7 +202,7 @@ static void test_retry_and_final_failure(void **state)
 	time_t before;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	id = submit(s, "retry@test", NULL, "x");
 	assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
 	rl_store_message_free(&m);
@@ -282,13 +243,13 @@ static void test_retry_and_final_failure(void **state)
 
 static void test_expired_lease_reclaimed(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_message m;
 	struct rl_err err = { 0 };
 	int64_t id;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	id = submit(s, "lease@test", NULL, "x");
 	assert_int_equal(rl_store_outbound_claim(s, "dead-worker", 300, &m, &err), 1);
 	rl_store_message_free(&m);
@@ -339,7 +300,7 @@ static void *claim_all(void *arg)
 
 static void test_concurrent_claims(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct claimer *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
 	pthread_barrier_t start;
 	pthread_t ta, tb;
@@ -347,7 +308,7 @@ static void test_concurrent_claims(void **state)
 	int64_t first = 0;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	for (int i = 0; i < CONCURRENT_ROWS; i++) {
 		char mid[32];
 		int64_t id;
@@ -389,14 +350,14 @@ static void test_concurrent_claims(void **state)
 
 static void test_circuit_breaker(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_message m;
 	struct rl_store_stats st;
 	struct rl_err err = { 0 };
 	int64_t down[3], up, unrouted;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	assert_int_equal(rl_store_circuit_configure(s, 0, 10, &err), -1);
 	assert_int_equal(rl_store_circuit_configure(s, 2, 300, &err), 0);
 	for (int i = 0; i < 3; i++) {
@@ -444,13 +405,13 @@ static void test_circuit_breaker(void **state)
 
 static void test_set_destination(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_message m;
 	struct rl_err err = { 0 };
 	int64_t id;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	id = submit(s, "route@test", NULL, "x");
 	assert_int_equal(rl_store_outbound_set_destination(s, id, "https://resolved.example/as4", "PEM", &err), 0);
 	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
@@ -481,7 +442,7 @@ static int collect_attempt(void *ctx, int attempt, const char *envelope, size_t 
 
 static void test_attempts_and_leases(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_message m;
 	struct attempt_seen seen = { { 0 }, "", 0 };
 	struct rl_buf owners = RL_BUF_INIT;
@@ -489,7 +450,7 @@ static void test_attempts_and_leases(void **state)
 	int64_t id;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	id = submit(s, "attempts@test", "https://peer.example/as4", "x");
 	assert_int_equal(rl_store_outbound_attempt_record(s, id, 1, "<env1/>", 7, &err), 0);
 	assert_int_equal(rl_store_outbound_attempt_record(s, id, 2, "<env2/>", 7, &err), 0);
@@ -532,7 +493,7 @@ static void expect_state(struct rl_store *s, int64_t id, const char *state, int 
  * stay; delivered, queued and sending ones, inbound ones and unknown ones are refused and left as they were. */
 static void test_operator_retry(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_message m;
 	struct attempt_seen seen = { { 0 }, "", 0 };
 	struct rl_buf buf = RL_BUF_INIT;
@@ -541,7 +502,7 @@ static void test_operator_retry(void **state)
 	long long events;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	id = submit(s, "retry-me@test", "https://down.example/as4", "x");
 	for (int i = 1; i <= 2; i++) {
 		assert_int_equal(rl_store_outbound_claim(s, "w", 300, &m, &err), 1);
@@ -624,7 +585,7 @@ static void test_operator_retry(void **state)
  * now; one still being delivered, an outbound one and an unknown one are refused. */
 static void test_operator_redeliver(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_delivery d1, d2, d3;
 	struct rl_store_inbound in;
 	struct rl_buf buf = RL_BUF_INIT;
@@ -634,7 +595,7 @@ static void test_operator_redeliver(void **state)
 	long long events;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	inbound_fill(&in, "redeliver@peer", "<R/>", fp);
 	in.deliver_inbox = 1;
 	assert_int_equal(rl_store_inbound_commit(s, &in, &id, NULL, &err), 0);
@@ -706,7 +667,7 @@ static void test_operator_redeliver(void **state)
 
 static void test_inbound_duplicate(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_inbound in;
 	struct rl_store_message m;
 	struct rl_buf receipt = RL_BUF_INIT;
@@ -715,7 +676,7 @@ static void test_inbound_duplicate(void **state)
 	int64_t id = 0, id2 = 0;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	assert_int_equal(rl_store_inbound_find_receipt(s, "in-1@peer", &receipt, &err), 0);
 	inbound_fill(&in, "in-1@peer", "<Receipt>first</Receipt>", fp);
 	in.deliver_inbox = 1;
@@ -796,7 +757,7 @@ static void test_inbound_race(void **state)
 	pthread_t ta, tb;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	pthread_barrier_init(&start, NULL, 2);
 	a.start = b.start = &start;
 	pthread_create(&ta, NULL, commit_race, &a);
@@ -821,7 +782,7 @@ static void test_inbound_race(void **state)
 
 static void test_deliveries(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_delivery d1, d2, d3;
 	struct rl_store_inbound in;
 	struct rl_store_message m;
@@ -831,7 +792,7 @@ static void test_deliveries(void **state)
 	int64_t id, id2;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	inbound_fill(&in, "deliver@peer", "<R/>", fp);
 	in.deliver_inbox = in.deliver_webhook = 1;
 	assert_int_equal(rl_store_inbound_commit(s, &in, &id, NULL, &err), 0);
@@ -898,7 +859,7 @@ static void test_deliveries(void **state)
 /* Deliveries taken by the receiving process at commit, done in one batch. */
 static void test_leased_deliveries(void **state)
 {
-	struct rl_store *s = open_store(), *other = open_store();
+	struct rl_store *s = unit_pg_store(), *other = unit_pg_store();
 	struct rl_store_delivery leased[2], leased2[2], d;
 	struct rl_store_inbound in;
 	struct rl_store_message m;
@@ -908,7 +869,7 @@ static void test_leased_deliveries(void **state)
 	int n = -1, n2 = -1;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	assert_int_equal(rl_store_listen(other, "relais_delivery", &err), 0);
 	inbound_fill(&in, "leased@peer", "<R/>", NULL);
 	in.payload_data = "<Invoice>in memory</Invoice>";
@@ -1003,7 +964,7 @@ static int failing_write(void *ctx, const unsigned char *data, size_t len, struc
 static void test_large_payload(void **state)
 {
 	const size_t size = 5 * 1024 * 1024 + 123;
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_submission sub = { 0 };
 	struct rl_store_inbound in;
 	struct digest_sink ds = { 0 };
@@ -1018,7 +979,7 @@ static void test_large_payload(void **state)
 	int64_t id, in_id;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (size_t done = 0; done < size;) {
 		size_t n = size - done < sizeof(block) ? size - done : sizeof(block);
@@ -1091,7 +1052,7 @@ static int stop_after_first(void *ctx, const struct rl_store_message *m)
 
 static void test_list_and_stats(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct rl_store_stats st;
 	struct rl_store_inbound in;
 	struct rl_store_message m;
@@ -1102,7 +1063,7 @@ static void test_list_and_stats(void **state)
 	int calls = 0;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	assert_int_equal(rl_store_stats(s, &st, &err), 0);
 	assert_int_equal(st.out_queued + st.in_received + st.deliveries_pending, 0);
 	assert_null(st.last_error);
@@ -1162,13 +1123,13 @@ static long long elapsed_ms(const struct timespec *since)
 
 static void test_listen_wait(void **state)
 {
-	struct rl_store *waiter = open_store(), *s = open_store();
+	struct rl_store *waiter = unit_pg_store(), *s = unit_pg_store();
 	struct rl_store_message m;
 	struct rl_err err = { 0 };
 	struct timespec t0;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	assert_int_equal(rl_store_listen(waiter, "relais_outbound", &err), 0);
 	assert_int_equal(rl_store_listen(waiter, "relais_state", &err), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1199,7 +1160,7 @@ static void test_listen_wait(void **state)
 	assert_true(rl_store_wait(waiter, 5000, &err) >= 1);
 	/* Nobody waits for this one: its claim and receipt wake no relais_state listener. */
 	{
-		struct rl_store *state_only = open_store();
+		struct rl_store *state_only = unit_pg_store();
 
 		assert_int_equal(rl_store_listen(state_only, "relais_state", &err), 0);
 		submit(s, "quiet@test", NULL, "x");
@@ -1212,7 +1173,7 @@ static void test_listen_wait(void **state)
 	}
 	/* A received message wakes relais_delivery listeners. */
 	{
-		struct rl_store *deliverer = open_store();
+		struct rl_store *deliverer = unit_pg_store();
 		struct rl_store_inbound in;
 		FILE *fp = file_with("<Invoice/>");
 		int64_t id;
@@ -1243,9 +1204,9 @@ static void test_reconnect_after_restart(void **state)
 	(void)state;
 	if (restart == NULL || *restart == '\0')
 		skip();
-	empty_tables();
-	s = open_store();
-	waiter = open_store();
+	unit_pg_empty();
+	s = unit_pg_store();
+	waiter = unit_pg_store();
 	assert_int_equal(rl_store_listen(waiter, "relais_outbound", &err), 0);
 	id = submit(s, "before-restart@test", NULL, "x");
 	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
@@ -1266,7 +1227,7 @@ static void test_reconnect_after_restart(void **state)
 	assert_int_equal(rc, 1);
 	while (rl_store_wait(waiter, 50, &err) == 1)
 		;
-	other = open_store();
+	other = unit_pg_store();
 	submit(other, "wake-after-restart@test", NULL, "x");
 	assert_true(rl_store_wait(waiter, 5000, &err) >= 1);
 	rl_store_close(other);
@@ -1302,7 +1263,7 @@ static ssize_t cutting_read(void *cookie, char *buf, size_t size)
 
 static void test_connection_cut(void **state)
 {
-	struct rl_store *s = open_store();
+	struct rl_store *s = unit_pg_store();
 	struct cutting_reader reader = { .size = 300 * 1024 };
 	struct rl_store_submission sub = { 0 };
 	struct rl_store_message m;
@@ -1311,7 +1272,7 @@ static void test_connection_cut(void **state)
 	int64_t id;
 
 	(void)state;
-	empty_tables();
+	unit_pg_empty();
 	id = submit(s, "cut@test", NULL, "x");
 	/* Cut between two statements: the next one reconnects and runs. */
 	terminate_store_backends();
@@ -1404,10 +1365,5 @@ int main(void)
 		cmocka_unit_test(test_concurrent_migrate),
 	};
 
-	pgurl = getenv("RELAIS_TEST_PGURL");
-	if (pgurl == NULL || *pgurl == '\0') {
-		fprintf(stderr, "SKIP: RELAIS_TEST_PGURL is not set (run through tests/scripts/store.sh)\n");
-		return 77;
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	UNIT_PG_RUN(tests, NULL, "tests/scripts/store.sh");
 }

@@ -1,0 +1,70 @@
+/* unit_pg.h - what the unit tests that run against a private PostgreSQL share: the database they were
+ * given (RELAIS_TEST_PGURL, set by the shell test that starts the cluster), a store on it, and SQL on a
+ * side connection to set up states and check what the store wrote. Include after cmocka.h. */
+#ifndef RELAIS_UNIT_PG_H
+#define RELAIS_UNIT_PG_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <libpq-fe.h>
+#include "relais/store.h"
+
+static const char *pgurl;
+
+static inline struct rl_store *unit_pg_store(void)
+{
+	struct rl_store *s = NULL;
+	struct rl_err err = { 0 };
+
+	if (rl_store_open(pgurl, &s, &err) < 0)
+		fail_msg("open: %s", err.msg);
+	return s;
+}
+
+/* Runs SQL on a side connection; returns the first value of the first row as a number (0 when there is
+ * none). */
+static long long sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static long long sql(const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+	PGconn *conn;
+	PGresult *r;
+	long long v = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	conn = PQconnectdb(pgurl);
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	r = PQexec(conn, text);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", text, PQresultErrorMessage(r));
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(conn);
+	return v;
+}
+
+/* Removes every message, its history, deliveries, attempts and large objects. */
+static inline void unit_pg_empty(void)
+{
+	sql("SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
+	sql("TRUNCATE messages, message_events, deliveries, circuits, sent_attempts");
+}
+
+/* main() of such a test: runs the group (with its setup function, or NULL); skips (77) when not run by
+ * its shell test (script, for the message). */
+#define UNIT_PG_RUN(tests, setup, script)                                                               \
+	do {                                                                                            \
+		pgurl = getenv("RELAIS_TEST_PGURL");                                                    \
+		if (pgurl == NULL || *pgurl == '\0') {                                                  \
+			fprintf(stderr, "SKIP: RELAIS_TEST_PGURL is not set (run through " script ")\n"); \
+			return 77;                                                                      \
+		}                                                                                       \
+		return cmocka_run_group_tests(tests, setup, NULL);                                      \
+	} while (0)
+
+#endif
