@@ -37,17 +37,22 @@ int rl_cli_config_opt(const struct rl_command *cmd, struct rl_cli_config_opts *o
 		set = arg + 6;
 	if (set == NULL)
 		return 0;
-	{
-		const char **grown = realloc(o->sets, (size_t)(o->nsets + 1) * sizeof(*grown));
-
-		if (grown == NULL) {
-			rl_cli_usage_error(cmd, "out of memory");
-			return -1;
-		}
-		o->sets = grown;
-		o->sets[o->nsets++] = set;
+	if (rl_cli_config_add_set(o, set) < 0) {
+		rl_cli_usage_error(cmd, "out of memory");
+		return -1;
 	}
 	return 1;
+}
+
+int rl_cli_config_add_set(struct rl_cli_config_opts *o, const char *assignment)
+{
+	const char **grown = realloc(o->sets, (size_t)(o->nsets + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	o->sets = grown;
+	o->sets[o->nsets++] = assignment;
+	return 0;
 }
 
 void rl_cli_config_opts_free(struct rl_cli_config_opts *o)

@@ -162,15 +162,10 @@ static int run_report(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "c:o:", report_options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': co.path = optarg; break;
-		case 's': {
-			const char **grown = realloc(co.sets, (size_t)(co.nsets + 1) * sizeof(*grown));
-
-			if (grown == NULL)
+		case 's':
+			if (rl_cli_config_add_set(&co, optarg) < 0)
 				goto out;
-			co.sets = grown;
-			co.sets[co.nsets++] = optarg;
 			break;
-		}
 		case 'o': output = optarg; break;
 		case OPT_MONTH: month = optarg; break;
 		case OPT_WRAP: wrap = 1; break;

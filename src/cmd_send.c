@@ -119,15 +119,10 @@ static int run_send(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "c:", send_options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': co.path = optarg; break;
-		case 's': {
-			const char **grown = realloc(co.sets, (size_t)(co.nsets + 1) * sizeof(*grown));
-
-			if (grown == NULL)
+		case 's':
+			if (rl_cli_config_add_set(&co, optarg) < 0)
 				return RL_EXIT_USAGE;
-			co.sets = grown;
-			co.sets[co.nsets++] = optarg;
 			break;
-		}
 		case OPT_PAYLOAD: payload = optarg; break;
 		case OPT_TO_URL: sub.dest_url = optarg; break;
 		case OPT_TO_CERT: to_cert = optarg; break;

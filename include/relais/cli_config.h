@@ -26,6 +26,9 @@ struct rl_cli_config_opts {
  * is not; -1 when its value is missing (a usage error was printed, exit with RL_EXIT_USAGE). */
 int rl_cli_config_opt(const struct rl_command *cmd, struct rl_cli_config_opts *o, int argc, char **argv,
 		      int *i);
+/* Adds one "section.key=value" (not copied: it must outlive o), for commands that parse with getopt.
+ * Returns -1 when out of memory. */
+int rl_cli_config_add_set(struct rl_cli_config_opts *o, const char *assignment);
 void rl_cli_config_opts_free(struct rl_cli_config_opts *o);
 /* Loads and validates (mode: enum rl_config_mode); prints every problem. Returns RL_EXIT_OK with *out
  * set (caller frees with rl_config_free), or the exit status. */
