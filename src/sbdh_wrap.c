@@ -264,6 +264,19 @@ out:
 	return rc;
 }
 
+int rl_sbdh_wrap_mem(const void *doc, size_t len, const struct rl_sbdh *h, struct rl_buf *out,
+		     struct rl_err *err)
+{
+	long skip = prolog_length(doc, len < DECL_MAX ? len : DECL_MAX, err);
+
+	if (skip < 0)
+		return -1;
+	if (header_xml(h, out) < 0 || rl_buf_append(out, (const char *)doc + skip, len - (size_t)skip) < 0 ||
+	    rl_buf_puts(out, "\n</StandardBusinessDocument>\n") < 0)
+		return nomem(err);
+	return 0;
+}
+
 static int same_participant(const char *a, const char *b)
 {
 	return a && b && strcasecmp(a, b) == 0;

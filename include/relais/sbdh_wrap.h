@@ -35,6 +35,11 @@ int rl_sbdh_plan(const struct rl_doc_info *info, const struct rl_sbdh_wrap_opts 
 int rl_sbdh_wrap_file(const char *doc_path, const struct rl_sbdh *h, const struct rl_sink *out,
 		      struct rl_err *err);
 
+/* The same for a document in memory (len bytes, UTF-8, with or without XML declaration): the whole
+ * StandardBusinessDocument is appended to out. */
+int rl_sbdh_wrap_mem(const void *doc, size_t len, const struct rl_sbdh *h, struct rl_buf *out,
+		     struct rl_err *err);
+
 /* Reads the SBDH of the file at path (streaming) and checks it against the document inside: sender and
  * receiver must be the seller's and buyer's endpoints when the document has them (participants compared
  * case-insensitively), document type and syntax version those of the document, the process its profile
