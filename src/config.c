@@ -147,6 +147,8 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	  "Country (ISO 3166 alpha-2) of the end users we receive for (C4), for the Peppol reports; empty = ZZ (unknown)." },
 	{ RL_CFG_RETENTION_KEEP, "retention", "keep", RL_CFG_DURATION, "0", 0, 36500 * DAY,
 	  "How long finished messages and their evidence are kept before relais serve removes them (hourly); 0 = forever. Peppol and national rules may require years." },
+	{ RL_CFG_MLS_SEND, "mls", "send", RL_CFG_BOOL, "on", 0, 0,
+	  "Send a Peppol Message Level Status to the sending access point about each business document received: a negative one (RE, FD) when its delivery fails for good, a positive one (AB) when it is delivered and its SBDH asks for it (MLS_TYPE ALWAYS_SEND)." },
 };
 
 struct config_problem {

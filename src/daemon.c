@@ -457,6 +457,9 @@ int rl_daemon_run(struct rl_config *cfg, struct rl_err *err)
 	d.request_timeout = rl_config_duration_seconds(cfg, RL_CFG_LIMITS_REQUEST_TIMEOUT);
 	d.max_body = rl_config_size_bytes(cfg, RL_CFG_LIMITS_MAX_BODY);
 	d.retention_keep = rl_config_duration_seconds(cfg, RL_CFG_RETENTION_KEEP);
+	d.mls_send = rl_config_bool(cfg, RL_CFG_MLS_SEND);
+	d.mls_country = strdup(rl_config_str(cfg, RL_CFG_REPORTING_C4_COUNTRY)[0] ?
+			       rl_config_str(cfg, RL_CFG_REPORTING_C4_COUNTRY) : "ZZ");
 	{
 		char host[200];
 
@@ -522,6 +525,7 @@ out:
 	free(d.conninfo);
 	free(d.spool_dir);
 	free(d.party_id);
+	free(d.mls_country);
 	free(d.inbox_dir);
 	free(d.webhook_url);
 	free(d.outbox_dir);

@@ -14,6 +14,8 @@
  * Relay routes (relay.h) may ask for another syntax: the inbox then gets the converted form beside the
  * original (<MessageId>.<syntax>.xml), the webhook gets it instead, with Relais-Converted-From. A
  * conversion that fails never holds the original back: it is delivered and the failure recorded.
+ * A message delivered (when its payload may ask for it) or failed for good goes on to mls_send.c, which
+ * queues the Message Level Status due to the sending access point.
  */
 #include "config.h"
 #include <errno.h>
@@ -244,6 +246,8 @@ struct worker {
 	struct rl_http_client *http;
 	struct rl_store_delivery done[BATCH_MAX];	/* shallow copies, owned by their hand-offs */
 	struct rl_err done_problems[BATCH_MAX];
+	const struct rl_handoff *done_handoffs[BATCH_MAX];	/* the payload in memory, or NULL */
+	unsigned char done_mls[BATCH_MAX];		/* may ask for a positive Message Level Status */
 	int ndone;
 	int inbox_renamed;				/* files renamed into the inbox since its last sync */
 };
@@ -285,6 +289,8 @@ static void flush_done(struct worker *w)
 			if (rl_store_delivery_note(w->st, dl, text, &err) < 0)
 				rl_log_error(dl->message_id, "cannot record the relay failure: %s", err.msg);
 		}
+		if (w->done_mls[i])
+			rl_mls_after_delivery(w->d, w->st, dl, w->done_handoffs[i], 1);
 	}
 	w->ndone = 0;
 }
@@ -314,6 +320,8 @@ static void deliver_one(struct worker *w, const struct rl_store_delivery *dl, co
 			flush_done(w);
 		w->done[w->ndone] = *dl;
 		w->done_problems[w->ndone] = problem;
+		w->done_handoffs[w->ndone] = h;
+		w->done_mls[w->ndone] = d->mls_send && rl_mls_may_be_asked(h);
 		w->ndone++;
 	} else {
 		char text[RL_ERR_MSG_MAX + 64];
@@ -331,6 +339,8 @@ static void deliver_one(struct worker *w, const struct rl_store_delivery *dl, co
 		}
 		rl_log_warn(dl->message_id, "delivery attempt %d failed%s: %s", dl->attempts,
 			    final ? " for good" : "", text);
+		if (final)
+			rl_mls_after_delivery(d, w->st, dl, h, 0);
 	}
 }
 

@@ -1907,3 +1907,44 @@ int rl_store_wait(struct rl_store *s, int timeout_ms, struct rl_err *err)
 			return rl_err_set(err, RL_ERR_IO, "waiting for notifications: %s", strerror(errno));
 	}
 }
+
+/* ---------------------------------------------------------------- Message Level Status */
+
+/* The history detail of an MLS queued about a received message: "MLS <code> queued: <MessageId>". */
+int rl_store_mls_queued(struct rl_store *s, int64_t message, struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int found;
+
+	p_int(&p, message);
+	r = run(s, -1, "SELECT EXISTS (SELECT 1 FROM message_events WHERE message = $1::bigint"
+		       " AND detail LIKE 'MLS __ queued: %')", &p, 0, err);
+	if (r == NULL)
+		return -1;
+	found = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return found;
+}
+
+int rl_store_mls_record(struct rl_store *s, int64_t message, const char *code, const char *mls_message_id,
+			struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int n;
+
+	p_int(&p, message);
+	p_text(&p, code);
+	p_text(&p, mls_message_id);
+	r = run(s, -1, "INSERT INTO message_events (message, state, detail)"
+		       " SELECT id, state, 'MLS ' || $2::text || ' queued: ' || $3::text FROM messages"
+		       " WHERE id = $1::bigint AND direction = 0", &p, 0, err);
+	if (r == NULL)
+		return -1;
+	n = atoi(PQcmdTuples(r));
+	PQclear(r);
+	if (n != 1)
+		return rl_err_set(err, RL_ERR_NOT_FOUND, "no received message with row id %lld", (long long)message);
+	return 0;
+}

@@ -10,6 +10,7 @@
  *   api.c       the JSON REST API (/api/v1/...), the health document shared with `relais status`, and
  *               GET /metrics (the numbers counted by metrics.c)
  *   routing.c   the static routing table (routing.table)
+ *   mls_send.c  the Message Level Status about a received document once its delivery is settled
  *   retention.c removal of finished messages older than retention.keep, hourly
  *
  * Threads: libmicrohttpd's pool answers requests; queue.workers sender threads; one delivery thread;
@@ -89,6 +90,8 @@ struct rl_daemon {
 	long long request_timeout;
 	unsigned long long max_body;
 	long long retention_keep;	/* seconds finished messages are kept; 0 = forever */
+	int mls_send;			/* mls.send: Message Level Status about received documents */
+	char *mls_country;		/* COUNTRY_C1 of the MLS we send (reporting.c4_country, else ZZ) */
 };
 
 /* The identity that signs now (receipts, error signals, sent messages). */
@@ -146,6 +149,14 @@ struct rl_handoff {
 	unsigned char *payload;		/* NULL: the worker reads it from the store */
 	size_t payload_len;
 };
+/* mls_send.c: whether a delivered message may ask for a positive MLS (its payload in memory mentions
+ * MLS_TYPE, or is not in memory), and the MLS about the message of dl once its deliveries are settled:
+ * delivered (all done) or failed for good. Queues it (at most once per message) when due and mls.send is
+ * on; problems are logged, never fail the delivery. */
+int rl_mls_may_be_asked(const struct rl_handoff *h);
+void rl_mls_after_delivery(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
+			   const struct rl_handoff *h, int delivered);
+
 /* Frees h and the hand-offs chained after it (next). */
 void rl_handoff_free(struct rl_handoff *h);
 /* Whether the delivery worker takes hand-offs now: it runs and has fewer than a few hundred queued (a

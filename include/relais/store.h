@@ -325,6 +325,16 @@ struct rl_store_stats {
 void rl_store_stats_free(struct rl_store_stats *st);
 int rl_store_stats(struct rl_store *s, struct rl_store_stats *st, struct rl_err *err);
 
+/* ---------------------------------------------------------------- Message Level Status */
+
+/* Whether an MLS about the received message (row id) was queued already: 1 yes, 0 no. */
+int rl_store_mls_queued(struct rl_store *s, int64_t message, struct rl_err *err);
+/* Records in the received message's history that the MLS with response code `code` (AB, RE...) was
+ * queued about it as the outbound message mls_message_id ("MLS AB queued: <MessageId>"). An id that is
+ * no received message is RL_ERR_NOT_FOUND. */
+int rl_store_mls_record(struct rl_store *s, int64_t message, const char *code, const char *mls_message_id,
+			struct rl_err *err);
+
 /* ---------------------------------------------------------------- wake-ups */
 
 /* Notifications carry the message row id: relais_outbound (a submission), relais_delivery (a received

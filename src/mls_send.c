@@ -1,0 +1,215 @@
+/*
+ * mls_send.c - `relais serve` as C3: the Peppol Message Level Status about a received business document,
+ * queued once its backend delivery is settled (spec digest section 8.1).
+ *
+ * Delivered (every delivery of the message done): an AB MLS when the document's SBDH asks for positive
+ * ones (MLS_TYPE ALWAYS_SEND). Failed for good: an RE MLS with status reason FD, whatever MLS_TYPE says.
+ * Never about an MLS, never about a document without an SBDH, at most one per message (its history
+ * records the MLS queued). The MLS is SBDH-wrapped and queued as an ordinary outbound message, so the
+ * sender delivers it (static route or discovery) with its retries.
+ *
+ * The delivery thread calls in only when it may be due: for a success, when the payload it holds
+ * mentions MLS_TYPE (rl_mls_may_be_asked); the SBDH is read here, from the bytes in memory or the first
+ * chunk of the stored payload.
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "relais/daemon.h"
+#include "relais/keys.h"
+#include "relais/log.h"
+#include "relais/mls.h"
+#include "relais/sbdh_wrap.h"
+
+#define HEAD_MAX RL_STORE_ROW_PAYLOAD_MAX	/* bytes of a stored payload read for its SBDH */
+#define HEAD_FULL 1000000			/* the sink's "enough" code, not an error */
+#define MLS_FD_TEXT "The document could not be delivered to the receiver"
+
+int rl_mls_may_be_asked(const struct rl_handoff *h)
+{
+	/* Without the bytes at hand the header is read from the store: it may ask. */
+	if (h == NULL || h->payload == NULL)
+		return 1;
+	return memmem(h->payload, h->payload_len, "MLS_TYPE", 8) != NULL;
+}
+
+/* Keeps the first HEAD_MAX bytes, then stops the read. */
+static int head_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
+{
+	struct rl_buf *b = ctx;
+	size_t room = HEAD_MAX - b->len;
+
+	if (rl_buf_append(b, data, len < room ? len : room) < 0)
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	if (b->len >= HEAD_MAX)
+		return rl_err_set(err, HEAD_FULL, "enough");
+	return 0;
+}
+
+/* The SBDH of the received message: 1 read, 0 none (a bare document), -1 error. */
+static int read_header(struct rl_store *st, int64_t message, const struct rl_handoff *h, struct rl_sbdh *sbdh,
+		       struct rl_err *err)
+{
+	struct rl_buf head = RL_BUF_INIT;
+	const void *data;
+	size_t len;
+	FILE *in;
+	int rc;
+
+	if (h && h->payload) {
+		data = h->payload;
+		len = h->payload_len;
+	} else {
+		struct rl_sink sink = { head_write, &head };
+
+		if (rl_store_payload_read(st, message, &sink, err) < 0 && err->code != HEAD_FULL) {
+			rl_buf_free(&head);
+			return -1;
+		}
+		data = head.data ? head.data : "";
+		len = head.len;
+	}
+	in = fmemopen((void *)data, len ? len : 1, "rb");
+	if (in == NULL) {
+		rl_buf_free(&head);
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	}
+	rc = rl_sbdh_read_stream(in, "the received payload", sbdh, err);
+	fclose(in);
+	rl_buf_free(&head);
+	return rc;
+}
+
+/* Our seat: identity.party_id, else the CN of the certificate we sign with. */
+static int our_seat(struct rl_daemon *d, char *out, size_t size)
+{
+	struct rl_keyring *keys;
+	const struct rl_identity *id;
+	int rc = 0;
+
+	if (d->party_id && d->party_id[0]) {
+		snprintf(out, size, "%s", d->party_id);
+		return 0;
+	}
+	keys = rl_daemon_keyring(d);
+	id = rl_keyring_signer(keys);
+	if (id == NULL || id->cert == NULL || rl_cert_cn(id->cert, out, size) == NULL)
+		rc = -1;
+	rl_keyring_put(d, keys);
+	return rc;
+}
+
+/* Builds the MLS and its SBDH into sbd; *code says which. */
+static int build(struct rl_daemon *d, const struct rl_store_message *m, const struct rl_sbdh *orig, int delivered,
+		 struct rl_buf *sbd, struct rl_err *err)
+{
+	char seat[128], ours[64], addressee[128];
+	struct rl_mls mls = { 0 };
+	struct rl_buf doc = RL_BUF_INIT;
+	struct rl_sbdh h;
+	int rc;
+
+	if (our_seat(d, seat, sizeof(seat)) < 0)
+		return rl_err_set(err, RL_ERR_CONFIG, "our seat id is not known (identity.party_id)");
+	if (rl_mls_spid_of_seat(seat, ours, sizeof(ours), err) < 0 ||
+	    rl_mls_addressee(orig, m->from_party, addressee, sizeof(addressee), err) < 0)
+		return -1;
+	mls.sender = ours;
+	mls.receiver = addressee;
+	mls.reference = orig->instance_id;
+	if (delivered) {
+		mls.code = (char *)RL_MLS_DELIVERED;
+	} else {
+		mls.code = (char *)RL_MLS_REJECTED;
+		mls.description = (char *)MLS_FD_TEXT;
+		mls.reasons[0] = (char *)RL_MLS_REASON_DELIVERY;
+		mls.nreasons = 1;
+	}
+	if (rl_mls_build(&mls, &doc, err) < 0)
+		return -1;
+	if (rl_mls_sbdh(ours, addressee, d->mls_country ? d->mls_country : "ZZ", &h, err) < 0) {
+		rl_buf_free(&doc);
+		return -1;
+	}
+	rc = rl_sbdh_wrap_mem(doc.data, doc.len, &h, sbd, err);
+	rl_sbdh_free(&h);
+	rl_buf_free(&doc);
+	return rc;
+}
+
+/* Queues the MLS; 1 queued, 0 none due, -1 error. */
+static int queue_mls(struct rl_daemon *d, struct rl_store *st, int64_t message, const struct rl_handoff *h,
+		     int delivered, char **mls_id, struct rl_err *err)
+{
+	struct rl_store_message m = { 0 };
+	struct rl_sbdh orig = { 0 };
+	struct rl_buf sbd = RL_BUF_INIT;
+	struct rl_store_submission sub = { 0 };
+	int64_t row;
+	int rc = -1, found;
+
+	found = rl_store_message_get(st, message, NULL, RL_DIR_IN, &m, err);
+	if (found <= 0) {
+		if (found == 0)
+			rl_err_set(err, RL_ERR_NOT_FOUND, "received message row %lld is gone", (long long)message);
+		goto out;
+	}
+	/* A success counts once every delivery of the message is done; a redelivery may follow a failure. */
+	if (strcmp(m.state, delivered ? "delivered" : "failed") != 0) {
+		rc = 0;
+		goto out;
+	}
+	found = read_header(st, message, h, &orig, err);
+	if (found <= 0) {
+		rc = found;	/* a bare document: nothing to refer to */
+		goto out;
+	}
+	if (!rl_mls_wanted(&orig, delivered)) {
+		rc = 0;
+		goto out;
+	}
+	found = rl_store_mls_queued(st, message, err);
+	if (found != 0) {
+		rc = found < 0 ? -1 : 0;
+		goto out;
+	}
+	if (build(d, &m, &orig, delivered, &sbd, err) < 0)
+		goto out;
+	sub.payload = fmemopen(sbd.data, sbd.len, "rb");
+	if (sub.payload == NULL) {
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	sub.payload_mime_type = "application/xml";
+	sub.source = "mls";
+	rc = rl_store_outbound_submit(st, &sub, &row, mls_id, err);
+	fclose(sub.payload);
+	if (rc < 0)
+		goto out;
+	rc = rl_store_mls_record(st, message, delivered ? RL_MLS_DELIVERED : RL_MLS_REJECTED, *mls_id, err) < 0 ? -1 : 1;
+out:
+	rl_buf_free(&sbd);
+	rl_sbdh_free(&orig);
+	rl_store_message_free(&m);
+	return rc;
+}
+
+void rl_mls_after_delivery(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
+			   const struct rl_handoff *h, int delivered)
+{
+	struct rl_err err;
+	char *mls_id = NULL;
+	int rc;
+
+	if (!d->mls_send)
+		return;
+	rl_err_clear(&err);
+	rc = queue_mls(d, st, dl->message, h, delivered, &mls_id, &err);
+	if (rc < 0)
+		rl_log_error(dl->message_id, "no Message Level Status sent: %s", err.msg);
+	else if (rc == 1)
+		rl_log_info(dl->message_id, "Message Level Status %s queued as %s", delivered ? RL_MLS_DELIVERED :
+			    RL_MLS_REJECTED, mls_id);
+	free(mls_id);
+}
