@@ -148,7 +148,7 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	{ RL_CFG_RETENTION_KEEP, "retention", "keep", RL_CFG_DURATION, "0", 0, 36500 * DAY,
 	  "How long finished messages and their evidence are kept before relais serve removes them (hourly); 0 = forever. Peppol and national rules may require years." },
 	{ RL_CFG_MLS_SEND, "mls", "send", RL_CFG_BOOL, "on", 0, 0,
-	  "Send a Peppol Message Level Status to the sending access point about each business document received: a negative one (RE, FD) when its delivery fails for good, a positive one (AB) when it is delivered and its SBDH asks for it (MLS_TYPE ALWAYS_SEND)." },
+	  "Send the Peppol Message Level Status to the sender's access point: RE when a delivery fails for good, AB when an SBDH asks for it." },
 };
 
 struct config_problem {
