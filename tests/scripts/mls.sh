@@ -1,7 +1,7 @@
 #!/bin/sh
 # mls.sh - the Peppol Message Level Status between two access points over HTTPS on loopback, with a
 # private PostgreSQL: B (C3) answers an invoice whose SBDH asks for it (MLS_TYPE ALWAYS_SEND) with an AB
-# MLS that A (C2) receives in its inbox, routed by B's static route for 0242:000001; an invoice without
+# MLS that A (C2) receives in its inbox (also for a payload read back from the store), routed by B's static route for 0242:000001; an invoice without
 # MLS_TYPE and an MLS received get none; with mls.send=off none is sent; a delivery that fails for good
 # at B gives an RE MLS with status reason FD whatever MLS_TYPE says.
 . "$top_srcdir/tests/scripts/lib.sh"
@@ -74,6 +74,18 @@ fi
 [ "$(mls_event_b "$MID1")" = "MLS AB" ] && ok "B's history of inv-1 records the MLS queued" ||
 	not_ok "B's history of inv-1: '$(mls_event_b "$MID1")'"
 
+# 1b. The same for a payload too large to be handed over in memory: its SBDH is read from the store.
+make_invoice 6 "$TMP/inv-6.xml"
+head -c 150000 /dev/urandom | base64 -w 76 > "$TMP/big"
+awk -v f="$TMP/big" '/^<\/cbc:Note>/ { while ((getline l < f) > 0) print l } { print }' "$TMP/inv-6.xml" |
+	sed "s|</BusinessScope>|<Scope><Type>MLS_TYPE</Type><InstanceIdentifier>ALWAYS_SEND</InstanceIdentifier></Scope></BusinessScope>|" \
+	> "$TMP/inv-6-big.xml"
+[ "$(wc -c < "$TMP/inv-6-big.xml")" -gt 200000 ] && ok "inv-6 is over 200 KB" || not_ok "inv-6 size"
+send_a "$TMP/inv-6-big.xml" "invoice inv-6 (ALWAYS_SEND, large)"
+MID6=$MID
+wait_until 30 "B delivers inv-6" -- in_b_state_is delivered "$MID6"
+wait_until 30 "A's inbox receives the MLS about inv-6" -- mls_at_a inv-6
+
 # 2. No MLS_TYPE: delivered, no MLS. 3. An MLS received (even one whose SBDH says ALWAYS_SEND): no MLS.
 invoice 2
 MID2=$MID
@@ -87,7 +99,7 @@ wait_until 30 "B delivers the MLS" -- in_b_state_is delivered "$MID_MLS"
 invoice 3 ALWAYS_SEND
 MID3=$MID
 wait_until 30 "B queues the MLS about inv-3" -- mls_queued_about "$MID3"
-[ "$(mls_sent_by_b)" = 2 ] && ok "B sent no MLS about inv-2 (no MLS_TYPE) nor about the MLS" ||
+[ "$(mls_sent_by_b)" = 3 ] && ok "B sent no MLS about inv-2 (no MLS_TYPE) nor about the MLS" ||
 	not_ok "B queued $(mls_sent_by_b) outbound messages"
 [ -z "$(mls_event_b "$MID2")" ] && [ -z "$(mls_event_b "$MID_MLS")" ] && ok "their histories name no MLS" ||
 	not_ok "history: '$(mls_event_b "$MID2")' '$(mls_event_b "$MID_MLS")'"
@@ -122,7 +134,7 @@ if [ -n "$F" ]; then
 fi
 [ "$(mls_event_b "$MID5")" = "MLS RE" ] && ok "B's history of inv-5 records the RE MLS" ||
 	not_ok "B's history of inv-5: '$(mls_event_b "$MID5")'"
-[ "$(mls_sent_by_b)" = 3 ] && [ -z "$(mls_event_b "$MID4")" ] && ok "none was sent about inv-4 (mls.send=off)" ||
+[ "$(mls_sent_by_b)" = 4 ] && [ -z "$(mls_event_b "$MID4")" ] && ok "none was sent about inv-4 (mls.send=off)" ||
 	not_ok "B queued $(mls_sent_by_b) outbound messages"
 ap_stop B
 ap_stop A
