@@ -23,7 +23,7 @@ const struct rl_command rl_cmd_report = {
 	.summary = "write the monthly Peppol TSR or EUSR from the message store",
 	.usage =
 		"usage: relais report -c FILE [--set section.key=value ...] tsr|eusr --month YYYY-MM\n"
-		"                     [-o FILE] [--wrap --sender ID --country CC [--send]]\n"
+		"                     [-o FILE] [--wrap --sender ID [--country CC] [--send]]\n"
 		"\n"
 		"Writes the Peppol Transaction Statistics Report (tsr, TSR 1.0) or End User Statistics\n"
 		"Report (eusr, EUSR 1.1) of the calendar month (UTC) for this access point, counted from\n"
@@ -38,6 +38,7 @@ const struct rl_command rl_cmd_report = {
 		"                    (" RL_REPORT_RECEIVER "), with the report's document type and process\n"
 		"  --sender ID       with --wrap: the reporting service provider's participant (ICD:value)\n"
 		"  --country CC      with --wrap: COUNTRY_C1, the service provider's country\n"
+		"                    (default: identity.country)\n"
 		"  --send            with --wrap: queue the wrapped report for sending (as `relais send\n"
 		"                    --no-wait` does: the running `relais serve` routes and sends it)\n"
 		"                    and print its MessageId instead of writing it\n"
@@ -196,8 +197,8 @@ static int run_report(int argc, char **argv)
 		rl_cli_usage_error(&rl_cmd_report, "--month: %s", err.msg);
 		goto out;
 	}
-	if (wrap && (sender == NULL || country == NULL)) {
-		rl_cli_usage_error(&rl_cmd_report, "--wrap needs --sender ID and --country CC");
+	if (wrap && sender == NULL) {
+		rl_cli_usage_error(&rl_cmd_report, "--wrap needs --sender ID");
 		goto out;
 	}
 	if (!wrap && (sender || country || send)) {
@@ -220,6 +221,10 @@ static int run_report(int argc, char **argv)
 	if (rc != RL_EXIT_OK)
 		goto out;
 	rc = RL_EXIT_USAGE;
+	if (wrap && country == NULL && *(country = rl_config_str(cfg, RL_CFG_IDENTITY_COUNTRY)) == '\0') {
+		rl_cli_usage_error(&rl_cmd_report, "--wrap needs --country CC, or identity.country set");
+		goto out;
+	}
 	if (rl_init(&err) < 0 || (seat = own_seat(cfg, &err)) == NULL) {
 		rl_cli_fail(&err);
 		goto out;

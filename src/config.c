@@ -48,6 +48,8 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	  "Password of identity.next_keystore." },
 	{ RL_CFG_IDENTITY_SWITCH_AT, "identity", "switch_at", RL_CFG_STRING, "", 0, 0,
 	  "Date-time (2026-03-01T00:00:00Z) from which we sign with the second identity; empty = it only decrypts." },
+	{ RL_CFG_IDENTITY_COUNTRY, "identity", "country", RL_CFG_STRING, "", 0, 0,
+	  "This service provider's country (ISO 3166 alpha-2), COUNTRY_C1 of what it sends about itself: the Message Level Status, the Peppol reports; empty = ZZ." },
 	{ RL_CFG_TRUST_ANCHORS, "trust", "anchors", RL_CFG_FILE, "", 0, 0,
 	  "PEM bundle of the CA certificates that peer access point certificates must chain to." },
 	{ RL_CFG_TRUST_SMP_ANCHORS, "trust", "smp_anchors", RL_CFG_FILE, "", 0, 0,
@@ -686,6 +688,15 @@ static int is_set(const struct rl_config *cfg, enum rl_config_key key)
 	return cfg->values[key][0] != '\0';
 }
 
+/* A country key, when set: two capital letters (ISO 3166 alpha-2; ZZ for unknown). */
+static void check_country(struct rl_config *cfg, enum rl_config_key key)
+{
+	const char *v = cfg->values[key];
+
+	if (is_set(cfg, key) && (strlen(v) != 2 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 2))
+		key_problem(cfg, key, "'%s' is not a two-letter country code (ISO 3166 alpha-2)", v);
+}
+
 /* The second identity of a key rollover: the same rules as the first, and a valid switch time. */
 static void check_identity_next(struct rl_config *cfg)
 {
@@ -771,12 +782,8 @@ static void check_rules(struct rl_config *cfg, enum rl_config_mode mode)
 		if (strlen(id) < 6 || strspn(id, "0123456789") != 4 || id[4] != ':')
 			key_problem(cfg, RL_CFG_RELAY_SENDER, "'%s' is not a participant id ICD:value", v);
 	}
-	if (is_set(cfg, RL_CFG_REPORTING_C4_COUNTRY)) {
-		const char *v = cfg->values[RL_CFG_REPORTING_C4_COUNTRY];
-
-		if (strlen(v) != 2 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != 2)
-			key_problem(cfg, RL_CFG_REPORTING_C4_COUNTRY, "'%s' is not a two-letter country code (ISO 3166 alpha-2)", v);
-	}
+	check_country(cfg, RL_CFG_IDENTITY_COUNTRY);
+	check_country(cfg, RL_CFG_REPORTING_C4_COUNTRY);
 	if (mode != RL_CFG_MODE_SERVE)
 		return;
 	if (!has_pair && !has_store)

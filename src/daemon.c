@@ -458,8 +458,8 @@ int rl_daemon_run(struct rl_config *cfg, struct rl_err *err)
 	d.max_body = rl_config_size_bytes(cfg, RL_CFG_LIMITS_MAX_BODY);
 	d.retention_keep = rl_config_duration_seconds(cfg, RL_CFG_RETENTION_KEEP);
 	d.mls_send = rl_config_bool(cfg, RL_CFG_MLS_SEND);
-	d.mls_country = strdup(rl_config_str(cfg, RL_CFG_REPORTING_C4_COUNTRY)[0] ?
-			       rl_config_str(cfg, RL_CFG_REPORTING_C4_COUNTRY) : "ZZ");
+	d.mls_country = strdup(rl_config_str(cfg, RL_CFG_IDENTITY_COUNTRY)[0] ?
+			       rl_config_str(cfg, RL_CFG_IDENTITY_COUNTRY) : "ZZ");
 	{
 		char host[200];
 

@@ -91,7 +91,7 @@ struct rl_daemon {
 	unsigned long long max_body;
 	long long retention_keep;	/* seconds finished messages are kept; 0 = forever */
 	int mls_send;			/* mls.send: Message Level Status about received documents */
-	char *mls_country;		/* COUNTRY_C1 of the MLS we send (reporting.c4_country, else ZZ) */
+	char *mls_country;		/* COUNTRY_C1 of the MLS we send (identity.country, else ZZ) */
 };
 
 /* The identity that signs now (receipts, error signals, sent messages). */

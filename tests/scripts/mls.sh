@@ -3,7 +3,8 @@
 # private PostgreSQL: B (C3) answers an invoice whose SBDH asks for it (MLS_TYPE ALWAYS_SEND) with an AB
 # MLS that A (C2) receives in its inbox (also for a payload read back from the store), routed by B's static route for 0242:000001; an invoice without
 # MLS_TYPE and an MLS received get none; with mls.send=off none is sent; a delivery that fails for good
-# at B gives an RE MLS with status reason FD whatever MLS_TYPE says.
+# at B gives an RE MLS with status reason FD whatever MLS_TYPE says. The MLS's COUNTRY_C1 is B's
+# identity.country.
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
@@ -11,6 +12,7 @@ command -v xmllint >/dev/null 2>&1 || { echo "SKIP: no xmllint"; exit 77; }
 ap_pair_config
 printf '0242:000001 https://127.0.0.1:%s/as4 %s\n' "$PORT_A" "$PKI/POP000001.cert.pem" > "$TMP/B/routes"
 printf 'routing.table=%s\n' "$TMP/B/routes" >> "$TMP/B/sets"
+printf 'identity.country=DK\n' >> "$TMP/B/sets"
 
 in_b() { sql "$DB_B" "SELECT $1 FROM messages WHERE direction=0 AND message_id='$2'"; }
 in_b_state_is() { [ "$(in_b state "$2")" = "$1" ]; }
@@ -64,6 +66,8 @@ if [ -n "$F" ]; then
 	[ "$(xp "$F" "//*[local-name()='DocumentIdentification']/*[local-name()='InstanceIdentifier']")" != inv-1 ] &&
 		ok "an MLS in an SBDH with the MLS doctype, to 0242:000001, with an InstanceIdentifier of its own" ||
 		{ not_ok "the MLS's SBDH"; head -c 1500 "$F" | sed 's/^/    /'; }
+	c1=$(xp "$F" "//*[local-name()='Scope'][*[local-name()='Type']='COUNTRY_C1']/*[local-name()='InstanceIdentifier']")
+	[ "$c1" = DK ] && ok "its COUNTRY_C1 is B's identity.country" || not_ok "COUNTRY_C1 '$c1', wanted DK"
 	if [ -n "$RELAIS_SHARED_DIR" ] && [ -f "$RELAIS_SHARED_DIR/invoice-corpus/xsd/ubl-2.1/maindoc/UBL-ApplicationResponse-2.1.xsd" ]; then
 		xmllint --xpath "//*[local-name()='ApplicationResponse']" "$F" > "$TMP/ar.xml" 2>/dev/null
 		xmllint --noout --nonet --schema "$RELAIS_SHARED_DIR/invoice-corpus/xsd/ubl-2.1/maindoc/UBL-ApplicationResponse-2.1.xsd" \

@@ -105,6 +105,12 @@ check "$TMP/a-tsr-sbd.xml" "/$(e StandardBusinessDocument)/$(e TransactionStatis
 	"the report follows the header"
 expect_exit 0 "A's EUSR wrapped" -- report_a eusr --month "$MONTH" --wrap --sender 0088:5798000000001 --country BE
 check "$TMP/stdout" "$H/$(e DocumentIdentification)/$(e TypeVersion)" 1.1 "EUSR SBDH TypeVersion"
+expect_exit 2 "--wrap without --country and without identity.country" -- \
+	report_a eusr --month "$MONTH" --wrap --sender 0088:5798000000001
+expect_exit 0 "--wrap takes the country from identity.country" -- \
+	report_a eusr --month "$MONTH" --wrap --sender 0088:5798000000001 --set identity.country=LU
+check "$TMP/stdout" "$H/$(e BusinessScope)/$(e Scope)[$(e Type)='COUNTRY_C1']/$(e InstanceIdentifier)" LU \
+	"SBDH COUNTRY_C1 from identity.country"
 
 # Queued for sending (here A's routing table sends everything to B), and counted as a transaction itself.
 EUSR_DT="urn:fdc:peppol:end-user-statistics-report:1.1::EndUserStatisticsReport##$EUSR_CUST::1.1"
