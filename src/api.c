@@ -146,6 +146,8 @@ static json_t *message_json(const struct rl_store_message *m)
 	}
 	if (m->receipt_message_id)
 		json_object_set_new(o, "receipt_message_id", json_string(m->receipt_message_id));
+	if (m->mls_code)
+		json_object_set_new(o, "mls", json_string(m->mls_code));
 	if (m->last_error)
 		json_object_set_new(o, "last_error", json_string(m->last_error));
 	return o;

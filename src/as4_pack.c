@@ -30,6 +30,7 @@ void rl_as4_sent_free(struct rl_as4_sent *s)
 {
 	free(s->message_id);
 	free(s->content_type);
+	free(s->document_id);
 	rl_buf_free(&s->references);
 	rl_buf_free(&s->envelope);
 	memset(s, 0, sizeof(*s));
@@ -350,6 +351,8 @@ int rl_as4_pack(const struct rl_as4_pack_opts *o, const struct rl_sink *out, int
 	}
 	sent->message_id = strdup(um.message_id);
 	sent->content_type = strdup(rl_mime_writer_content_type(w));
+	if (has_sbdh == 1 && sbdh.instance_id && (sent->document_id = strdup(sbdh.instance_id)) == NULL)
+		sent->message_id = (free(sent->message_id), NULL);
 	if (sent->message_id == NULL || sent->content_type == NULL) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		goto done;

@@ -212,6 +212,8 @@ static int show(struct rl_store *st, const struct rl_store_message *m, int json,
 	printf("updated      %s\n", updated);
 	printf("receipt      %s%s%s\n", m->receipt_stored ? "stored" : "none",
 	       m->receipt_message_id ? " " : "", m->receipt_message_id ? m->receipt_message_id : "");
+	if (m->mls_code)
+		printf("mls          %s (the receiver's Message Level Status)\n", m->mls_code);
 	if (m->last_error)
 		printf("last error   %s\n", m->last_error);
 	printf("history\n");

@@ -1,6 +1,7 @@
 /*
  * mls_send.c - `relais serve` as C3: the Peppol Message Level Status about a received business document,
- * queued once its backend delivery is settled (spec digest section 8.1).
+ * queued once its backend delivery is settled (spec digest section 8.1). As C2: an MLS that comes back is
+ * delivered like any document and also noted against the message we sent (rl_mls_note_received).
  *
  * Delivered (every delivery of the message done): an AB MLS when the document's SBDH asks for positive
  * ones (MLS_TYPE ALWAYS_SEND). Failed for good: an RE MLS with status reason FD, whatever MLS_TYPE says.
@@ -212,4 +213,39 @@ void rl_mls_after_delivery(struct rl_daemon *d, struct rl_store *st, const struc
 		rl_log_info(dl->message_id, "Message Level Status %s queued as %s", delivered ? RL_MLS_DELIVERED :
 			    RL_MLS_REJECTED, mls_id);
 	free(mls_id);
+}
+
+int rl_mls_came_back(const struct rl_handoff *h)
+{
+	return h != NULL && h->payload != NULL && memmem(h->payload, h->payload_len, RL_MLS_CUSTOMIZATION,
+							  strlen(RL_MLS_CUSTOMIZATION)) != NULL;
+}
+
+void rl_mls_note_received(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_handoff *h)
+{
+	struct rl_mls mls = { 0 };
+	struct rl_buf detail = RL_BUF_INIT;
+	struct rl_err err;
+	int rc;
+
+	if (rl_mls_read_mem(h->payload, h->payload_len, &mls, &err) < 0) {
+		rl_log_warn(dl->message_id, "a Message Level Status that cannot be read: %s", err.msg);
+		goto out;
+	}
+	for (int i = 0; i < mls.nreasons; i++)
+		rl_buf_printf(&detail, "%s%s", i ? "," : "", mls.reasons[i]);
+	rl_buf_printf(&detail, "%sin %s", mls.nreasons ? " " : "", dl->message_id);
+	rc = detail.data ? rl_store_mls_received(st, mls.reference, mls.code, detail.data, &err) : -1;
+	if (rc < 0)
+		rl_log_error(dl->message_id, "Message Level Status not noted: %s",
+			     detail.data ? err.msg : "out of memory");
+	else if (rc == 0)
+		rl_log_warn(dl->message_id, "Message Level Status %s about document %s, which was not sent from here",
+			    mls.code, mls.reference);
+	else
+		rl_log_info(dl->message_id, "Message Level Status %s received about document %s", mls.code,
+			    mls.reference);
+out:
+	rl_buf_free(&detail);
+	rl_mls_free(&mls);
 }

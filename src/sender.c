@@ -457,11 +457,12 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 			}
 		}
 	}
-	for (int i = 0; rl_store_outbound_delivered(st, m->id, res.body.data, res.body.len, info.message_id,
-						    earlier.sent.envelope.len ? earlier.sent.envelope.data
-									      : sent.envelope.data,
-						    earlier.sent.envelope.len ? earlier.sent.envelope.len
-									      : sent.envelope.len, &err) < 0;) {
+	for (int i = 0; rl_store_outbound_delivered_document(st, m->id, res.body.data, res.body.len, info.message_id,
+							     earlier.sent.envelope.len ? earlier.sent.envelope.data
+										       : sent.envelope.data,
+							     earlier.sent.envelope.len ? earlier.sent.envelope.len
+										       : sent.envelope.len,
+							     sent.document_id, &err) < 0;) {
 		if (!rl_daemon_db_retry(d, &i, &err)) {
 			/* The peer has it; when the lease runs out, the next attempt is answered by its duplicate
 			 * detection with the same receipt. */

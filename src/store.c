@@ -47,8 +47,8 @@
 	"extract(epoch FROM m.created_at)::bigint AS created_epoch, " \
 	"extract(epoch FROM m.updated_at)::bigint AS updated_epoch, " \
 	"extract(epoch FROM m.next_attempt_at)::bigint AS next_attempt_epoch, " \
-	"m.last_error, m.receipt_message_id, m.receipt IS NOT NULL OR m.signal IS NOT NULL"
-#define MESSAGE_COLUMN_COUNT 23
+	"m.last_error, m.receipt_message_id, m.receipt IS NOT NULL OR m.signal IS NOT NULL, m.mls_code"
+#define MESSAGE_COLUMN_COUNT 24
 
 /*
  * The messages retention may remove ($1: the cutoff, epoch seconds): finished (outbound delivered or
@@ -157,8 +157,8 @@ static const char *const statement_sql[ST_COUNT] = {
 		" FROM c",
 	[ST_OUTBOUND_DELIVERED] =
 		"WITH m AS (UPDATE messages SET state = 'delivered', receipt = $2, receipt_message_id = $3::text,"
-		"  envelope = $4, lease_owner = NULL, lease_until = NULL, last_error = NULL, last_error_at = NULL,"
-		"  updated_at = now()"
+		"  envelope = $4, document_id = coalesce($5::text, document_id), lease_owner = NULL, lease_until = NULL,"
+		"  last_error = NULL, last_error_at = NULL, updated_at = now()"
 		" WHERE id = $1 AND direction = 1 RETURNING id, dest_url, wake_on_outcome),"
 		" e AS (INSERT INTO message_events (message, state, detail)"
 		"  SELECT id, 'delivered', 'receipt ' || coalesce($3::text, '') FROM m),"
@@ -750,6 +750,7 @@ void rl_store_message_free(struct rl_store_message *m)
 	free(m->payload_mime_type);
 	free(m->last_error);
 	free(m->receipt_message_id);
+	free(m->mls_code);
 	free(m->payload);
 	memset(m, 0, sizeof(*m));
 }
@@ -783,6 +784,7 @@ static int fill_message(const PGresult *r, int row, struct rl_store_message *m, 
 	m->last_error = dup_value(r, row, c++, &failed);
 	m->receipt_message_id = dup_value(r, row, c++, &failed);
 	m->receipt_stored = bool_value(r, row, c++);
+	m->mls_code = dup_value(r, row, c++, &failed);
 	if (failed) {
 		rl_store_message_free(m);
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
@@ -1321,6 +1323,14 @@ int rl_store_outbound_delivered(struct rl_store *s, int64_t id, const char *rece
 				const char *receipt_message_id, const char *sent_envelope,
 				size_t sent_envelope_len, struct rl_err *err)
 {
+	return rl_store_outbound_delivered_document(s, id, receipt, receipt_len, receipt_message_id, sent_envelope,
+						    sent_envelope_len, NULL, err);
+}
+
+int rl_store_outbound_delivered_document(struct rl_store *s, int64_t id, const char *receipt, size_t receipt_len,
+					 const char *receipt_message_id, const char *sent_envelope,
+					 size_t sent_envelope_len, const char *document_id, struct rl_err *err)
+{
 	struct params p = { 0 };
 
 	if (check_bytes_len(receipt_len, "a receipt", err) < 0 ||
@@ -1330,6 +1340,7 @@ int rl_store_outbound_delivered(struct rl_store *s, int64_t id, const char *rece
 	p_bytes(&p, receipt, receipt_len);
 	p_text(&p, receipt_message_id);
 	p_bytes(&p, sent_envelope, sent_envelope_len);
+	p_text(&p, document_id);
 	return update_outbound(s, ST_OUTBOUND_DELIVERED, &p, id, 1, err);
 }
 
@@ -1925,6 +1936,27 @@ int rl_store_mls_queued(struct rl_store *s, int64_t message, struct rl_err *err)
 	found = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
 	PQclear(r);
 	return found;
+}
+
+int rl_store_mls_received(struct rl_store *s, const char *document_id, const char *code, const char *detail,
+			  struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int n;
+
+	p_text(&p, document_id);
+	p_text(&p, code);
+	p_text(&p, detail);
+	r = run(s, -1, "WITH m AS (UPDATE messages SET mls_code = $2::text, updated_at = now()"
+		       "  WHERE direction = 1 AND document_id = $1::text RETURNING id, state)"
+		       " INSERT INTO message_events (message, state, detail)"
+		       " SELECT id, state, 'MLS ' || $2::text || ' received: ' || $3::text FROM m", &p, 0, err);
+	if (r == NULL)
+		return -1;
+	n = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return n > 0;
 }
 
 int rl_store_mls_record(struct rl_store *s, int64_t message, const char *code, const char *mls_message_id,

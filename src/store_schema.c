@@ -148,6 +148,11 @@ static const char *const migrations[] = {
 	 * query and a row lock of its own: about a twentieth of the database server's CPU per message, for
 	 * nothing those statements do not already guarantee. */
 	"ALTER TABLE message_events DROP CONSTRAINT IF EXISTS message_events_message_fkey;",
+	/* 10: the Message Level Status. An outbound message keeps its payload's SBDH InstanceIdentifier
+	 * (written with the delivered record), which an MLS that comes back refers to; mls_code is the
+	 * latest status received about it (AP, AB, RE). */
+	"ALTER TABLE messages ADD COLUMN document_id text, ADD COLUMN mls_code text;"
+	"CREATE INDEX messages_document_id ON messages (document_id) WHERE direction = 1 AND document_id IS NOT NULL;",
 };
 
 int rl_store_schema_count(void)

@@ -47,6 +47,8 @@ struct rl_as4_sent {
 	struct rl_buf references;	/* "<ds:Reference ...>...</ds:Reference>..." (a fragment) */
 	struct rl_buf envelope;		/* the signed SOAP envelope sent (non-repudiation); empty when read
 					 * back from a file */
+	char *document_id;		/* the payload's SBDH InstanceIdentifier (what a Message Level
+					 * Status refers to); NULL without an SBDH or when read back */
 };
 void rl_as4_sent_free(struct rl_as4_sent *s);
 

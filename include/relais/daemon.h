@@ -156,6 +156,10 @@ struct rl_handoff {
 int rl_mls_may_be_asked(const struct rl_handoff *h);
 void rl_mls_after_delivery(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
 			   const struct rl_handoff *h, int delivered);
+/* As C2: whether a delivered message is a Message Level Status that came back (its payload in memory
+ * names the MLS customization), and noting it against the message we sent (rl_store_mls_received). */
+int rl_mls_came_back(const struct rl_handoff *h);
+void rl_mls_note_received(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_handoff *h);
 
 /* Frees h and the hand-offs chained after it (next). */
 void rl_handoff_free(struct rl_handoff *h);

@@ -89,6 +89,7 @@ struct rl_store_message {
 	char *last_error;		/* "EBMS:0101 FailedAuthentication: ..." or NULL */
 	char *receipt_message_id;	/* the receipt's (outbound: received; inbound: sent) */
 	int receipt_stored;		/* a receipt or an error signal is stored (rl_store_message_receipt) */
+	char *mls_code;			/* outbound: the latest Message Level Status received about it, or NULL */
 	/* Filled by rl_store_outbound_claim when the payload fits one chunk: the payload itself, so that
 	 * it needs no second read (payload_here set; payload_len may be 0). Otherwise read it with
 	 * rl_store_payload_read. */
@@ -206,6 +207,11 @@ int rl_store_outbound_claim(struct rl_store *s, const char *worker, int lease_se
 int rl_store_outbound_delivered(struct rl_store *s, int64_t id, const char *receipt, size_t receipt_len,
 				const char *receipt_message_id, const char *sent_envelope,
 				size_t sent_envelope_len, struct rl_err *err);
+/* The same, also keeping document_id (may be NULL): the payload's SBDH InstanceIdentifier, which a
+ * Message Level Status about the message refers to (rl_store_mls_received). */
+int rl_store_outbound_delivered_document(struct rl_store *s, int64_t id, const char *receipt, size_t receipt_len,
+					 const char *receipt_message_id, const char *sent_envelope,
+					 size_t sent_envelope_len, const char *document_id, struct rl_err *err);
 /* An attempt failed: state retry with next_attempt_at = now + delay_seconds, or failed when final.
  * signal (may be NULL) is an error signal as received. transport_failure counts toward the destination's
  * circuit breaker. */
@@ -334,6 +340,11 @@ int rl_store_mls_queued(struct rl_store *s, int64_t message, struct rl_err *err)
  * no received message is RL_ERR_NOT_FOUND. */
 int rl_store_mls_record(struct rl_store *s, int64_t message, const char *code, const char *mls_message_id,
 			struct rl_err *err);
+/* An MLS came back about the document we sent as document_id (its SBDH InstanceIdentifier): the sent
+ * messages that carried it get mls_code = code and "MLS <code> received: <detail>" in their history.
+ * Returns 1, or 0 when no sent message carried that document. */
+int rl_store_mls_received(struct rl_store *s, const char *document_id, const char *code, const char *detail,
+			  struct rl_err *err);
 
 /* ---------------------------------------------------------------- wake-ups */
 

@@ -4,7 +4,7 @@
 # MLS that A (C2) receives in its inbox (also for a payload read back from the store), routed by B's static route for 0242:000001; an invoice without
 # MLS_TYPE and an MLS received get none; with mls.send=off none is sent; a delivery that fails for good
 # at B gives an RE MLS with status reason FD whatever MLS_TYPE says. The MLS's COUNTRY_C1 is B's
-# identity.country.
+# identity.country. A (C2) notes each MLS that comes back against the invoice it sent (relais message show).
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
@@ -20,6 +20,9 @@ mls_sent_by_b() { sql "$DB_B" "SELECT count(*) FROM messages WHERE direction=1";
 mls_event_b() { sql "$DB_B" "SELECT substr(e.detail, 1, 6) FROM message_events e JOIN messages m ON m.id = e.message
 	WHERE m.direction=0 AND m.message_id='$1' AND e.detail LIKE 'MLS %'"; }
 mls_queued_about() { [ -n "$(mls_event_b "$1")" ]; }
+# As C2, A notes an MLS that came back against the message it sent: its mls_code, and its history.
+mls_code_at_a() { sql "$DB_A" "SELECT mls_code FROM messages WHERE direction=1 AND message_id='$1'"; }
+mls_noted_at_a() { [ "$(mls_code_at_a "$2")" = "$1" ]; }
 # The MLS file in A's inbox about InstanceIdentifier $1, printed.
 mls_at_a() {
 	for f in "$TMP/A/inbox"/*.xml; do
@@ -77,6 +80,12 @@ if [ -n "$F" ]; then
 fi
 [ "$(mls_event_b "$MID1")" = "MLS AB" ] && ok "B's history of inv-1 records the MLS queued" ||
 	not_ok "B's history of inv-1: '$(mls_event_b "$MID1")'"
+wait_until 30 "A notes the AB against inv-1 as sent" -- mls_noted_at_a AB "$MID1"
+expect_exit 0 "relais message show of inv-1 at A" -- "$RELAIS" message -c "$TMP/A/relais.conf" show "$MID1"
+grep -q '^mls  *AB ' "$TMP/stdout" && grep -q 'MLS AB received: in ' "$TMP/stdout" &&
+	ok "it shows the MLS and its history has it" || { not_ok "show"; sed 's/^/    /' "$TMP/stdout"; }
+expect_exit 0 "relais message show --json" -- "$RELAIS" message -c "$TMP/A/relais.conf" show --json "$MID1"
+grep -q '"mls": "AB"' "$TMP/stdout" && ok "the JSON has \"mls\": \"AB\"" || not_ok "JSON: $(head -c 300 "$TMP/stdout")"
 
 # 1b. The same for a payload too large to be handed over in memory: its SBDH is read from the store.
 make_invoice 6 "$TMP/inv-6.xml"
@@ -138,6 +147,8 @@ if [ -n "$F" ]; then
 fi
 [ "$(mls_event_b "$MID5")" = "MLS RE" ] && ok "B's history of inv-5 records the RE MLS" ||
 	not_ok "B's history of inv-5: '$(mls_event_b "$MID5")'"
+wait_until 30 "A notes the RE against inv-5 as sent" -- mls_noted_at_a RE "$MID5"
+[ -z "$(mls_code_at_a "$MID4")" ] && ok "nothing is noted against inv-4" || not_ok "inv-4 at A: $(mls_code_at_a "$MID4")"
 [ "$(mls_sent_by_b)" = 4 ] && [ -z "$(mls_event_b "$MID4")" ] && ok "none was sent about inv-4 (mls.send=off)" ||
 	not_ok "B queued $(mls_sent_by_b) outbound messages"
 ap_stop B

@@ -160,13 +160,23 @@ static void test_submit_claim_delivered(void **state)
 	/* Taken with a lease: nobody else gets it. */
 	assert_int_equal(rl_store_outbound_claim(s, "worker-b", 300, &m, &err), 0);
 
-	assert_int_equal(rl_store_outbound_delivered(s, id, "<Receipt/>", 10, "rcpt-1@peer", "<Sent/>", 7, &err), 0);
+	assert_int_equal(rl_store_outbound_delivered_document(s, id, "<Receipt/>", 10, "rcpt-1@peer", "<Sent/>", 7,
+							      "doc-1", &err), 0);
 	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
 	assert_string_equal(m.state, "delivered");
 	assert_string_equal(m.receipt_message_id, "rcpt-1@peer");
 	assert_true(m.receipt_stored);
 	assert_null(m.last_error);
+	assert_null(m.mls_code);
 	rl_store_message_free(&m);
+	/* A Message Level Status about the document it carried is noted on it; one about another is not. */
+	assert_int_equal(rl_store_mls_received(s, "doc-1", "AB", "in mls-1@peer", &err), 1);
+	assert_int_equal(rl_store_mls_received(s, "doc-unknown", "RE", "FD in mls-2@peer", &err), 0);
+	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
+	assert_string_equal(m.mls_code, "AB");
+	rl_store_message_free(&m);
+	assert_int_equal(sql("SELECT count(*) FROM message_events WHERE message = %lld AND detail = "
+			     "'MLS AB received: in mls-1@peer'", (long long)id), 1);
 	assert_int_equal(rl_store_message_get(s, 0, "out-1@test", RL_DIR_OUT, &m, &err), 1);
 	assert_int_equal(m.id, id);
 	rl_store_message_free(&m);
