@@ -351,9 +351,10 @@ int rl_as4_pack(const struct rl_as4_pack_opts *o, const struct rl_sink *out, int
 	}
 	sent->message_id = strdup(um.message_id);
 	sent->content_type = strdup(rl_mime_writer_content_type(w));
-	if (has_sbdh == 1 && sbdh.instance_id && (sent->document_id = strdup(sbdh.instance_id)) == NULL)
-		sent->message_id = (free(sent->message_id), NULL);
-	if (sent->message_id == NULL || sent->content_type == NULL) {
+	if (has_sbdh == 1 && sbdh.instance_id)
+		sent->document_id = strdup(sbdh.instance_id);
+	if (sent->message_id == NULL || sent->content_type == NULL ||
+	    (has_sbdh == 1 && sbdh.instance_id && sent->document_id == NULL)) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		goto done;
 	}
