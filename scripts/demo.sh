@@ -28,6 +28,7 @@ ap_conf() {
 key = $demo/pki/$2.key.pem
 cert = $demo/pki/$2.cert.pem
 party_id = $2
+country = BE
 [trust]
 anchors = $demo/pki/ca-chain.pem
 tls_anchors = $demo/pki/tls-ca.cert.pem

@@ -328,6 +328,8 @@ static int start_http(struct rl_daemon *d, struct rl_err *err)
 		return -1;
 	rl_log_info(NULL, "relais %s: %s listening on %s://%s:%u/ (AS4 endpoint; API under /api/v1/)",
 		    PACKAGE_VERSION, d->party_id, o.tls ? "https" : "http", host, rl_http_server_port(d->http));
+	if (d->mls_send && (d->mls_country == NULL || strcmp(d->mls_country, "ZZ") == 0))
+		rl_log_warn(NULL, "identity.country is not set: the Message Level Status sent will say COUNTRY_C1 ZZ");
 	return 0;
 }
 

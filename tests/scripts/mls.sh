@@ -48,6 +48,9 @@ send_a() {
 
 ap_start A || { not_ok "A starts"; finish; }
 ap_start B || { not_ok "B starts"; finish; }
+grep -q "identity.country is not set" "$TMP/A/log" && ! grep -q "identity.country is not set" "$TMP/B/log" &&
+	ok "A, without identity.country, warns that its MLS would say ZZ; B does not" ||
+	not_ok "the identity.country warning (A: $(grep -c 'identity.country' "$TMP/A/log"), B: $(grep -c 'identity.country' "$TMP/B/log"))"
 
 # 1. ALWAYS_SEND: B delivers and sends AB; A receives it in its inbox.
 invoice 1 ALWAYS_SEND
