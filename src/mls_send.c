@@ -24,7 +24,6 @@
 #include "relais/sbdh_wrap.h"
 
 #define HEAD_MAX RL_STORE_ROW_PAYLOAD_MAX	/* bytes of a stored payload read for its SBDH */
-#define HEAD_FULL 1000000			/* the sink's "enough" code, not an error */
 #define MLS_FD_TEXT "The document could not be delivered to the receiver"
 
 int rl_mls_may_be_asked(const struct rl_handoff *h)
@@ -35,50 +34,20 @@ int rl_mls_may_be_asked(const struct rl_handoff *h)
 	return memmem(h->payload, h->payload_len, "MLS_TYPE", 8) != NULL;
 }
 
-/* Keeps the first HEAD_MAX bytes, then stops the read. */
-static int head_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
-{
-	struct rl_buf *b = ctx;
-	size_t room = HEAD_MAX - b->len;
-
-	if (rl_buf_append(b, data, len < room ? len : room) < 0)
-		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	if (b->len >= HEAD_MAX)
-		return rl_err_set(err, HEAD_FULL, "enough");
-	return 0;
-}
-
 /* The SBDH of the received message: 1 read, 0 none (a bare document), -1 error. */
 static int read_header(struct rl_store *st, int64_t message, const struct rl_handoff *h, struct rl_sbdh *sbdh,
 		       struct rl_err *err)
 {
-	struct rl_buf head = RL_BUF_INIT;
-	const void *data;
-	size_t len;
 	FILE *in;
 	int rc;
 
-	if (h && h->payload) {
-		data = h->payload;
-		len = h->payload_len;
-	} else {
-		struct rl_sink sink = { head_write, &head };
-
-		if (rl_store_payload_read(st, message, &sink, err) < 0 && err->code != HEAD_FULL) {
-			rl_buf_free(&head);
-			return -1;
-		}
-		data = head.data ? head.data : "";
-		len = head.len;
-	}
-	in = fmemopen((void *)data, len ? len : 1, "rb");
-	if (in == NULL) {
-		rl_buf_free(&head);
+	if (h == NULL || h->payload == NULL)
+		return rl_sbdh_read_stored(st, message, HEAD_MAX, sbdh, err);
+	in = fmemopen(h->payload, h->payload_len ? h->payload_len : 1, "rb");
+	if (in == NULL)
 		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	}
 	rc = rl_sbdh_read_stream(in, "the received payload", sbdh, err);
 	fclose(in);
-	rl_buf_free(&head);
 	return rc;
 }
 

@@ -121,50 +121,17 @@ static void collection_free(struct collection *c)
 	free(c->items);
 }
 
-/* A sink into a FILE that stops (returns -1 with *full set) once HEAD_READ_MAX bytes were taken. */
-struct head_sink {
-	FILE *fp;
-	size_t taken;
-	int full;
-};
-
-static int head_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
-{
-	struct head_sink *h = ctx;
-	size_t room = HEAD_READ_MAX - h->taken;
-
-	if (len > room)
-		len = room;
-	if (len > 0 && fwrite(data, 1, len, h->fp) != len)
-		return rl_err_set(err, RL_ERR_IO, "cannot spool a payload head");
-	h->taken += len;
-	if (h->taken >= HEAD_READ_MAX) {
-		h->full = 1;
-		return rl_err_set(err, RL_ERR_IO, "payload head read");
-	}
-	return 0;
-}
-
 /* Reads the SBDH at the head of a stored payload: 1 h filled, 0 none (a bare or unreadable document),
  * -1 when the store failed. */
 static int payload_sbdh(struct rl_store *s, int64_t id, struct rl_sbdh *h, struct rl_err *err)
 {
-	struct head_sink hs = { 0 };
-	struct rl_sink sink = { head_write, &hs };
-	struct rl_err ignored;
-	int rc;
+	struct rl_err local;
+	int rc = rl_sbdh_read_stored(s, id, HEAD_READ_MAX, h, &local);
 
-	memset(h, 0, sizeof(*h));
-	hs.fp = rl_tmpfile(NULL, err);
-	if (hs.fp == NULL)
-		return -1;
-	if (rl_store_payload_read(s, id, &sink, err) < 0 && !hs.full) {
-		fclose(hs.fp);
+	if (rc < 0 && !rl_err_is_ebms(local.code)) {
+		*err = local;
 		return -1;
 	}
-	rewind(hs.fp);
-	rc = rl_sbdh_read_stream(hs.fp, "stored payload", h, &ignored);
-	fclose(hs.fp);
 	if (rc < 0)
 		memset(h, 0, sizeof(*h));
 	return rc > 0 ? 1 : 0;

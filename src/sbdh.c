@@ -12,6 +12,8 @@
 #include <string.h>
 #include <libxml/xmlreader.h>
 #include "relais/sbdh.h"
+#include "relais/store.h"
+#include "relais/stream.h"
 #include "relais/xml.h"
 
 #define SBDH_MAX_DEPTH 256
@@ -579,6 +581,51 @@ int rl_sbdh_read_stream(FILE *in, const char *name, struct rl_sbdh *h, struct rl
 				SBDH_MAX_HEAD_BYTES);
 	if (rc < 0)
 		rl_sbdh_free(h);
+	return rc;
+}
+
+/* A sink keeping the first max bytes of a stored payload in a spool, then stopping the read (full). */
+struct head_spool {
+	FILE *fp;
+	size_t max, taken;
+	int full;
+};
+
+static int head_spool_write(void *ctx, const unsigned char *data, size_t len, struct rl_err *err)
+{
+	struct head_spool *hs = ctx;
+	size_t room = hs->max - hs->taken;
+
+	if (len > room)
+		len = room;
+	if (len > 0 && fwrite(data, 1, len, hs->fp) != len)
+		return rl_err_set(err, RL_ERR_IO, "cannot spool the head of a stored payload");
+	hs->taken += len;
+	if (hs->taken >= hs->max) {
+		hs->full = 1;
+		return rl_err_set(err, RL_ERR_IO, "enough of the payload read");
+	}
+	return 0;
+}
+
+int rl_sbdh_read_stored(struct rl_store *st, int64_t message, size_t max, struct rl_sbdh *h,
+			struct rl_err *err)
+{
+	struct head_spool hs = { NULL, max, 0, 0 };
+	struct rl_sink sink = { head_spool_write, &hs };
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	hs.fp = rl_tmpfile(NULL, err);
+	if (hs.fp == NULL)
+		return -1;
+	if (rl_store_payload_read(st, message, &sink, err) < 0 && !hs.full) {
+		fclose(hs.fp);
+		return -1;
+	}
+	rewind(hs.fp);
+	rc = rl_sbdh_read_stream(hs.fp, "the stored payload", h, err);
+	fclose(hs.fp);
 	return rc;
 }
 

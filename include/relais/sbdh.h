@@ -6,6 +6,7 @@
 #ifndef RELAIS_SBDH_H
 #define RELAIS_SBDH_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <libxml/tree.h>
 #include "relais/err.h"
@@ -40,5 +41,11 @@ int rl_sbdh_read_file(const char *path, struct rl_sbdh *h, struct rl_err *err);
 /* Same for an open stream (read from its current position; not closed); name is used in messages.
  * At most the header's first 4 MiB are read. */
 int rl_sbdh_read_stream(FILE *in, const char *name, struct rl_sbdh *h, struct rl_err *err);
+/* Same for the payload of a stored message (row id), of which at most its first max bytes are read from
+ * the store. -1 either when the store cannot be read (err: a local RL_ERR_* code) or when the header is
+ * wrong (err: an ebMS code, as above). */
+struct rl_store;
+int rl_sbdh_read_stored(struct rl_store *st, int64_t message, size_t max, struct rl_sbdh *h,
+			struct rl_err *err);
 
 #endif
