@@ -11,6 +11,7 @@
 #include "relais/cli_config.h"
 #include "relais/config.h"
 #include "relais/keys_config.h"
+#include "relais/peppol_id.h"
 #include "relais/reporting.h"
 #include "relais/sbdh_wrap.h"
 #include "relais/store.h"
@@ -140,11 +141,6 @@ static int queue_report(struct rl_store *st, const struct rl_buf *report, enum r
 	return fflush(stdout) == 0 ? 0 : rl_err_set(err, RL_ERR_IO, "cannot write to standard output");
 }
 
-static int valid_country(const char *c)
-{
-	return strlen(c) == 2 && strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == 2;
-}
-
 static int run_report(int argc, char **argv)
 {
 	struct rl_cli_config_opts co = { 0 };
@@ -209,11 +205,11 @@ static int run_report(int argc, char **argv)
 		rl_cli_usage_error(&rl_cmd_report, "--send queues the report: -o does not apply");
 		goto out;
 	}
-	if (country && !valid_country(country)) {
+	if (country && !rl_country_code_valid(country)) {
 		rl_cli_usage_error(&rl_cmd_report, "--country '%s' is not a two-letter country code", country);
 		goto out;
 	}
-	if (sender && (strlen(sender) < 6 || strspn(sender, "0123456789") != 4 || sender[4] != ':')) {
+	if (sender && !rl_participant_value_shaped(sender)) {
 		rl_cli_usage_error(&rl_cmd_report, "--sender '%s' is not a participant id ICD:value", sender);
 		goto out;
 	}

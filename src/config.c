@@ -13,6 +13,7 @@
 #include <ini.h>
 #include "relais/config.h"
 #include "relais/keys.h"
+#include "relais/peppol_id.h"
 #include "relais/relay.h"
 
 #define KIB 1024LL
@@ -693,7 +694,7 @@ static void check_country(struct rl_config *cfg, enum rl_config_key key)
 {
 	const char *v = cfg->values[key];
 
-	if (is_set(cfg, key) && (strlen(v) != 2 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 2))
+	if (is_set(cfg, key) && !rl_country_code_valid(v))
 		key_problem(cfg, key, "'%s' is not a two-letter country code (ISO 3166 alpha-2)", v);
 }
 
@@ -779,7 +780,7 @@ static void check_rules(struct rl_config *cfg, enum rl_config_mode mode)
 	if (is_set(cfg, RL_CFG_RELAY_SENDER)) {
 		const char *v = cfg->values[RL_CFG_RELAY_SENDER], *id = strstr(v, "::") ? strstr(v, "::") + 2 : v;
 
-		if (strlen(id) < 6 || strspn(id, "0123456789") != 4 || id[4] != ':')
+		if (!rl_participant_value_shaped(id))
 			key_problem(cfg, RL_CFG_RELAY_SENDER, "'%s' is not a participant id ICD:value", v);
 	}
 	check_country(cfg, RL_CFG_IDENTITY_COUNTRY);

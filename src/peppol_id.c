@@ -310,3 +310,13 @@ int rl_peppol_id_uri_encoded(const struct rl_peppol_id *id, struct rl_buf *out)
 		return -1;
 	return rl_percent_encode(out, id->value);
 }
+
+int rl_participant_value_shaped(const char *s)
+{
+	return strlen(s) >= 6 && strspn(s, "0123456789") == 4 && s[4] == ':';
+}
+
+int rl_country_code_valid(const char *s)
+{
+	return strlen(s) == 2 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 2;
+}

@@ -76,4 +76,10 @@ int rl_peppol_id_uri_encoded(const struct rl_peppol_id *id, struct rl_buf *out);
 /* Appends s percent-encoded: RFC 3986 unreserved characters stay, every other byte becomes %XX. */
 int rl_percent_encode(struct rl_buf *out, const char *s);
 
+/* True when s has the shape of a participant value "ICD:value" (four digits, a colon, at least one more
+ * character), as configuration keys and options take it. */
+int rl_participant_value_shaped(const char *s);
+/* True when s is a country code: two capital letters (ISO 3166 alpha-2; ZZ for unknown). */
+int rl_country_code_valid(const char *s);
+
 #endif

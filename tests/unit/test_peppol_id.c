@@ -264,6 +264,23 @@ static void test_unaptr(void **state)
 	rl_buf_free(&b);
 }
 
+static void test_shapes(void **state)
+{
+	(void)state;
+	assert_true(rl_participant_value_shaped("0088:5798000000001"));
+	assert_true(rl_participant_value_shaped("9925:b"));
+	assert_false(rl_participant_value_shaped("9925:"));
+	assert_false(rl_participant_value_shaped("088:57980"));
+	assert_false(rl_participant_value_shaped("00885:798"));
+	assert_false(rl_participant_value_shaped("iso6523-actorid-upis::0088:1"));
+	assert_true(rl_country_code_valid("BE"));
+	assert_true(rl_country_code_valid("ZZ"));
+	assert_false(rl_country_code_valid("be"));
+	assert_false(rl_country_code_valid("B1"));
+	assert_false(rl_country_code_valid("BEL"));
+	assert_false(rl_country_code_valid(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_doctype_process),
 		cmocka_unit_test(test_percent_encoding),
 		cmocka_unit_test(test_unaptr),
+		cmocka_unit_test(test_shapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
