@@ -1,7 +1,7 @@
 /*
  * store.c - the durable store on PostgreSQL through libpq. See include/relais/store.h.
  *
- * Every operation is one statement (data-modifying CTEs write the row, its state event and its side
+ * Every operation is one statement (data-modifying CTEs write the row, its history line and its side
  * rows together) or, when a payload is involved, one short transaction. Statements are prepared once
  * per connection. A lost connection is re-established once per call; the statement is then repeated
  * only when no transaction was open (a transaction cut in the middle is reported as RL_ERR_DB and
@@ -10,6 +10,10 @@
  * Payloads that fit one chunk (64 KiB, most invoices) live in the message row: the row and its payload
  * are one INSERT, and the claim returns the payload with the row. Larger ones are large objects, written
  * in chunks inside the transaction that inserts the row.
+ *
+ * A message's history is a column of its row (history: one line per event, "when<TAB>state<TAB>detail"),
+ * appended by the statement that changes the message (HISTORY_ADD); the view message_events shows it
+ * as rows.
  *
  * Wake-ups: a submission NOTIFYs relais_outbound, a received message relais_delivery (unless its
  * deliveries were handed to this process's own worker), the state changes of an outbound message whose
@@ -70,6 +74,16 @@
  */
 #define ASYNC_COMMIT "set_config('synchronous_commit', 'off', true) AS async_commit"
 
+/* One line of a message's history (SQL expressions for its state and detail; a NULL detail is empty):
+ * when (UTC, milliseconds), the state, what happened. Tabs and line ends in the detail become spaces. */
+#define HISTORY_LINE(state, detail) \
+	"to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') || E'\\t' || (" \
+	state ") || E'\\t' || translate(coalesce(" detail ", ''), E'\\t\\n\\r', '   ') || E'\\n'"
+/* The SET clause that appends one line to the history of the row being updated. */
+#define HISTORY_ADD(state, detail) " history = history || " HISTORY_LINE(state, detail)
+/* The state of an inbound message whose done deliveries (n.done of them) were the last pending ones. */
+#define DONE_STATE "CASE WHEN deliveries_pending = n.done AND state = 'received' THEN 'delivered' ELSE state END"
+
 enum statement {
 	ST_FIND_RECEIPT,
 	ST_LO_FROM_BYTEA,
@@ -111,12 +125,11 @@ static const char *const statement_sql[ST_COUNT] = {
 		"WITH m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party,"
 		"  to_party, service, service_type, action, original_sender, final_recipient, payload_oid,"
 		"  payload_size, payload_mime_type, payload_content_id, envelope, signer_cert_pem, receipt,"
-		"  receipt_message_id, deliveries_pending, source, payload)"
+		"  receipt_message_id, deliveries_pending, source, payload, history)"
 		" VALUES (0, $1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10::oid, $11, $12, $13, $14, $15,"
-		"  $16, $17, cardinality($18::smallint[]), 'as4', $19::bytea)"
+		"  $16, $17, cardinality($18::smallint[]), 'as4', $19::bytea,"
+		"  " HISTORY_LINE("'received'", "'receipt ' || $17::text") ")"
 		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id),"
-		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT id, 'received', 'receipt ' || coalesce($17, '') FROM m),"
 		" d AS (INSERT INTO deliveries (message, channel, attempts, lease_owner, lease_until, next_attempt_at)"
 		"  SELECT m.id, ch, CASE WHEN $20::text IS NULL THEN 0 ELSE 1 END, $20::text,"
 		"   CASE WHEN $20::text IS NOT NULL THEN now() + make_interval(secs => $21::int) END,"
@@ -126,13 +139,13 @@ static const char *const statement_sql[ST_COUNT] = {
 	[ST_SUBMIT] =
 		"WITH m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party,"
 		"  to_party, service, service_type, action, original_sender, final_recipient, dest_url,"
-		"  dest_cert_pem, payload_oid, payload_size, payload_mime_type, source, payload, wake_on_outcome)"
+		"  dest_cert_pem, payload_oid, payload_size, payload_mime_type, source, payload, wake_on_outcome,"
+		"  history)"
 		" VALUES (1, coalesce($1::text, gen_random_uuid()::text || '@relais'), 'queued', $2, $3, $4, $5,"
 		"  $6, $7, $8, $9, $10, $11, $12::oid, $13, coalesce($14::text, 'application/xml'), $15::text,"
-		"  $16::bytea, $17::boolean)"
-		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id, message_id),"
-		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT id, 'queued', 'submitted by ' || coalesce($15::text, 'unknown') FROM m)"
+		"  $16::bytea, $17::boolean,"
+		"  " HISTORY_LINE("'queued'", "'submitted by ' || coalesce($15::text, 'unknown')") ")"
+		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id, message_id)"
 		" SELECT id, message_id FROM m",
 	/* A claimed row's next_attempt_at is the end of its lease: one index serves new, retried and
 	 * abandoned rows alike. A payload of up to one chunk comes with the row (after MESSAGE_COLUMNS:
@@ -140,7 +153,8 @@ static const char *const statement_sql[ST_COUNT] = {
 	[ST_OUTBOUND_CLAIM] =
 		"WITH c AS (UPDATE messages m SET state = 'sending', attempts = m.attempts + 1,"
 		"  lease_owner = $1::text, lease_until = now() + make_interval(secs => $2::int),"
-		"  next_attempt_at = now() + make_interval(secs => $2::int), updated_at = now()"
+		"  next_attempt_at = now() + make_interval(secs => $2::int), updated_at = now(),"
+		HISTORY_ADD("'sending'", "'attempt ' || (m.attempts + 1) || ' by ' || $1::text")
 		" WHERE m.id = (SELECT q.id FROM messages q"
 		"  WHERE q.direction = 1 AND q.state IN ('queued', 'retry', 'sending') AND q.next_attempt_at <= now()"
 		"   AND (q.dest_url IS NULL OR NOT EXISTS (SELECT 1 FROM circuits k"
@@ -150,18 +164,15 @@ static const char *const statement_sql[ST_COUNT] = {
 		"  CASE WHEN m.payload IS NOT NULL THEN m.payload"
 		"   WHEN m.payload_oid IS NOT NULL AND m.payload_size <= 65536 THEN lo_get(m.payload_oid) END,"
 		"  m.payload IS NOT NULL OR m.payload_oid IS NULL OR m.payload_size <= 65536,"
-		"  m.wake_on_outcome),"
-		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT id, 'sending', 'attempt ' || attempts || ' by ' || $1::text FROM c)"
+		"  m.wake_on_outcome)"
 		" SELECT *, CASE WHEN wake_on_outcome THEN pg_notify('relais_state', id::text) END, " ASYNC_COMMIT
 		" FROM c",
 	[ST_OUTBOUND_DELIVERED] =
 		"WITH m AS (UPDATE messages SET state = 'delivered', receipt = $2, receipt_message_id = $3::text,"
 		"  envelope = $4, document_id = coalesce($5::text, document_id), lease_owner = NULL, lease_until = NULL,"
-		"  last_error = NULL, last_error_at = NULL, updated_at = now()"
+		"  last_error = NULL, last_error_at = NULL, updated_at = now(),"
+		HISTORY_ADD("'delivered'", "'receipt ' || $3::text")
 		" WHERE id = $1 AND direction = 1 RETURNING id, dest_url, wake_on_outcome),"
-		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT id, 'delivered', 'receipt ' || coalesce($3::text, '') FROM m),"
 		" cb AS (UPDATE circuits SET consecutive_failures = 0, open_until = NULL"
 		"  WHERE dest_url = (SELECT dest_url FROM m) AND (consecutive_failures <> 0 OR open_until IS NOT NULL))"
 		" SELECT id, wake_on_outcome FROM m",
@@ -169,11 +180,10 @@ static const char *const statement_sql[ST_COUNT] = {
 		"WITH m AS (UPDATE messages SET state = CASE WHEN $5::boolean THEN 'failed' ELSE 'retry' END,"
 		"  next_attempt_at = now() + CASE WHEN $5::boolean THEN interval '0' ELSE make_interval(secs => $4::int) END,"
 		"  last_error = $2::text, last_error_at = now(), signal = coalesce($3, signal),"
-		"  lease_owner = NULL, lease_until = NULL, updated_at = now()"
+		"  lease_owner = NULL, lease_until = NULL, updated_at = now(),"
+		HISTORY_ADD("CASE WHEN $5::boolean THEN 'failed' ELSE 'retry' END",
+			    "CASE WHEN $5::boolean THEN '' ELSE 'retry in ' || $4::int || 's: ' END || coalesce($2::text, '')")
 		" WHERE id = $1 AND direction = 1 RETURNING id, state, dest_url, wake_on_outcome),"
-		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT id, state, CASE WHEN state = 'retry' THEN 'retry in ' || $4::int || 's: ' ELSE '' END"
-		"   || coalesce($2::text, '') FROM m),"
 		" cb AS (INSERT INTO circuits AS k (dest_url, consecutive_failures, open_until)"
 		"  SELECT dest_url, 1, CASE WHEN 1 >= $7::int THEN now() + make_interval(secs => $8::int) END"
 		"  FROM m WHERE $6::boolean AND dest_url IS NOT NULL"
@@ -202,12 +212,11 @@ static const char *const statement_sql[ST_COUNT] = {
 		" WHERE id = ANY ($1::bigint[]) AND state = 'pending' RETURNING id, message, channel, attempts),"
 		" n AS (SELECT message, count(*) AS done FROM d GROUP BY message),"
 		" m AS (UPDATE messages SET deliveries_pending = deliveries_pending - n.done,"
-		"  state = CASE WHEN deliveries_pending = n.done AND state = 'received' THEN 'delivered' ELSE state END,"
-		"  updated_at = now()"
-		" FROM n WHERE messages.id = n.message RETURNING messages.id, messages.state),"
-		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT m.id, m.state, CASE d.channel WHEN 0 THEN 'inbox' ELSE 'webhook' END"
-		"   || ' delivery done (attempt ' || d.attempts || ')' FROM m JOIN d ON d.message = m.id ORDER BY d.id)"
+		"  state = " DONE_STATE ", updated_at = now(), history = history || (SELECT string_agg("
+		HISTORY_LINE(DONE_STATE, "CASE d.channel WHEN 0 THEN 'inbox' ELSE 'webhook' END"
+			     " || ' delivery done (attempt ' || d.attempts || ')'") ", '' ORDER BY d.id)"
+		"   FROM d WHERE d.message = messages.id)"
+		" FROM n WHERE messages.id = n.message)"
 		" SELECT count(*), " ASYNC_COMMIT " FROM d",
 	[ST_DELIVERY_FAILED] =
 		"WITH d AS (UPDATE deliveries SET state = CASE WHEN $4::boolean THEN 'failed' ELSE 'pending' END,"
@@ -218,22 +227,21 @@ static const char *const statement_sql[ST_COUNT] = {
 		" m AS (UPDATE messages SET deliveries_pending = deliveries_pending - CASE WHEN $4::boolean THEN 1 ELSE 0 END,"
 		"  state = CASE WHEN $4::boolean AND state = 'received' THEN 'failed' ELSE state END,"
 		"  last_error = (SELECT channel_name FROM d) || ' delivery: ' || coalesce($2::text, ''),"
-		"  last_error_at = now(), updated_at = now()"
-		" WHERE id = (SELECT message FROM d) RETURNING id, state),"
-		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT m.id, m.state, d.channel_name || ' delivery '"
-		"   || CASE WHEN $4::boolean THEN 'failed: ' ELSE 'retry in ' || $3::int || 's: ' END"
-		"   || coalesce($2::text, '') FROM m, d)"
+		"  last_error_at = now(), updated_at = now(),"
+		HISTORY_ADD("CASE WHEN $4::boolean AND state = 'received' THEN 'failed' ELSE state END",
+			    "(SELECT channel_name FROM d) || ' delivery '"
+			    " || CASE WHEN $4::boolean THEN 'failed: ' ELSE 'retry in ' || $3::int || 's: ' END"
+			    " || coalesce($2::text, '')")
+		" WHERE id = (SELECT message FROM d))"
 		" SELECT count(*) FROM d",
 	/* A problem beside a delivery that was done (a relay conversion that failed): recorded, state unchanged. */
 	[ST_DELIVERY_NOTE] =
 		"WITH d AS (UPDATE deliveries SET last_error = $2::text, updated_at = now()"
 		" WHERE id = $1 RETURNING message, CASE channel WHEN 0 THEN 'inbox' ELSE 'webhook' END AS channel_name),"
 		" m AS (UPDATE messages SET last_error = (SELECT channel_name FROM d) || ' delivery: ' || $2::text,"
-		"  last_error_at = now(), updated_at = now()"
-		" WHERE id = (SELECT message FROM d) RETURNING id, state),"
-		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT m.id, m.state, d.channel_name || ' delivery: ' || $2::text FROM m, d)"
+		"  last_error_at = now(), updated_at = now(),"
+		HISTORY_ADD("state", "(SELECT channel_name FROM d) || ' delivery: ' || $2::text")
+		" WHERE id = (SELECT message FROM d))"
 		" SELECT count(*) FROM d",
 	[ST_PAYLOAD_OID] =
 		"SELECT payload_oid FROM messages WHERE id = $1",
@@ -247,9 +255,9 @@ static const char *const statement_sql[ST_COUNT] = {
 		"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.id = $1",
 	[ST_GET_BY_MESSAGE_ID] =
 		"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.message_id = $1 AND m.direction = $2",
+	/* Each line "when state detail" (or "when state" when there is no detail). */
 	[ST_HISTORY] =
-		"SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), state, detail"
-		" FROM message_events WHERE message = $1 ORDER BY id",
+		"SELECT translate(replace(history, E'\\t\\n', E'\\n'), E'\\t', ' ') FROM messages WHERE id = $1",
 	[ST_LIST] =
 		"SELECT " MESSAGE_COLUMNS " FROM messages m"
 		" WHERE ($1::text IS NULL OR m.state = $1::text) AND ($2::int < 0 OR m.direction = $2::int)"
@@ -282,17 +290,16 @@ static const char *const statement_sql[ST_COUNT] = {
 		"  WHERE CASE WHEN $1::bigint > 0 THEN id = $1::bigint ELSE message_id = $2::text AND direction = 1 END"
 		"  FOR UPDATE),"
 		" m AS (UPDATE messages SET state = 'retry', attempts_before = attempts_before + attempts, attempts = 0,"
-		"  next_attempt_at = now(), lease_owner = NULL, lease_until = NULL, updated_at = now()"
+		"  next_attempt_at = now(), lease_owner = NULL, lease_until = NULL, updated_at = now(),"
+		HISTORY_ADD("'retry'", "'retry requested by ' || $3::text || CASE WHEN EXISTS (SELECT 1 FROM circuits k"
+			    " WHERE k.dest_url = messages.dest_url AND k.open_until > now())"
+			    " THEN ' (the paused destination is tried again)' ELSE '' END")
 		" WHERE id = (SELECT id FROM t) AND direction = 1 AND state IN ('failed', 'retry')"
 		" RETURNING id, dest_url),"
 		/* An open circuit toward the destination lets the next attempt through (half-open): the
 		 * operator says the peer is back; a failure opens it again. */
 		" cb AS (UPDATE circuits SET open_until = now()"
-		"  WHERE dest_url = (SELECT dest_url FROM m) AND open_until > now() RETURNING dest_url),"
-		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT id, 'retry', 'retry requested by ' || $3::text"
-		"   || CASE WHEN EXISTS (SELECT 1 FROM cb) THEN ' (the paused destination is tried again)' ELSE '' END"
-		"  FROM m)"
+		"  WHERE dest_url = (SELECT dest_url FROM m) AND open_until > now() RETURNING dest_url)"
 		" SELECT t.id, t.direction, t.state, EXISTS (SELECT 1 FROM m) FROM t",
 	/* The same for an inbound message that is delivered or failed with no delivery left pending: the
 	 * deliveries of the channels $4 (smallint[]) are pending again from attempt 0 (created when missing). */
@@ -307,11 +314,11 @@ static const char *const statement_sql[ST_COUNT] = {
 		"   lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = now()"
 		"  RETURNING x.channel),"
 		" m AS (UPDATE messages SET state = 'received', deliveries_pending = cardinality($4::smallint[]),"
-		"  updated_at = now() WHERE id = (SELECT id FROM ok) RETURNING id),"
-		" e AS (INSERT INTO message_events (message, state, detail)"
-		"  SELECT id, 'received', 'redelivery requested by ' || $3::text || ' ('"
-		"   || (SELECT string_agg(CASE channel WHEN 0 THEN 'inbox' ELSE 'webhook' END, ', ' ORDER BY channel)"
-		"   FROM d) || ')' FROM m)"
+		"  updated_at = now(),"
+		HISTORY_ADD("'received'", "'redelivery requested by ' || $3::text || ' ('"
+			    " || (SELECT string_agg(CASE channel WHEN 0 THEN 'inbox' ELSE 'webhook' END, ', ' ORDER BY channel)"
+			    " FROM d) || ')'")
+		" WHERE id = (SELECT id FROM ok) RETURNING id)"
 		" SELECT t.id, t.direction, t.state, EXISTS (SELECT 1 FROM m), t.deliveries_pending FROM t",
 	/* Retention: up to $2 finished messages last changed before $1 (epoch seconds), locked with SKIP
 	 * LOCKED, removed with everything that refers to them in this one statement (children first; the
@@ -325,7 +332,6 @@ static const char *const statement_sql[ST_COUNT] = {
 		" LIMIT $2::int FOR UPDATE OF m SKIP LOCKED),"
 		" a AS (DELETE FROM sent_attempts WHERE message IN (SELECT id FROM t) RETURNING octet_length(envelope) AS len),"
 		" d AS (DELETE FROM deliveries WHERE message IN (SELECT id FROM t)),"
-		" e AS (DELETE FROM message_events WHERE message IN (SELECT id FROM t)),"
 		" m AS (DELETE FROM messages WHERE id IN (SELECT id FROM t))"
 		" SELECT count(*) FILTER (WHERE direction = 0), count(*) FILTER (WHERE direction = 1),"
 		"  coalesce(sum(payload_size), 0), coalesce(sum(envelope_len), 0) + (SELECT coalesce(sum(len), 0) FROM a),"
@@ -1581,27 +1587,20 @@ int rl_store_message_history(struct rl_store *s, int64_t id, struct rl_buf *out,
 {
 	struct params p = { 0 };
 	PGresult *r;
-	int rows;
+	int failed;
 
 	p_int(&p, id);
 	r = run(s, ST_HISTORY, NULL, &p, 0, err);
 	if (r == NULL)
 		return -1;
-	rows = PQntuples(r);
-	if (rows == 0) {
+	if (PQntuples(r) == 0) {
 		PQclear(r);
 		return rl_err_set(err, RL_ERR_NOT_FOUND, "no message with id %" PRId64, id);
 	}
-	for (int i = 0; i < rows; i++) {
-		const char *detail = PQgetisnull(r, i, 2) ? "" : PQgetvalue(r, i, 2);
-
-		if (rl_buf_printf(out, "%s %s%s%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-				  *detail ? " " : "", detail) < 0) {
-			PQclear(r);
-			return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-		}
-	}
+	failed = rl_buf_puts(out, PQgetvalue(r, 0, 0));
 	PQclear(r);
+	if (failed < 0)
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -1929,8 +1928,8 @@ int rl_store_mls_queued(struct rl_store *s, int64_t message, struct rl_err *err)
 	int found;
 
 	p_int(&p, message);
-	r = run(s, -1, "SELECT EXISTS (SELECT 1 FROM message_events WHERE message = $1::bigint"
-		       " AND detail LIKE 'MLS __ queued: %')", &p, 0, err);
+	r = run(s, -1, "SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1::bigint"
+		       " AND history ~ E'\\tMLS [A-Z][A-Z] queued: ')", &p, 0, err);
 	if (r == NULL)
 		return -1;
 	found = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -1948,10 +1947,9 @@ int rl_store_mls_received(struct rl_store *s, const char *document_id, const cha
 	p_text(&p, document_id);
 	p_text(&p, code);
 	p_text(&p, detail);
-	r = run(s, -1, "WITH m AS (UPDATE messages SET mls_code = $2::text, updated_at = now()"
-		       "  WHERE direction = 1 AND document_id = $1::text RETURNING id, state)"
-		       " INSERT INTO message_events (message, state, detail)"
-		       " SELECT id, state, 'MLS ' || $2::text || ' received: ' || $3::text FROM m", &p, 0, err);
+	r = run(s, -1, "UPDATE messages SET mls_code = $2::text, updated_at = now(),"
+		       HISTORY_ADD("state", "'MLS ' || $2::text || ' received: ' || $3::text")
+		       " WHERE direction = 1 AND document_id = $1::text", &p, 0, err);
 	if (r == NULL)
 		return -1;
 	n = atoi(PQcmdTuples(r));
@@ -1969,8 +1967,7 @@ int rl_store_mls_record(struct rl_store *s, int64_t message, const char *code, c
 	p_int(&p, message);
 	p_text(&p, code);
 	p_text(&p, mls_message_id);
-	r = run(s, -1, "INSERT INTO message_events (message, state, detail)"
-		       " SELECT id, state, 'MLS ' || $2::text || ' queued: ' || $3::text FROM messages"
+	r = run(s, -1, "UPDATE messages SET" HISTORY_ADD("state", "'MLS ' || $2::text || ' queued: ' || $3::text")
 		       " WHERE id = $1::bigint AND direction = 0", &p, 0, err);
 	if (r == NULL)
 		return -1;

@@ -5,5 +5,6 @@
 start_private_pg
 
 fresh=$(pg_createdb store_fresh) || { not_ok "create the second test database"; finish; }
-pg_unit_test test_store "store tests" RELAIS_TEST_PGURL_FRESH="$fresh"
+old=$(pg_createdb store_old) || { not_ok "create the third test database"; finish; }
+pg_unit_test test_store "store tests" RELAIS_TEST_PGURL_FRESH="$fresh" RELAIS_TEST_PGURL_OLD="$old"
 finish

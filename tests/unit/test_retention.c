@@ -227,8 +227,6 @@ static void test_purge_finished_only(void **state)
 	}
 	events_kept = sql("SELECT count(*) FROM message_events");
 	assert_true(events_kept >= 7);
-	assert_int_equal(sql("SELECT count(*) FROM message_events e WHERE NOT EXISTS"
-			     " (SELECT 1 FROM messages m WHERE m.id = e.message)"), 0);
 
 	/* Nothing is left to remove: a second purge and a dry run both count 0. */
 	assert_int_equal(rl_store_purge(s, cutoff, 0, &done, &err), 0);
@@ -260,7 +258,7 @@ static void test_purge_in_batches(void **state)
 	sql("INSERT INTO messages (direction, message_id, state, payload, payload_size, envelope, updated_at)"
 	    " SELECT i %% 2, 'bulk-' || i, 'delivered', '\\x616263'::bytea, 3, '\\x3c452f3e'::bytea,"
 	    "  now() - interval '400 days' FROM generate_series(1, %d) i", n);
-	sql("INSERT INTO message_events (message, state, detail) SELECT id, 'delivered', 'bulk' FROM messages");
+	sql("UPDATE messages SET history = '2025-01-01T00:00:00.000Z' || E'\\t' || 'delivered' || E'\\t' || 'bulk' || E'\\n'");
 	sql("INSERT INTO deliveries (message, channel, state) SELECT id, 0, 'done' FROM messages WHERE direction = 0");
 
 	assert_int_equal(rl_store_purge_batch(s, time(NULL) - 30 * DAY, &(struct rl_store_purge_counts){ 0 }, &err),

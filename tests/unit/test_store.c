@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 #include "relais/store.h"
+#include "../../src/store_schema.h"
 #include "unit_pg.h"
 
 
@@ -1349,10 +1350,77 @@ static void test_concurrent_migrate(void **state)
 	assert_int_equal(total, rl_store_schema_target());
 }
 
+/* Schema 11 moves the history rows of a database at schema 10 into their messages, in order, with the
+ * tabs and line ends of a detail made spaces; message_events then shows the same rows. */
+static void test_history_migrated(void **state)
+{
+	const char *url = getenv("RELAIS_TEST_PGURL_OLD");
+	struct rl_store *s = NULL;
+	struct rl_err err = { 0 };
+	struct rl_buf history = RL_BUF_INIT;
+	PGconn *conn;
+	PGresult *r;
+	int applied = 0;
+
+	(void)state;
+	if (url == NULL || *url == '\0')
+		skip();
+	conn = PQconnectdb(url);
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	PQclear(PQexec(conn, "CREATE TABLE schema_version (version integer PRIMARY KEY,"
+			     " applied_at timestamptz NOT NULL DEFAULT now())"));
+	for (int v = 1; v <= 10; v++) {
+		char text[64];
+
+		r = PQexec(conn, rl_store_schema_migration(v));
+		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		snprintf(text, sizeof(text), "INSERT INTO schema_version (version) VALUES (%d)", v);
+		PQclear(PQexec(conn, text));
+	}
+	r = PQexec(conn, "INSERT INTO messages (id, direction, message_id, state) VALUES (7, 1, 'old@test', 'failed'),"
+			 " (8, 0, 'quiet@test', 'received');"
+			 "INSERT INTO message_events (message, at, state, detail) VALUES"
+			 " (7, '2026-01-02 03:04:05.678+00', 'queued', 'submitted by cli'),"
+			 " (7, '2026-01-02 03:04:06+00', 'sending', NULL),"
+			 " (7, '2026-01-02 03:04:07+00', 'failed', E'HTTP 500:\\tline one\\nline two')");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+
+	if (rl_store_open(url, &s, &err) < 0 || rl_store_migrate(s, &applied, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(applied, rl_store_schema_target() - 10);
+	assert_int_equal(rl_store_message_history(s, 7, &history, &err), 0);
+	assert_string_equal(history.data, "2026-01-02T03:04:05.678Z queued submitted by cli\n"
+					  "2026-01-02T03:04:06.000Z sending\n"
+					  "2026-01-02T03:04:07.000Z failed HTTP 500: line one line two\n");
+	rl_buf_free(&history);
+	/* A message without events has an empty history; it still exists. */
+	assert_int_equal(rl_store_message_history(s, 8, &history, &err), 0);
+	assert_true(history.len == 0);
+	assert_int_equal(rl_store_message_history(s, 9, &history, &err), -1);
+	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+	r = PQexec(conn, "SELECT string_agg(seq || ' ' || state || ' ' || detail, '|' ORDER BY seq) FROM message_events"
+			 " WHERE message = 7");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "1 queued submitted by cli|2 sending |3 failed HTTP 500: line one line two");
+	PQclear(r);
+	/* The store writes the new way on the migrated table: an operator's retry is one more line. */
+	assert_int_equal(rl_store_outbound_retry(s, 7, NULL, "test", NULL, &err), 0);
+	rl_buf_reset(&history);
+	assert_int_equal(rl_store_message_history(s, 7, &history, &err), 0);
+	assert_non_null(strstr(history.data, "failed HTTP 500: line one line two\n"));
+	assert_non_null(strstr(history.data, " retry retry requested by test\n"));
+	rl_buf_free(&history);
+	PQfinish(conn);
+	rl_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_twice),
+		cmocka_unit_test(test_history_migrated),
 		cmocka_unit_test(test_open_refused),
 		cmocka_unit_test(test_submit_claim_delivered),
 		cmocka_unit_test(test_retry_and_final_failure),

@@ -52,7 +52,7 @@ static long long sql(const char *fmt, ...)
 static inline void unit_pg_empty(void)
 {
 	sql("SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
-	sql("TRUNCATE messages, message_events, deliveries, circuits, sent_attempts");
+	sql("TRUNCATE messages, deliveries, circuits, sent_attempts");
 }
 
 /* main() of such a test: runs the group (with its setup function, or NULL); skips (77) when not run by
