@@ -3,12 +3,12 @@
  * Peppol AS4 profile, and build eb:Messaging from it. See include/relais/ebms.h.
  */
 #include "config.h"
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "relais/ebms.h"
+#include "relais/peppol_id.h"
 #include "relais/xml.h"
 
 static void free_properties(struct rl_eb_property *p, int n)
@@ -279,18 +279,6 @@ static int is_message_id(const char *s)
 	return 1;
 }
 
-static int is_seat_id(const char *s)
-{
-	regex_t re;
-	int ok;
-
-	if (regcomp(&re, "^P[A-Z]{2}[0-9]{6}$", REG_EXTENDED | REG_NOSUB) != 0)
-		return 0;
-	ok = regexec(&re, s, 0, NULL, 0) == 0;
-	regfree(&re);
-	return ok;
-}
-
 static int peppol_failure(struct rl_err *err, int code, const char *detail, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -329,11 +317,11 @@ int rl_user_message_check_peppol(const struct rl_user_message *um, struct rl_err
 	if (um->to_party_type == NULL || strcmp(um->to_party_type, RL_EB_PARTY_TYPE_AP) != 0)
 		return peppol_failure(err, RL_EBMS_OTHER, NULL, "eb:To/eb:PartyId type is '%s', not "
 				      RL_EB_PARTY_TYPE_AP, um->to_party_type ? um->to_party_type : "");
-	if (!is_seat_id(um->from_party))
+	if (!rl_seat_id_valid(um->from_party))
 		return peppol_failure(err, RL_EBMS_OTHER, NULL,
 				      "eb:From/eb:PartyId '%s' is not a Peppol seat id (P + 2 letters + 6 digits)",
 				      um->from_party);
-	if (!is_seat_id(um->to_party))
+	if (!rl_seat_id_valid(um->to_party))
 		return peppol_failure(err, RL_EBMS_OTHER, NULL,
 				      "eb:To/eb:PartyId '%s' is not a Peppol seat id (P + 2 letters + 6 digits)",
 				      um->to_party);

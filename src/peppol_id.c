@@ -320,3 +320,9 @@ int rl_country_code_valid(const char *s)
 {
 	return strlen(s) == 2 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 2;
 }
+
+int rl_seat_id_valid(const char *s)
+{
+	return s && strlen(s) == 9 && s[0] == 'P' && strspn(s + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") >= 2 &&
+	       strspn(s + 3, "0123456789") == 6;
+}

@@ -81,5 +81,8 @@ int rl_percent_encode(struct rl_buf *out, const char *s);
 int rl_participant_value_shaped(const char *s);
 /* True when s is a country code: two capital letters (ISO 3166 alpha-2; ZZ for unknown). */
 int rl_country_code_valid(const char *s);
+/* True when s is a Peppol seat id (an access point certificate's CN): P, two capital letters, six
+ * digits, e.g. POP000123. */
+int rl_seat_id_valid(const char *s);
 
 #endif

@@ -279,6 +279,17 @@ static void test_shapes(void **state)
 	assert_false(rl_country_code_valid("B1"));
 	assert_false(rl_country_code_valid("BEL"));
 	assert_false(rl_country_code_valid(""));
+	assert_true(rl_seat_id_valid("POP000123"));
+	assert_true(rl_seat_id_valid("PDE000001"));
+	assert_false(rl_seat_id_valid("pOP000123"));
+	assert_false(rl_seat_id_valid("POp000123"));
+	assert_false(rl_seat_id_valid("PO1000123"));
+	assert_false(rl_seat_id_valid("POP00012"));
+	assert_false(rl_seat_id_valid("POP0001234"));
+	assert_false(rl_seat_id_valid("POP00012A"));
+	assert_false(rl_seat_id_valid("POPA00012"));
+	assert_false(rl_seat_id_valid(""));
+	assert_false(rl_seat_id_valid(NULL));
 }
 
 int main(void)
