@@ -4,8 +4,8 @@
  * At least once and idempotent: a delivery row is taken, done, then marked done; a crash in between
  * repeats it. Deliveries come two ways: handed over by the receiving thread of this process, already
  * taken at commit and with the payload when it is small (rl_delivery_handoff), or claimed from the store
- * (retries, a backlog, work left by a stopped instance). What is handed over is done in batches, marked
- * done with one statement per batch. The inbox gets one file per message named by its MessageId, written under a
+ * (retries, a backlog, work left by a stopped instance). What is handed over gathers for a few
+ * milliseconds (GATHER_MS) and is done in batches, marked done with one statement per batch. The inbox gets one file per message named by its MessageId, written under a
  * temporary name, fsynced and renamed, so a file either is there whole or not at all, and a repeated
  * attempt finds it there and does not write it again; a redelivery (rl_store_inbound_redeliver: attempts
  * from 1 again) replaces it whole. The webhook gets a POST of the payload with the
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "relais/daemon.h"
 #include "relais/http_client.h"
@@ -35,6 +36,10 @@
 #define IDLE_WAIT_MS 1000
 #define HANDOFF_MAX 256		/* queued hand-offs beyond which received messages wait in the store */
 #define BATCH_MAX 64		/* deliveries marked done by one statement */
+/* How long hand-offs gather after the first of them before the worker takes them: under load, one
+ * wake-up, one directory sync and one statement serve several messages instead of one each. The backend
+ * gets a message at most this much later; the sender's receipt does not wait for it. */
+#define GATHER_MS 10
 
 /* A MessageId as a file name: characters outside [A-Za-z0-9._@+=-] become '_', no leading dot. */
 static void file_name_of(const char *message_id, const char *mime_type, char *out, size_t size)
@@ -209,13 +214,24 @@ int rl_delivery_handoff(struct rl_daemon *d, struct rl_handoff *h)
 	else
 		d->handoff_head = h;
 	d->handoff_tail = h;
-	d->handoff_count++;
-	pthread_cond_signal(&d->handoff_cond);
+	/* Only the first of a gathering wakes the worker; the others join what it takes. */
+	if (d->handoff_count++ == 0)
+		pthread_cond_signal(&d->handoff_cond);
 	pthread_mutex_unlock(&d->handoff_lock);
 	return 0;
 }
 
-/* Takes everything handed over so far; when there is nothing, first waits up to wait_ms for it. */
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Takes everything handed over so far; when there is nothing, first waits up to wait_ms for it. What is
+ * there is left to gather until GATHER_MS after the worker found it, unless a batch is already full or
+ * the daemon is stopping. */
 static struct rl_handoff *handoff_take(struct rl_daemon *d, int wait_ms)
 {
 	struct rl_handoff *list;
@@ -232,6 +248,13 @@ static struct rl_handoff *handoff_take(struct rl_daemon *d, int wait_ms)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&d->handoff_cond, &d->handoff_lock, &until);
+	}
+	if (d->handoff_head && d->handoff_count < BATCH_MAX && !atomic_load(&d->stopping)) {
+		struct timespec pause = { 0, GATHER_MS * 1000000L };
+
+		pthread_mutex_unlock(&d->handoff_lock);
+		nanosleep(&pause, NULL);
+		pthread_mutex_lock(&d->handoff_lock);
 	}
 	list = d->handoff_head;
 	d->handoff_head = d->handoff_tail = NULL;
@@ -371,14 +394,6 @@ static void deliver_handoffs(struct worker *w, struct rl_handoff *list)
 	}
 	flush_done(w);
 	rl_handoff_free(done_list);
-}
-
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 void *rl_delivery_thread(void *arg)
