@@ -182,6 +182,9 @@ static int verify_signed(const struct rl_smp_client *c, xmlDocPtr doc, struct rl
 	}
 	rl_explain(c, "signature: valid (%s), signer %s, chains to the SMP anchors", sig->algorithms,
 		   rl_cert_cn(sig->signer, cn, sizeof(cn)));
+	if (sig->count > 1)
+		rl_explain(c, "signature: the SMP's is signature %d of %d; the others are content it signed, not checked",
+			   sig->index, sig->count);
 	return 0;
 }
 
