@@ -182,34 +182,42 @@ static int verify_signed(const struct rl_smp_client *c, xmlDocPtr doc, struct rl
 	}
 	rl_explain(c, "signature: valid (%s), signer %s, chains to the SMP anchors", sig->algorithms,
 		   rl_cert_cn(sig->signer, cn, sizeof(cn)));
+	if (sig->count > 1)
+		rl_explain(c, "signature: the SMP's is signature %d of %d; the others are content it signed, not checked",
+			   sig->index, sig->count);
 	return 0;
+}
+
+/* Nothing is read from a signed SMP document before its signature is found good: verify_signed, then the
+ * document read into metadata, or into group when metadata is NULL. sig (may be NULL) gets the signature,
+ * which is freed again when either step fails. */
+static int verify_then_parse(const struct rl_smp_client *c, xmlDocPtr doc, struct rl_smp_metadata *metadata,
+			     struct rl_smp_service_group *group, struct rl_smp_signature *sig, struct rl_err *err)
+{
+	struct rl_smp_signature local = { 0 };
+	int rc = -1;
+
+	if (!sig)
+		sig = &local;
+	if (verify_signed(c, doc, sig, err) == 0 &&
+	    (metadata ? rl_smp_parse_metadata(doc, metadata, err) : rl_smp_parse_service_group(doc, group, err)) == 0)
+		rc = 0;
+	if (rc < 0 || sig == &local)
+		rl_smp_signature_free(sig);
+	return rc;
 }
 
 int rl_smp_read_service_group(const struct rl_smp_client *c, xmlDocPtr doc, struct rl_smp_service_group *out,
 			      struct rl_smp_signature *sig, struct rl_err *err)
 {
-	struct rl_smp_signature local;
-	int rc = -1;
-
 	memset(out, 0, sizeof(*out));
-	if (!sig)
-		sig = &local;
-	memset(sig, 0, sizeof(*sig));
+	if (sig)
+		memset(sig, 0, sizeof(*sig));
 	if (!rl_smp_is_signed(doc)) {
 		rl_explain(c, "signature: none (an unsigned ServiceGroup is read as it is)");
 		return rl_smp_parse_service_group(doc, out, err);
 	}
-	if (verify_signed(c, doc, sig, err) < 0)
-		goto out;
-	if (rl_smp_parse_service_group(doc, out, err) < 0) {
-		rl_smp_signature_free(sig);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (sig == &local)
-		rl_smp_signature_free(&local);
-	return rc;
+	return verify_then_parse(c, doc, NULL, out, sig, err);
 }
 
 int rl_smp_fetch_service_group(const struct rl_smp_client *c, const char *smp_url,
@@ -249,14 +257,12 @@ out:
 int rl_smp_read_metadata(const struct rl_smp_client *c, const char *data, size_t len,
 			 struct rl_smp_metadata *out, struct rl_smp_signature *sig, struct rl_err *err)
 {
-	struct rl_smp_signature local;
 	xmlDocPtr doc;
-	int rc = -1;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!sig)
-		sig = &local;
-	memset(sig, 0, sizeof(*sig));
+	if (sig)
+		memset(sig, 0, sizeof(*sig));
 	doc = rl_xml_parse(data, len, RL_ERR_BAD_RESPONSE, "SMP ServiceMetadata", err);
 	if (!doc)
 		return -1;
@@ -265,20 +271,11 @@ int rl_smp_read_metadata(const struct rl_smp_client *c, const char *data, size_t
 	if (!rl_smp_is_metadata(doc)) {
 		xmlNodePtr root = xmlDocGetRootElement(doc);
 
-		rl_err_set(err, RL_ERR_BAD_RESPONSE, "not an SMP ServiceMetadata document (root element %s)",
-			   root ? (const char *)root->name : "missing");
-		goto out;
+		rc = rl_err_set(err, RL_ERR_BAD_RESPONSE, "not an SMP ServiceMetadata document (root element %s)",
+				root ? (const char *)root->name : "missing");
+	} else {
+		rc = verify_then_parse(c, doc, out, NULL, sig, err);
 	}
-	if (verify_signed(c, doc, sig, err) < 0)
-		goto out;
-	if (rl_smp_parse_metadata(doc, out, err) < 0) {
-		rl_smp_signature_free(sig);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (sig == &local)
-		rl_smp_signature_free(&local);
 	xmlFreeDoc(doc);
 	return rc;
 }

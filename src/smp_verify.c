@@ -1,7 +1,8 @@
 /*
- * smp_verify.c - the XML signature of SMP responses: one enveloped ds:Signature over the whole document,
- * checked with xmlsec against the signer certificate from ds:KeyInfo, whose chain is checked against the
- * SMP trust anchors (include/relais/smp.h states the rules).
+ * smp_verify.c - the XML signature of SMP responses: an enveloped ds:Signature over the whole document (the
+ * one signature of an SMP 1.x document, one of the set that ends an SMP 2.0 document), checked with xmlsec
+ * against the signer certificate from ds:KeyInfo, whose chain is checked against the SMP trust anchors
+ * (include/relais/smp.h states the rules).
  */
 #include "config.h"
 #include <ctype.h>
@@ -73,42 +74,56 @@ static xmlNodePtr signature_below(xmlNodePtr node)
 	return NULL;
 }
 
-/* The SMP signature: the one ds:Signature child of the document element, which must be its last element
- * child, where every flavour's schema puts it (Peppol and BDXR 1.0 SignedServiceMetadata: ServiceMetadata
- * then ds:Signature; SMP 2.0 ServiceGroup and ServiceMetadata: ds:Signature after the content). A
- * signature found only deeper, or followed by more content, is refused with where it is. ds:Signature
- * elements deeper in the document (some SMP 1.0 extensions carry one) are signed content, not used. */
-static xmlNodePtr find_signature(xmlNodePtr root, struct rl_err *err)
+/* 1 for an OASIS SMP 2.0 document, whose schemas let the root end with a set of ds:Signature elements. */
+static int is_smp2(xmlNodePtr root)
+{
+	return rl_xml_is(root, RL_NS_SMP2_SM, NULL) || rl_xml_is(root, RL_NS_SMP2_SG, NULL);
+}
+
+/* The candidates for the SMP signature: the ds:Signature children of the document element, which must be
+ * its last element children, where every flavour's schema puts them (Peppol and BDXR 1.0
+ * SignedServiceMetadata: ServiceMetadata then one ds:Signature; SMP 2.0 ServiceGroup and ServiceMetadata:
+ * the content, then zero or more ds:Signature). SMP 1.x documents may have one, SMP 2.0 documents up to
+ * RL_SMP_SIGNATURES_MAX. A signature found only deeper, or followed by more content, is refused with where
+ * it is. ds:Signature elements deeper in the document (some SMP 1.0 extensions carry one) are signed
+ * content, not candidates. Fills sigs (in document order) and returns their number, or -1. */
+static int find_signatures(xmlNodePtr root, xmlNodePtr sigs[RL_SMP_SIGNATURES_MAX], struct rl_err *err)
 {
 	const char *name = (const char *)root->name;
-	int count = rl_xml_count(root, RL_NS_DS, "Signature");
-	xmlNodePtr sig, next;
+	int count = rl_xml_count(root, RL_NS_DS, "Signature"), n = 0;
+	xmlNodePtr sig, c;
 
-	if (count > 1) {
-		rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "SMP response %s has %d signatures; one is accepted", name,
-			   count);
-		return NULL;
-	}
+	if (count > 1 && !is_smp2(root))
+		return rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "SMP response %s has %d signatures; one is accepted",
+				  name, count);
+	if (count > RL_SMP_SIGNATURES_MAX)
+		return rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION,
+				  "SMP response %s has %d signatures; at most %d are examined", name, count,
+				  RL_SMP_SIGNATURES_MAX);
 	if (count == 0) {
 		sig = signature_below(root);
 		if (sig)
-			rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION,
-				   "SMP response %s: its signature is inside %s; it must be the last child of %s", name,
-				   (const char *)sig->parent->name, name);
-		else
-			rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "SMP response %s is not signed", name);
-		return NULL;
+			return rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION,
+					  "SMP response %s: its signature is inside %s; it must be the last child of %s", name,
+					  (const char *)sig->parent->name, name);
+		return rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION, "SMP response %s is not signed", name);
 	}
-	sig = rl_xml_child(root, RL_NS_DS, "Signature");
-	for (next = sig->next; next && next->type != XML_ELEMENT_NODE; next = next->next)
-		;
-	if (next) {
-		rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION,
-			   "SMP response %s: its signature is followed by %s; it must be the last child of %s", name,
-			   (const char *)next->name, name);
-		return NULL;
+	for (c = root->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (rl_xml_is(c, RL_NS_DS, "Signature")) {
+			sigs[n++] = c;
+		} else if (n > 0 && count == 1) {
+			return rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION,
+					  "SMP response %s: its signature is followed by %s; it must be the last child of %s",
+					  name, (const char *)c->name, name);
+		} else if (n > 0) {
+			return rl_err_set(err, RL_EBMS_FAILED_AUTHENTICATION,
+					  "SMP response %s: signature %d of %d is followed by %s; the signatures must be the "
+					  "last children of %s", name, n, count, (const char *)c->name, name);
+		}
 	}
-	return sig;
+	return n;
 }
 
 /* Checks the shape of the signature and the algorithms before anything is computed. */
@@ -292,21 +307,14 @@ int rl_smp_is_signed(xmlDocPtr doc)
 	return root && (rl_xml_is(root, RL_NS_DS, "Signature") || signature_below(root) != NULL);
 }
 
-int rl_smp_verify(xmlDocPtr doc, const struct rl_trust *anchors, time_t at, struct rl_smp_signature *out,
-		  struct rl_err *err)
+/* Checks one candidate as the SMP signature: its shape, its value with the key of a KeyInfo certificate,
+ * that certificate's chain to the anchors. Fills out (algorithms, signer). */
+static int verify_one(xmlNodePtr sig, const struct rl_trust *anchors, time_t at, struct rl_smp_signature *out,
+		      struct rl_err *err)
 {
-	xmlNodePtr root = xmlDocGetRootElement(doc), sig;
 	STACK_OF(X509) *others = NULL;
 	X509 *signer;
 
-	memset(out, 0, sizeof(*out));
-	if (rl_xmlsec_init(err) < 0)
-		return -1;
-	if (!root)
-		return rl_err_set(err, RL_ERR_BAD_RESPONSE, "SMP response is empty");
-	sig = find_signature(root, err);
-	if (!sig)
-		return -1;
 	if (check_signed_info(sig, out, err) < 0)
 		return -1;
 	signer = keyinfo_certs(sig, &others, err);
@@ -339,6 +347,52 @@ fail:
 	sk_X509_pop_free(others, X509_free);
 	X509_free(signer);
 	return -1;
+}
+
+/* With several candidates, the first one that passes every check is the SMP's signature. It covers the
+ * whole document but itself, so the other signatures are content it signed: they are not checked. When
+ * none passes, the error lists why each was refused. */
+int rl_smp_verify(xmlDocPtr doc, const struct rl_trust *anchors, time_t at, struct rl_smp_signature *out,
+		  struct rl_err *err)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc), sigs[RL_SMP_SIGNATURES_MAX];
+	char reasons[RL_ERR_MSG_MAX] = "";
+	int count, code = RL_EBMS_FAILED_AUTHENTICATION;
+	size_t used = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (rl_xmlsec_init(err) < 0)
+		return -1;
+	if (!root)
+		return rl_err_set(err, RL_ERR_BAD_RESPONSE, "SMP response is empty");
+	count = find_signatures(root, sigs, err);
+	if (count < 0)
+		return -1;
+	for (int i = 0; i < count; i++) {
+		struct rl_err one;
+
+		/* the one signature of a document is refused with its own reason */
+		if (verify_one(sigs[i], anchors, at, out, count == 1 ? err : &one) == 0) {
+			out->index = i + 1;
+			out->count = count;
+			return 0;
+		}
+		memset(out, 0, sizeof(*out));
+		if (count == 1)
+			return -1;
+		/* a failure that is not the signature's (xmlsec cannot be set up, the signer's revocation status
+		 * cannot be had) keeps its code */
+		if (code == RL_EBMS_FAILED_AUTHENTICATION && one.code != RL_EBMS_FAILED_AUTHENTICATION)
+			code = one.code;
+		if (used < sizeof(reasons)) {
+			int n = snprintf(reasons + used, sizeof(reasons) - used, "%s%d: %s", i ? "; " : "", i + 1,
+					 one.msg);
+
+			used = n < 0 ? sizeof(reasons) : used + (size_t)n;
+		}
+	}
+	return rl_err_set(err, code, "SMP response %s: none of its %d signatures is a valid SMP signature over the "
+			  "whole document (%s)", (const char *)root->name, count, reasons);
 }
 
 /* Lower-cased copy of s without spaces. */

@@ -5,19 +5,23 @@
  * Three flavours are read: Peppol SMP 1.0 (busdox namespaces), OASIS BDXR SMP 1.0 (bdxr/ns/SMP/2016/05)
  * and OASIS SMP 2.0 (bdxr/ns/SMP/2/...). The result is one plain structure for all of them.
  *
- * Signature check (rl_smp_verify): the document must carry exactly one ds:Signature as a child of its
- * document element, and it must be the last element child: where the schemas of all three flavours put
- * it (SMP 1.0: SignedServiceMetadata = ServiceMetadata, ds:Signature; OASIS SMP 2.0: ServiceGroup and
- * ServiceMetadata end with ds:Signature, directly in the root, not in ext:SMPExtensions). A signature
- * found only deeper (in an extension, a ProcessMetadata...) or followed by more elements is refused;
- * ds:Signature elements deeper in a document that has its own are signed content and are not used. The
- * signature must have exactly one ds:Reference whose URI is "" (the whole document) with the
- * enveloped-signature transform, so the element that is read afterwards is the element that was signed
- * (no wrapping). The signer certificate comes from ds:KeyInfo/ds:X509Data and must chain to the SMP
- * trust anchors at the given time, through the intermediates of the anchors bundle only (other
- * certificates in KeyInfo are not used: an AP CA there must not make an AP certificate under the same
- * root pass as an SMP signer). RSA with SHA-1/SHA-256/SHA-384/SHA-512, inclusive or exclusive C14N (1.0,
- * with or without comments) are accepted; other transforms (XPath, XSLT...) are refused.
+ * Signature check (rl_smp_verify): the ds:Signature elements that count are the children of the document
+ * element, and they must be its last element children: where the schemas of all three flavours put them
+ * (SMP 1.0: SignedServiceMetadata = ServiceMetadata, ds:Signature; OASIS SMP 2.0: ServiceGroup and
+ * ServiceMetadata end with an optional set of ds:Signature, directly in the root, not in
+ * ext:SMPExtensions). An SMP 1.x document must carry exactly one; an SMP 2.0 document one or more, up to
+ * RL_SMP_SIGNATURES_MAX. A signature found only deeper (in an extension, a ProcessMetadata...) or followed
+ * by more elements is refused; ds:Signature elements deeper in a document that has its own are signed
+ * content and are not used. The document is accepted when one of its signatures is the SMP's: exactly one
+ * ds:Reference whose URI is "" (the whole document) with the enveloped-signature transform, so the element
+ * that is read afterwards is the element that was signed (no wrapping), a value that verifies, and a
+ * signer that is an SMP of the anchors. That signature covers everything but itself, the other signatures
+ * included (signatures of other parties, not checked). The signer certificate comes from
+ * ds:KeyInfo/ds:X509Data and must chain to the SMP trust anchors at the given time, through the
+ * intermediates of the anchors bundle only (other certificates in KeyInfo are not used: an AP CA there must
+ * not make an AP certificate under the same root pass as an SMP signer). RSA with SHA-1/SHA-256/SHA-384/
+ * SHA-512, inclusive or exclusive C14N (1.0, with or without comments) are accepted; other transforms
+ * (XPath, XSLT...) are refused.
  *
  * Errors: RL_ERR_BAD_RESPONSE for a document that is not a usable SMP response; EBMS:0101
  * (FailedAuthentication) for a missing, broken or untrusted signature.
@@ -40,6 +44,10 @@
 #define RL_NS_SMP2_SM "http://docs.oasis-open.org/bdxr/ns/SMP/2/ServiceMetadata"
 #define RL_NS_SMP2_CBC "http://docs.oasis-open.org/bdxr/ns/SMP/2/BasicComponents"
 #define RL_NS_SMP2_CAC "http://docs.oasis-open.org/bdxr/ns/SMP/2/AggregateComponents"
+
+/* The most ds:Signature elements an SMP 2.0 document may end with (each one examined costs a
+ * canonicalization of the whole document). */
+#define RL_SMP_SIGNATURES_MAX 8
 
 #define RL_TRANSPORT_PEPPOL_AS4_V2 "peppol-transport-as4-v2_0"
 #define RL_TRANSPORT_CEF_AS4 "bdxr-transport-ebms3-as4-v1p0"
@@ -95,6 +103,7 @@ struct rl_smp_service_group {
 struct rl_smp_signature {
 	X509 *signer;			/* owned */
 	char algorithms[160];		/* "rsa-sha1 sha1 exc-c14n" */
+	int index, count;		/* the SMP's signature is the index-th (from 1) of the count the root ends with */
 };
 
 void rl_smp_metadata_free(struct rl_smp_metadata *m);

@@ -4,7 +4,9 @@
 # documents signed here, at test time, by xmlsec1 (an independent signer) with the test SMP key SMP000001.
 # A good signature verifies and the endpoint is read; a document changed after signing, a signer that is
 # no SMP of trust.smp_anchors, a signature out of its place (the last child of the root) or twice, and an
-# unsigned document are refused with one line saying why.
+# unsigned document are refused with one line saying why. Two signatures (the schemas end the root with a
+# set of them), signed one after the other by xmlsec1: read when the SMP's is the later one, over the whole
+# document; refused when the later one is by an access point, over a broken SMP signature.
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/smp_fixtures.sh"
 sml_test_network 1999 3990	# apart from lookup.sh's ports
@@ -58,6 +60,15 @@ group2_xml() { # PARTICIPANT SIGNATURE-AT
 # one_line IN OUT: the signed document with the line breaks xmlsec1 puts into base64 values removed (those
 # are outside SignedInfo, or whitespace base64 ignores), so sed can move whole elements.
 one_line() { tr -d '\n' <"$1" >"$2"; }
+# sign_again KEY CERT IN OUT ROOT: the signed document IN with one more signature template at the end of its
+# root element ROOT, signed by KEY with xmlsec1: it ends with two signatures, the second over the first.
+sign_again() {
+	one_line "$3" "$TMP/again1.xml"
+	_doc=$(cat "$TMP/again1.xml")
+	printf '%s%s</%s>\n' "${_doc%"</$5>"*}" "$SIG" "$5" >"$TMP/again2.xml"
+	xmlsec1 --sign --privkey-pem "$1,$2" --node-xpath "(//*[local-name()='Signature'])[2]" --output "$4" \
+		"$TMP/again2.xml" >"$TMP/xmlsec1.log" 2>&1 || { cat "$TMP/xmlsec1.log"; echo "xmlsec1 cannot sign $3 again"; exit 99; }
+}
 
 # Participants, one per case.
 P_OK=9915:smp2-ok
@@ -71,10 +82,12 @@ P_TWICE=9915:smp2-sig-twice
 P_UNSIGNED=9915:smp2-unsigned
 P_GCHANGED=9915:smp2-group-changed
 P_GFIRST=9915:smp2-group-sig-first
+P_MULTI=9915:smp2-ap-then-smp
+P_MULTIBAD=9915:smp2-smp-then-ap
 SMP="http://smp.relais.test:$HTTP_PORT"
 set --
 for p in "$P_OK" "$P_GROUP" "$P_CHANGED" "$P_FOREIGN" "$P_APKEY" "$P_FIRST" "$P_INEXT" "$P_TWICE" "$P_UNSIGNED" \
-	"$P_GCHANGED" "$P_GFIRST"; do
+	"$P_GCHANGED" "$P_GFIRST" "$P_MULTI" "$P_MULTIBAD"; do
 	set -- "$@" "--naptr-record=$(naptr_of "$p"),100,10,U,Meta:SMP,!^.*\$!$SMP!"
 done
 sml_test_servers --host-record=smp.relais.test,127.0.0.1 "$@"
@@ -138,6 +151,15 @@ publish "$P_GCHANGED" "$TMP/group-changed.xml"
 group2_xml "$P_GFIRST" first >"$TMP/tmpl.xml"
 smp_sign "$TMP/tmpl.xml" "$TMP/group-first.xml"
 publish "$P_GFIRST" "$TMP/group-first.xml"
+# two signatures: an access point's, then the SMP's over all of it; the SMP's, then an access point's
+metadata2_xml "$P_MULTI" "$(url_of "$P_MULTI")" last >"$TMP/tmpl.xml"
+sign_with "$PKI/POP000001.key.pem" "$PKI/POP000001.cert.pem" "$TMP/tmpl.xml" "$TMP/signed.xml"
+sign_again "$PKI/SMP000001.key.pem" "$PKI/SMP000001.cert.pem" "$TMP/signed.xml" "$TMP/multi.xml" ServiceMetadata
+publish "$P_MULTI" "$TMP/multi.xml" "$INVOICE_DOCTYPE"
+metadata2_xml "$P_MULTIBAD" "$(url_of "$P_MULTIBAD")" last >"$TMP/tmpl.xml"
+smp_sign "$TMP/tmpl.xml" "$TMP/signed.xml"
+sign_again "$PKI/POP000001.key.pem" "$PKI/POP000001.cert.pem" "$TMP/signed.xml" "$TMP/multibad.xml" ServiceMetadata
+publish "$P_MULTIBAD" "$TMP/multibad.xml" "$INVOICE_DOCTYPE"
 
 lookup() {
 	"$RELAIS" lookup --sml-zone "$ZONE" --dns "127.0.0.1:$DNS_PORT" --set "trust.smp_anchors=$PKI/smp-ca-chain.pem" \
@@ -170,6 +192,13 @@ grep -q 'signature: valid (rsa-sha256 sha256 exc-c14n), signer SMP000001' "$TMP/
 	ok "SMP 2.0 ServiceGroup: signature valid, both document types" ||
 	{ not_ok "SMP 2.0 ServiceGroup: signature valid, both document types"; cat "$TMP/stdout"; }
 
+expect_exit 0 "two signatures, the SMP's over the other" -- lookup --explain "$P_MULTI" "$INVOICE_DOCTYPE"
+grep -q 'signature: valid (rsa-sha256 sha256 exc-c14n), signer SMP000001' "$TMP/stdout" &&
+	grep -q "signature: the SMP's is signature 2 of 2" "$TMP/stdout" &&
+	grep -q "^endpoint *$(url_of "$P_MULTI")\$" "$TMP/stdout" &&
+	ok "two signatures: the SMP's found (2 of 2), endpoint read" ||
+	{ not_ok "two signatures: the SMP's found (2 of 2), endpoint read"; cat "$TMP/stdout"; }
+
 # --- refused ---
 expect_refused EBMS:0101 "endpoint URL changed after signing" -- lookup "$P_CHANGED" "$INVOICE_DOCTYPE"
 refused_because 'signature does not match the document' "changed after signing"
@@ -185,7 +214,10 @@ expect_refused EBMS:0101 "signature inside ext:SMPExtensions" -- lookup "$P_INEX
 refused_because 'its signature is inside ExtensionContent; it must be the last child of ServiceMetadata' \
 	"signature in the extensions"
 expect_refused EBMS:0101 "the signature twice" -- lookup "$P_TWICE" "$INVOICE_DOCTYPE"
-refused_because 'has 2 signatures; one is accepted' "signature twice"
+refused_because 'none of its 2 signatures is a valid SMP signature over the whole document' "signature twice"
+expect_refused EBMS:0101 "two signatures, an access point's over the SMP's" -- lookup "$P_MULTIBAD" "$INVOICE_DOCTYPE"
+refused_because 'none of its 2 signatures is a valid SMP signature over the whole document (1: SMP signature does not match the document.*; 2: SMP signer' \
+	"access point's signature over the SMP's"
 expect_refused EBMS:0101 "unsigned SMP 2.0 ServiceMetadata" -- lookup "$P_UNSIGNED" "$INVOICE_DOCTYPE"
 refused_because 'ServiceMetadata is not signed' "unsigned"
 expect_refused EBMS:0101 "SMP 2.0 ServiceGroup changed after signing" -- lookup "$P_GCHANGED"

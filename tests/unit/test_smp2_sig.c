@@ -1,7 +1,7 @@
 /* test_smp2_sig.c - the signature of OASIS SMP 2.0 responses. ServiceMetadata and ServiceGroup documents
  * are signed here, at test time, with the test SMP key (rl_smp_sign_document) and read back as an SMP
  * client reads them: a good signature verifies and the document is read; one byte changed, a signer that
- * is no SMP of the trust anchors, a second signature, a signature that is not the last child of the root
+ * is no SMP of the trust anchors, the signature twice, a signature that is not the last child of the root
  * (moved first, into ext:SMPExtensions, into a ProcessMetadata) and wrapped content are refused. */
 #include "config.h"
 #include <setjmp.h>
@@ -304,10 +304,11 @@ static void test_signature_out_of_place(void **state)
 	assert_non_null(xmlAddChild(root, sig));
 	assert_int_equal(read_metadata(f, doc, &m, NULL, &err), 0);
 	rl_smp_metadata_free(&m);
-	/* twice */
+	/* twice: each copy now covers the other, so neither matches the document */
 	copy = xmlDocCopyNode(sig, doc, 1);
 	assert_non_null(xmlAddChild(root, copy));
-	expect_refused(f, doc, "has 2 signatures; one is accepted");
+	expect_refused(f, doc, "none of its 2 signatures is a valid SMP signature over the whole document (1: SMP "
+		       "signature does not match the document");
 	xmlFreeDoc(doc);
 }
 
