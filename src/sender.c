@@ -362,9 +362,10 @@ static int receipt_for_same_payload(const struct rl_keyring *keys, X509 *receive
 	return 0;
 }
 
-/* One attempt for one claimed message. */
-static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_client *http,
-		     const struct rl_store_message *m)
+/* One attempt for one claimed message. Once it is delivered, the record also claims the next due message
+ * into *next (one statement for both): returns 1 then, else 0. */
+static int send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_client *http,
+		    const struct rl_store_message *m, struct rl_store_message *next)
 {
 	struct timespec claimed = rl_metrics_now();
 	struct rl_keyring *keys = rl_daemon_keyring(d);
@@ -378,6 +379,7 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 	struct payload_file pf = { NULL, -1 };
 	FILE *packed = NULL;
 	long size;
+	int next_claimed = 0;
 
 	rl_err_clear(&err);
 	if (spool_payload(d, st, m, &pf, &err) < 0) {
@@ -457,17 +459,20 @@ static void send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cl
 			}
 		}
 	}
-	for (int i = 0; rl_store_outbound_delivered_document(st, m->id, res.body.data, res.body.len, info.message_id,
-							     earlier.sent.envelope.len ? earlier.sent.envelope.data
-										       : sent.envelope.data,
-							     earlier.sent.envelope.len ? earlier.sent.envelope.len
-										       : sent.envelope.len,
-							     sent.document_id, &err) < 0;) {
+	for (int i = 0; (next_claimed = rl_store_outbound_delivered_claim(st, m->id, res.body.data, res.body.len,
+								    info.message_id,
+								    earlier.sent.envelope.len ? earlier.sent.envelope.data
+											      : sent.envelope.data,
+								    earlier.sent.envelope.len ? earlier.sent.envelope.len
+											      : sent.envelope.len,
+								    sent.document_id, d->worker_id,
+								    rl_daemon_lease_seconds(d), next, &err)) < 0;) {
 		if (!rl_daemon_db_retry(d, &i, &err)) {
 			/* The peer has it; when the lease runs out, the next attempt is answered by its duplicate
 			 * detection with the same receipt. */
 			rl_log_error(m->message_id, "delivered but not recorded: %s", err.msg);
 			rl_metrics_outbound(RL_METRICS_RETRY, NULL);
+			next_claimed = 0;
 			goto done;
 		}
 	}
@@ -484,6 +489,7 @@ done:
 	rl_as4_sent_free(&earlier.sent);
 	destination_free(&dst);
 	rl_keyring_put(d, keys);
+	return next_claimed == 1;
 }
 
 /* Waits until the waker hands this worker a queued message, or a second passes (a fallback poll). */
@@ -558,7 +564,7 @@ void *rl_sender_thread(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&d->stopping)) {
-		struct rl_store_message m = { 0 };
+		struct rl_store_message m = { 0 }, next = { 0 };
 		struct rl_store *st = rl_daemon_store(d, &err);
 		int rc;
 
@@ -586,7 +592,13 @@ void *rl_sender_thread(void *arg)
 			wait_for_work(d);
 			continue;
 		}
-		send_one(d, st, http, &m);
+		/* A delivered message's record claims the next one: it is sent in turn, even when relais is
+		 * stopping (it is taken; draining finishes what is taken). */
+		while (send_one(d, st, http, &m, &next)) {
+			rl_store_message_free(&m);
+			m = next;
+			memset(&next, 0, sizeof(next));
+		}
 		rl_store_message_free(&m);
 	}
 	rl_http_client_free(http);

@@ -53,6 +53,7 @@
 	"extract(epoch FROM m.next_attempt_at)::bigint AS next_attempt_epoch, " \
 	"m.last_error, m.receipt_message_id, m.receipt IS NOT NULL OR m.signal IS NOT NULL, m.mls_code"
 #define MESSAGE_COLUMN_COUNT 24
+#define CLAIM_COLUMN_COUNT (MESSAGE_COLUMN_COUNT + 3)	/* CLAIM_CTE's: the payload, whether whole, wake_on_outcome */
 
 /*
  * The messages retention may remove ($1: the cutoff, epoch seconds): finished (outbound delivered or
@@ -84,6 +85,38 @@
 /* The state of an inbound message whose done deliveries (n.done of them) were the last pending ones. */
 #define DONE_STATE "CASE WHEN deliveries_pending = n.done AND state = 'received' THEN 'delivered' ELSE state END"
 
+/*
+ * The claim of an outbound message, as the CTE c (worker, lease seconds and a further condition on the
+ * candidate row q are SQL expressions). A claimed row's next_attempt_at is the end of its lease: one
+ * index serves new, retried and abandoned rows alike. A payload of up to one chunk comes with the row
+ * (after MESSAGE_COLUMNS: the bytes, and whether that is the whole payload), then wake_on_outcome.
+ */
+#define CLAIM_CTE(worker, lease, condition) \
+	"c AS (UPDATE messages m SET state = 'sending', attempts = m.attempts + 1," \
+	"  lease_owner = " worker ", lease_until = now() + make_interval(secs => " lease ")," \
+	"  next_attempt_at = now() + make_interval(secs => " lease "), updated_at = now()," \
+	HISTORY_ADD("'sending'", "'attempt ' || (m.attempts + 1) || ' by ' || " worker) \
+	" WHERE m.id = (SELECT q.id FROM messages q" \
+	"  WHERE q.direction = 1 AND q.state IN ('queued', 'retry', 'sending') AND q.next_attempt_at <= now()" \
+	"   AND (q.dest_url IS NULL OR NOT EXISTS (SELECT 1 FROM circuits k" \
+	"        WHERE k.dest_url = q.dest_url AND k.open_until > now())) AND " condition \
+	"  ORDER BY q.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)" \
+	" RETURNING " MESSAGE_COLUMNS "," \
+	"  CASE WHEN m.payload IS NOT NULL THEN m.payload" \
+	"   WHEN m.payload_oid IS NOT NULL AND m.payload_size <= 65536 THEN lo_get(m.payload_oid) END," \
+	"  m.payload IS NOT NULL OR m.payload_oid IS NULL OR m.payload_size <= 65536," \
+	"  m.wake_on_outcome)"
+/* The delivered record of outbound message $1 (receipt $2, its MessageId $3, the envelope sent $4, the
+ * document id $5) as the CTE m, and the reset of its destination's circuit. */
+#define DELIVERED_CTES \
+	"m AS (UPDATE messages SET state = 'delivered', receipt = $2, receipt_message_id = $3::text," \
+	"  envelope = $4, document_id = coalesce($5::text, document_id), lease_owner = NULL, lease_until = NULL," \
+	"  last_error = NULL, last_error_at = NULL, updated_at = now()," \
+	HISTORY_ADD("'delivered'", "'receipt ' || $3::text") \
+	" WHERE id = $1 AND direction = 1 RETURNING id, dest_url, wake_on_outcome)," \
+	" cb AS (UPDATE circuits SET consecutive_failures = 0, open_until = NULL" \
+	"  WHERE dest_url = (SELECT dest_url FROM m) AND (consecutive_failures <> 0 OR open_until IS NOT NULL))"
+
 enum statement {
 	ST_FIND_RECEIPT,
 	ST_LO_FROM_BYTEA,
@@ -91,6 +124,7 @@ enum statement {
 	ST_SUBMIT,
 	ST_OUTBOUND_CLAIM,
 	ST_OUTBOUND_DELIVERED,
+	ST_OUTBOUND_DELIVERED_CLAIM,
 	ST_OUTBOUND_FAILED,
 	ST_SET_DESTINATION,
 	ST_DELIVERY_CLAIM,
@@ -147,35 +181,20 @@ static const char *const statement_sql[ST_COUNT] = {
 		"  " HISTORY_LINE("'queued'", "'submitted by ' || coalesce($15::text, 'unknown')") ")"
 		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id, message_id)"
 		" SELECT id, message_id FROM m",
-	/* A claimed row's next_attempt_at is the end of its lease: one index serves new, retried and
-	 * abandoned rows alike. A payload of up to one chunk comes with the row (after MESSAGE_COLUMNS:
-	 * the bytes, and whether that is the whole payload). */
 	[ST_OUTBOUND_CLAIM] =
-		"WITH c AS (UPDATE messages m SET state = 'sending', attempts = m.attempts + 1,"
-		"  lease_owner = $1::text, lease_until = now() + make_interval(secs => $2::int),"
-		"  next_attempt_at = now() + make_interval(secs => $2::int), updated_at = now(),"
-		HISTORY_ADD("'sending'", "'attempt ' || (m.attempts + 1) || ' by ' || $1::text")
-		" WHERE m.id = (SELECT q.id FROM messages q"
-		"  WHERE q.direction = 1 AND q.state IN ('queued', 'retry', 'sending') AND q.next_attempt_at <= now()"
-		"   AND (q.dest_url IS NULL OR NOT EXISTS (SELECT 1 FROM circuits k"
-		"        WHERE k.dest_url = q.dest_url AND k.open_until > now()))"
-		"  ORDER BY q.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
-		" RETURNING " MESSAGE_COLUMNS ","
-		"  CASE WHEN m.payload IS NOT NULL THEN m.payload"
-		"   WHEN m.payload_oid IS NOT NULL AND m.payload_size <= 65536 THEN lo_get(m.payload_oid) END,"
-		"  m.payload IS NOT NULL OR m.payload_oid IS NULL OR m.payload_size <= 65536,"
-		"  m.wake_on_outcome)"
+		"WITH " CLAIM_CTE("$1::text", "$2::int", "true")
 		" SELECT *, CASE WHEN wake_on_outcome THEN pg_notify('relais_state', id::text) END, " ASYNC_COMMIT
 		" FROM c",
 	[ST_OUTBOUND_DELIVERED] =
-		"WITH m AS (UPDATE messages SET state = 'delivered', receipt = $2, receipt_message_id = $3::text,"
-		"  envelope = $4, document_id = coalesce($5::text, document_id), lease_owner = NULL, lease_until = NULL,"
-		"  last_error = NULL, last_error_at = NULL, updated_at = now(),"
-		HISTORY_ADD("'delivered'", "'receipt ' || $3::text")
-		" WHERE id = $1 AND direction = 1 RETURNING id, dest_url, wake_on_outcome),"
-		" cb AS (UPDATE circuits SET consecutive_failures = 0, open_until = NULL"
-		"  WHERE dest_url = (SELECT dest_url FROM m) AND (consecutive_failures <> 0 OR open_until IS NOT NULL))"
+		"WITH " DELIVERED_CTES
 		" SELECT id, wake_on_outcome FROM m",
+	/* Both in one statement and one commit: the delivered record, then (when there was one) the claim of
+	 * the next due message. The claimed columns come first (NULL when none was due), then the delivered
+	 * message's id and wake_on_outcome. */
+	[ST_OUTBOUND_DELIVERED_CLAIM] =
+		"WITH " DELIVERED_CTES ", " CLAIM_CTE("$6::text", "$7::int", "EXISTS (SELECT 1 FROM m) AND q.id <> $1")
+		" SELECT c.*, (SELECT id FROM m), (SELECT wake_on_outcome FROM m) FROM (SELECT 1) AS one"
+		" LEFT JOIN c ON true",
 	[ST_OUTBOUND_FAILED] =
 		"WITH m AS (UPDATE messages SET state = CASE WHEN $5::boolean THEN 'failed' ELSE 'retry' END,"
 		"  next_attempt_at = now() + CASE WHEN $5::boolean THEN interval '0' ELSE make_interval(secs => $4::int) END,"
@@ -1272,6 +1291,27 @@ out:
 	return rc;
 }
 
+/* The message a claim returned in the first row of r (CLAIM_CTE's columns, binary): 1, or -1. */
+static int claimed_message(const PGresult *r, struct rl_store_message *m, struct rl_err *err)
+{
+	if (fill_message(r, 0, m, err) < 0)
+		return -1;
+	if (bool_value(r, 0, MESSAGE_COLUMN_COUNT + 1)) {
+		/* The payload came with the row. */
+		m->payload_here = 1;
+		if (!PQgetisnull(r, 0, MESSAGE_COLUMN_COUNT)) {
+			m->payload_len = (size_t)PQgetlength(r, 0, MESSAGE_COLUMN_COUNT);
+			m->payload = malloc(m->payload_len ? m->payload_len : 1);
+			if (m->payload == NULL) {
+				rl_store_message_free(m);
+				return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+			}
+			memcpy(m->payload, PQgetvalue(r, 0, MESSAGE_COLUMN_COUNT), m->payload_len);
+		}
+	}
+	return 1;
+}
+
 int rl_store_outbound_claim(struct rl_store *s, const char *worker, int lease_seconds,
 			    struct rl_store_message *m, struct rl_err *err)
 {
@@ -1286,21 +1326,7 @@ int rl_store_outbound_claim(struct rl_store *s, const char *worker, int lease_se
 	r = run(s, ST_OUTBOUND_CLAIM, NULL, &p, 1, err);
 	if (r == NULL)
 		return -1;
-	rc = PQntuples(r) == 0 ? 0 : fill_message(r, 0, m, err) < 0 ? -1 : 1;
-	if (rc == 1 && bool_value(r, 0, MESSAGE_COLUMN_COUNT + 1)) {
-		/* The payload came with the row. */
-		m->payload_here = 1;
-		if (!PQgetisnull(r, 0, MESSAGE_COLUMN_COUNT)) {
-			m->payload_len = (size_t)PQgetlength(r, 0, MESSAGE_COLUMN_COUNT);
-			m->payload = malloc(m->payload_len ? m->payload_len : 1);
-			if (m->payload == NULL) {
-				rl_store_message_free(m);
-				rc = rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-			} else {
-				memcpy(m->payload, PQgetvalue(r, 0, MESSAGE_COLUMN_COUNT), m->payload_len);
-			}
-		}
-	}
+	rc = PQntuples(r) == 0 ? 0 : claimed_message(r, m, err);
 	PQclear(r);
 	return rc;
 }
@@ -1329,14 +1355,6 @@ int rl_store_outbound_delivered(struct rl_store *s, int64_t id, const char *rece
 				const char *receipt_message_id, const char *sent_envelope,
 				size_t sent_envelope_len, struct rl_err *err)
 {
-	return rl_store_outbound_delivered_document(s, id, receipt, receipt_len, receipt_message_id, sent_envelope,
-						    sent_envelope_len, NULL, err);
-}
-
-int rl_store_outbound_delivered_document(struct rl_store *s, int64_t id, const char *receipt, size_t receipt_len,
-					 const char *receipt_message_id, const char *sent_envelope,
-					 size_t sent_envelope_len, const char *document_id, struct rl_err *err)
-{
 	struct params p = { 0 };
 
 	if (check_bytes_len(receipt_len, "a receipt", err) < 0 ||
@@ -1346,8 +1364,46 @@ int rl_store_outbound_delivered_document(struct rl_store *s, int64_t id, const c
 	p_bytes(&p, receipt, receipt_len);
 	p_text(&p, receipt_message_id);
 	p_bytes(&p, sent_envelope, sent_envelope_len);
-	p_text(&p, document_id);
+	p_text(&p, NULL);	/* the document id is kept by rl_store_outbound_delivered_claim */
 	return update_outbound(s, ST_OUTBOUND_DELIVERED, &p, id, 1, err);
+}
+
+int rl_store_outbound_delivered_claim(struct rl_store *s, int64_t id, const char *receipt, size_t receipt_len,
+				      const char *receipt_message_id, const char *sent_envelope,
+				      size_t sent_envelope_len, const char *document_id, const char *worker,
+				      int lease_seconds, struct rl_store_message *next, struct rl_err *err)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int rc = 0;
+
+	memset(next, 0, sizeof(*next));
+	if (check_bytes_len(receipt_len, "a receipt", err) < 0 ||
+	    check_bytes_len(sent_envelope_len, "an envelope", err) < 0)
+		return -1;
+	p_int(&p, id);
+	p_bytes(&p, receipt, receipt_len);
+	p_text(&p, receipt_message_id);
+	p_bytes(&p, sent_envelope, sent_envelope_len);
+	p_text(&p, document_id);
+	p_text(&p, worker ? worker : "relais");
+	p_int(&p, lease_seconds);
+	r = run(s, ST_OUTBOUND_DELIVERED_CLAIM, NULL, &p, 1, err);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, CLAIM_COLUMN_COUNT)) {
+		PQclear(r);
+		return rl_err_set(err, RL_ERR_NOT_FOUND, "no outbound message with id %" PRId64, id);
+	}
+	if (bool_value(r, 0, CLAIM_COLUMN_COUNT + 1))
+		notify(s, "relais_state", id);
+	if (!PQgetisnull(r, 0, 0)) {
+		rc = claimed_message(r, next, err);
+		if (rc == 1 && bool_value(r, 0, MESSAGE_COLUMN_COUNT + 2))
+			notify(s, "relais_state", next->id);
+	}
+	PQclear(r);
+	return rc;
 }
 
 int rl_store_outbound_failed(struct rl_store *s, int64_t id, const char *error, const char *signal,

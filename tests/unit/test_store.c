@@ -161,8 +161,10 @@ static void test_submit_claim_delivered(void **state)
 	/* Taken with a lease: nobody else gets it. */
 	assert_int_equal(rl_store_outbound_claim(s, "worker-b", 300, &m, &err), 0);
 
-	assert_int_equal(rl_store_outbound_delivered_document(s, id, "<Receipt/>", 10, "rcpt-1@peer", "<Sent/>", 7,
-							      "doc-1", &err), 0);
+	/* Delivered; nothing else is due (the other one waits an hour), so nothing is claimed with it. */
+	assert_int_equal(rl_store_outbound_delivered_claim(s, id, "<Receipt/>", 10, "rcpt-1@peer", "<Sent/>", 7,
+							   "doc-1", "worker-a", 300, &m, &err), 0);
+	assert_int_equal(sql("SELECT count(*) FROM messages WHERE state = 'sending'"), 0);
 	assert_int_equal(rl_store_message_get(s, id, NULL, 0, &m, &err), 1);
 	assert_string_equal(m.state, "delivered");
 	assert_string_equal(m.receipt_message_id, "rcpt-1@peer");
@@ -1350,6 +1352,59 @@ static void test_concurrent_migrate(void **state)
 	assert_int_equal(total, rl_store_schema_target());
 }
 
+/* The delivered record claims the next due message in the same statement: the oldest due, never the
+ * delivered one itself, none after an unknown id. */
+static void test_delivered_claims_next(void **state)
+{
+	struct rl_store *s = unit_pg_store();
+	struct rl_store_message m, next;
+	struct rl_err err = { 0 };
+	int64_t a, b, c;
+
+	(void)state;
+	unit_pg_empty();
+	a = submit(s, "next-a@test", "https://ap.example/as4", "<A/>");
+	b = submit(s, "next-b@test", "https://ap.example/as4", "<B/>");
+	c = submit(s, "next-c@test", "https://ap.example/as4", "<C/>");
+	sql("UPDATE messages SET next_attempt_at = now() - interval '1 minute' WHERE id = %lld", (long long)b);
+	assert_int_equal(rl_store_outbound_claim(s, "worker-a", 300, &m, &err), 1);
+	assert_int_equal(m.id, b);
+	rl_store_message_free(&m);
+	assert_int_equal(rl_store_outbound_claim(s, "worker-a", 300, &m, &err), 1);
+	assert_int_equal(m.id, a);
+
+	/* An unknown id records nothing and takes nothing. */
+	assert_int_equal(rl_store_outbound_delivered_claim(s, 999999, "<R/>", 4, "r", "<E/>", 4, NULL, "worker-b", 300,
+							   &next, &err), -1);
+	assert_int_equal(err.code, RL_ERR_NOT_FOUND);
+	assert_int_equal(sql("SELECT count(*) FROM messages WHERE state = 'queued'"), 1);
+
+	/* a delivered: c, the one still due, is claimed for worker-b with its payload. */
+	assert_int_equal(rl_store_outbound_delivered_claim(s, a, "<R/>", 4, "ra@peer", "<E/>", 4, "doc-a", "worker-b", 300,
+							   &next, &err), 1);
+	assert_int_equal(next.id, c);
+	assert_string_equal(next.state, "sending");
+	assert_int_equal(next.attempts, 1);
+	assert_true(next.payload_here);
+	assert_memory_equal(next.payload, "<C/>", 4);
+	rl_store_message_free(&next);
+	assert_int_equal(sql("SELECT count(*) FROM messages WHERE id = %lld AND state = 'delivered' AND"
+			     " receipt_message_id = 'ra@peer' AND document_id = 'doc-a' AND lease_owner IS NULL",
+			     (long long)a), 1);
+	assert_int_equal(sql("SELECT count(*) FROM messages WHERE id = %lld AND lease_owner = 'worker-b'",
+			     (long long)c), 1);
+	assert_int_equal(sql("SELECT count(*) FROM message_events WHERE message = %lld AND detail = 'attempt 1 by worker-b'",
+			     (long long)c), 1);
+	rl_store_message_free(&m);
+
+	/* b delivered: nothing is due any more (c is taken, a delivered). */
+	assert_int_equal(rl_store_outbound_delivered_claim(s, b, "<R/>", 4, "rb@peer", "<E/>", 4, NULL, "worker-a", 300,
+							   &next, &err), 0);
+	assert_int_equal(next.id, 0);
+	assert_int_equal(sql("SELECT count(*) FROM messages WHERE state = 'delivered'"), 2);
+	rl_store_close(s);
+}
+
 /* Schema 11 moves the history rows of a database at schema 10 into their messages, in order, with the
  * tabs and line ends of a detail made spaces; message_events then shows the same rows. */
 static void test_history_migrated(void **state)
@@ -1421,6 +1476,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_twice),
 		cmocka_unit_test(test_history_migrated),
+		cmocka_unit_test(test_delivered_claims_next),
 		cmocka_unit_test(test_open_refused),
 		cmocka_unit_test(test_submit_claim_delivered),
 		cmocka_unit_test(test_retry_and_final_failure),
