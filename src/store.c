@@ -87,7 +87,8 @@
 
 /*
  * The claim of an outbound message, as the CTE c (worker, lease seconds and a further condition on the
- * candidate row q are SQL expressions). A claimed row's next_attempt_at is the end of its lease: one
+ * claimed row m are SQL expressions; the due row is found the same way whatever the condition, so that
+ * the plan is the same). A claimed row's next_attempt_at is the end of its lease: one
  * index serves new, retried and abandoned rows alike. A payload of up to one chunk comes with the row
  * (after MESSAGE_COLUMNS: the bytes, and whether that is the whole payload), then wake_on_outcome.
  */
@@ -99,23 +100,23 @@
 	" WHERE m.id = (SELECT q.id FROM messages q" \
 	"  WHERE q.direction = 1 AND q.state IN ('queued', 'retry', 'sending') AND q.next_attempt_at <= now()" \
 	"   AND (q.dest_url IS NULL OR NOT EXISTS (SELECT 1 FROM circuits k" \
-	"        WHERE k.dest_url = q.dest_url AND k.open_until > now())) AND " condition \
-	"  ORDER BY q.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)" \
+	"        WHERE k.dest_url = q.dest_url AND k.open_until > now()))" \
+	"  ORDER BY q.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) AND " condition \
 	" RETURNING " MESSAGE_COLUMNS "," \
 	"  CASE WHEN m.payload IS NOT NULL THEN m.payload" \
 	"   WHEN m.payload_oid IS NOT NULL AND m.payload_size <= 65536 THEN lo_get(m.payload_oid) END," \
 	"  m.payload IS NOT NULL OR m.payload_oid IS NULL OR m.payload_size <= 65536," \
 	"  m.wake_on_outcome)"
 /* The delivered record of outbound message $1 (receipt $2, its MessageId $3, the envelope sent $4, the
- * document id $5) as the CTE m, and the reset of its destination's circuit. */
+ * document id $5) as the CTE dm, and the reset of its destination's circuit. */
 #define DELIVERED_CTES \
-	"m AS (UPDATE messages SET state = 'delivered', receipt = $2, receipt_message_id = $3::text," \
+	"dm AS (UPDATE messages SET state = 'delivered', receipt = $2, receipt_message_id = $3::text," \
 	"  envelope = $4, document_id = coalesce($5::text, document_id), lease_owner = NULL, lease_until = NULL," \
 	"  last_error = NULL, last_error_at = NULL, updated_at = now()," \
 	HISTORY_ADD("'delivered'", "'receipt ' || $3::text") \
 	" WHERE id = $1 AND direction = 1 RETURNING id, dest_url, wake_on_outcome)," \
 	" cb AS (UPDATE circuits SET consecutive_failures = 0, open_until = NULL" \
-	"  WHERE dest_url = (SELECT dest_url FROM m) AND (consecutive_failures <> 0 OR open_until IS NOT NULL))"
+	"  WHERE dest_url = (SELECT dest_url FROM dm) AND (consecutive_failures <> 0 OR open_until IS NOT NULL))"
 
 enum statement {
 	ST_FIND_RECEIPT,
@@ -187,13 +188,13 @@ static const char *const statement_sql[ST_COUNT] = {
 		" FROM c",
 	[ST_OUTBOUND_DELIVERED] =
 		"WITH " DELIVERED_CTES
-		" SELECT id, wake_on_outcome FROM m",
+		" SELECT id, wake_on_outcome FROM dm",
 	/* Both in one statement and one commit: the delivered record, then (when there was one) the claim of
 	 * the next due message. The claimed columns come first (NULL when none was due), then the delivered
 	 * message's id and wake_on_outcome. */
 	[ST_OUTBOUND_DELIVERED_CLAIM] =
-		"WITH " DELIVERED_CTES ", " CLAIM_CTE("$6::text", "$7::int", "EXISTS (SELECT 1 FROM m) AND q.id <> $1")
-		" SELECT c.*, (SELECT id FROM m), (SELECT wake_on_outcome FROM m) FROM (SELECT 1) AS one"
+		"WITH " DELIVERED_CTES ", " CLAIM_CTE("$6::text", "$7::int", "m.id <> $1 AND EXISTS (SELECT 1 FROM dm)")
+		" SELECT c.*, (SELECT id FROM dm), (SELECT wake_on_outcome FROM dm) FROM (SELECT 1) AS one"
 		" LEFT JOIN c ON true",
 	[ST_OUTBOUND_FAILED] =
 		"WITH m AS (UPDATE messages SET state = CASE WHEN $5::boolean THEN 'failed' ELSE 'retry' END,"
