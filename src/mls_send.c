@@ -69,21 +69,21 @@ static int read_header(struct rl_store *st, int64_t message, const struct rl_han
 
 /* The SBDH of the received message, read at most once for all that is done after its delivery. */
 struct header {
-	int state;		/* -1 not read yet, 0 none (a bare document), 1 read into sbdh */
+	int state;		/* -2 not read yet, -1 unreadable (failure), 0 none (a bare document), 1 read into sbdh */
 	struct rl_sbdh sbdh;
+	struct rl_err failure;
 };
 
-/* The header: 1 read, 0 none, -1 error. */
+/* The header: 1 read, 0 none, -1 error (the same error each time it is asked for). */
 static int header_get(struct header *hd, struct rl_store *st, int64_t message, const struct rl_handoff *h,
 		      struct rl_err *err)
 {
-	if (hd->state < 0) {
-		int rc = read_header(st, message, h, &hd->sbdh, err);
-
-		if (rc < 0)
-			return -1;
-		hd->state = rc;
+	if (hd->state == -2) {
+		rl_err_clear(&hd->failure);
+		hd->state = read_header(st, message, h, &hd->sbdh, &hd->failure);
 	}
+	if (hd->state < 0)
+		*err = hd->failure;
 	return hd->state;
 }
 
@@ -224,7 +224,8 @@ static void note(struct rl_store *st, const struct rl_store_delivery *dl, const 
 
 /* A delivered message that is an MLS is noted: read from the bytes in memory when they name the MLS
  * customization, otherwise, when its stored header says it is one, from the store. Returns 1 when it was
- * an MLS (never answered with one), 0 otherwise, -1 when its stored header cannot be read (logged). */
+ * an MLS (never answered with one), 0 otherwise (also a payload without a readable SBDH: no MLS), -1 when
+ * the store cannot be read (logged). */
 static int came_back(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_handoff *h,
 		     struct header *hd)
 {
@@ -239,12 +240,12 @@ static int came_back(struct rl_store *st, const struct rl_store_delivery *dl, co
 		rc = rl_mls_read_mem(h->payload, h->payload_len, &mls, &err);
 	} else {
 		rc = header_get(hd, st, dl->message, NULL, &err);
-		if (rc < 0) {
-			rl_log_error(dl->message_id, "the stored header cannot be read for the Message Level Status: %s",
+		if (rc < 0 && !rl_err_is_ebms(err.code)) {
+			rl_log_error(dl->message_id, "the stored payload cannot be read for the Message Level Status: %s",
 				     err.msg);
 			return -1;
 		}
-		if (rc == 0 || !rl_mls_is_mls(&hd->sbdh))
+		if (rc <= 0 || !rl_mls_is_mls(&hd->sbdh))
 			return 0;
 		rc = rl_mls_read_stored(st, dl->message, RL_MLS_STORED_MAX, &mls, &err);
 	}
@@ -260,7 +261,7 @@ static int came_back(struct rl_store *st, const struct rl_store_delivery *dl, co
 void rl_mls_after_delivery(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
 			   const struct rl_handoff *h, int delivered)
 {
-	struct header hd = { .state = -1 };
+	struct header hd = { .state = -2 };
 	struct rl_err err;
 	char *mls_id = NULL;
 	int rc;

@@ -315,6 +315,30 @@ static void test_noted_from_store(void **state)
 	assert_true(sql("SELECT count(*) FROM messages WHERE direction = 1 AND mls_code IS NOT NULL") == 2);
 	assert_true(events_of("sent-c@t") == 0);
 	assert_true(events_of("invoice-c@t") == 0);
+	/* Without an SBDH that says MLS, no MLS is read: a payload that is no XML at all, and a bare MLS
+	 * (Peppol carries every MLS in an SBDH). */
+	{
+		struct rl_buf binary = RL_BUF_INIT, bare_mls = RL_BUF_INIT;
+		const char *start;
+
+		for (int i = 0; i < 300; i++)
+			rl_buf_printf(&binary, "%c%c\x01PK\x03\x04", (char)0xff, (char)0xfe);
+		dl.message = received("binary@t", &binary);
+		dl.message_id = (char *)"binary@t";
+		rl_mls_after_delivery(&d, store, &dl, NULL, 1);
+		start = strstr(small.data, "<ApplicationResponse");
+		assert_non_null(start);
+		rl_buf_puts(&bare_mls, start);
+		*strstr(bare_mls.data, "</StandardBusinessDocument>") = '\0';
+		bare_mls.len = strlen(bare_mls.data);
+		dl.message = received("bare-mls@t", &bare_mls);
+		dl.message_id = (char *)"bare-mls@t";
+		rl_mls_after_delivery(&d, store, &dl, NULL, 1);
+		assert_true(events_of("sent-a@t") == 1);	/* the bare MLS is about inv-a too */
+		assert_true(sql("SELECT count(*) FROM messages WHERE direction = 1 AND mls_code IS NOT NULL") == 2);
+		rl_buf_free(&binary);
+		rl_buf_free(&bare_mls);
+	}
 	/* The same MLS delivered from memory is noted the same way. */
 	{
 		struct rl_handoff h = { 0 };
