@@ -14,9 +14,9 @@
  * Relay routes (relay.h) may ask for another syntax: the inbox then gets the converted form beside the
  * original (<MessageId>.<syntax>.xml), the webhook gets it instead, with Relais-Converted-From. A
  * conversion that fails never holds the original back: it is delivered and the failure recorded.
- * A message delivered (when its payload may ask for it) or failed for good goes on to mls_send.c, which
- * queues the Message Level Status due to the sending access point; a delivered MLS about a document we
- * sent is noted against that message there too.
+ * A message delivered (when the Message Level Status may concern it: rl_mls_may_concern) or failed for
+ * good goes on to mls_send.c, which queues the MLS due to the sending access point; a delivered MLS about
+ * a document we sent is noted against that message there too, also when its bytes are not in memory.
  */
 #include "config.h"
 #include <errno.h>
@@ -271,8 +271,7 @@ struct worker {
 	struct rl_store_delivery done[BATCH_MAX];	/* shallow copies, owned by their hand-offs */
 	struct rl_err done_problems[BATCH_MAX];
 	const struct rl_handoff *done_handoffs[BATCH_MAX];	/* the payload in memory, or NULL */
-	unsigned char done_mls[BATCH_MAX];		/* may ask for a positive Message Level Status */
-	unsigned char done_mls_back[BATCH_MAX];		/* is a Message Level Status about what we sent */
+	unsigned char done_mls[BATCH_MAX];		/* the Message Level Status may concern it */
 	int ndone;
 	int inbox_renamed;				/* files renamed into the inbox since its last sync */
 };
@@ -316,8 +315,6 @@ static void flush_done(struct worker *w)
 		}
 		if (w->done_mls[i])
 			rl_mls_after_delivery(w->d, w->st, dl, w->done_handoffs[i], 1);
-		if (w->done_mls_back[i])
-			rl_mls_note_received(w->st, dl, w->done_handoffs[i]);
 	}
 	w->ndone = 0;
 }
@@ -348,8 +345,7 @@ static void deliver_one(struct worker *w, const struct rl_store_delivery *dl, co
 		w->done[w->ndone] = *dl;
 		w->done_problems[w->ndone] = problem;
 		w->done_handoffs[w->ndone] = h;
-		w->done_mls[w->ndone] = d->mls_send && rl_mls_may_be_asked(h);
-		w->done_mls_back[w->ndone] = rl_mls_came_back(h);
+		w->done_mls[w->ndone] = rl_mls_may_concern(d, h);
 		w->ndone++;
 	} else {
 		char text[RL_ERR_MSG_MAX + 64];

@@ -1,7 +1,8 @@
 /*
  * mls_send.c - `relais serve` as C3: the Peppol Message Level Status about a received business document,
  * queued once its backend delivery is settled (spec digest section 8.1). As C2: an MLS that comes back is
- * delivered like any document and also noted against the message we sent (rl_mls_note_received).
+ * delivered like any document and also noted against the message we sent (rl_store_mls_received), read
+ * from memory or, when its bytes are not there, from the store.
  *
  * Delivered (every delivery of the message done): an AB MLS when the document's SBDH asks for positive
  * ones (MLS_TYPE ALWAYS_SEND). Failed for good: an RE MLS with status reason FD, whatever MLS_TYPE says.
@@ -9,9 +10,12 @@
  * records the MLS queued). The MLS is SBDH-wrapped and queued as an ordinary outbound message, so the
  * sender delivers it (static route or discovery) with its retries.
  *
- * The delivery thread calls in only when it may be due: for a success, when the payload it holds
- * mentions MLS_TYPE (rl_mls_may_be_asked); the SBDH is read here, from the bytes in memory or the first
- * chunk of the stored payload.
+ * The delivery thread calls in only when the MLS may concern a delivered message (rl_mls_may_concern):
+ * its payload in memory mentions MLS_TYPE (and mls.send is on) or names the MLS customization, or its
+ * bytes are not in memory. Then the SBDH is read here once, from the bytes in memory or from the head of
+ * the stored payload. Without the bytes in memory, that header decides whether the message is an MLS that
+ * came back, and only then is the stored payload read further (rl_mls_read_stored, bounded): an invoice
+ * delivered from memory costs no store read, one delivered from the store one head read.
  */
 #include "config.h"
 #include <stdio.h>
@@ -26,12 +30,24 @@
 #define HEAD_MAX RL_STORE_ROW_PAYLOAD_MAX	/* bytes of a stored payload read for its SBDH */
 #define MLS_FD_TEXT "The document could not be delivered to the receiver"
 
-int rl_mls_may_be_asked(const struct rl_handoff *h)
+/* Whether the payload in memory may ask for a positive MLS: it mentions MLS_TYPE. */
+static int may_be_asked(const struct rl_handoff *h)
 {
-	/* Without the bytes at hand the header is read from the store: it may ask. */
+	return memmem(h->payload, h->payload_len, "MLS_TYPE", 8) != NULL;
+}
+
+/* Whether the payload in memory may be an MLS: it names the MLS customization. */
+static int names_mls(const struct rl_handoff *h)
+{
+	return memmem(h->payload, h->payload_len, RL_MLS_CUSTOMIZATION, strlen(RL_MLS_CUSTOMIZATION)) != NULL;
+}
+
+int rl_mls_may_concern(const struct rl_daemon *d, const struct rl_handoff *h)
+{
+	/* Without the bytes at hand the header is read from the store: it says. */
 	if (h == NULL || h->payload == NULL)
 		return 1;
-	return memmem(h->payload, h->payload_len, "MLS_TYPE", 8) != NULL;
+	return names_mls(h) || (d->mls_send && may_be_asked(h));
 }
 
 /* The SBDH of the received message: 1 read, 0 none (a bare document), -1 error. */
@@ -49,6 +65,26 @@ static int read_header(struct rl_store *st, int64_t message, const struct rl_han
 	rc = rl_sbdh_read_stream(in, "the received payload", sbdh, err);
 	fclose(in);
 	return rc;
+}
+
+/* The SBDH of the received message, read at most once for all that is done after its delivery. */
+struct header {
+	int state;		/* -2 not read yet, -1 unreadable (failure), 0 none (a bare document), 1 read into sbdh */
+	struct rl_sbdh sbdh;
+	struct rl_err failure;
+};
+
+/* The header: 1 read, 0 none, -1 error (the same error each time it is asked for). */
+static int header_get(struct header *hd, struct rl_store *st, int64_t message, const struct rl_handoff *h,
+		      struct rl_err *err)
+{
+	if (hd->state == -2) {
+		rl_err_clear(&hd->failure);
+		hd->state = read_header(st, message, h, &hd->sbdh, &hd->failure);
+	}
+	if (hd->state < 0)
+		*err = hd->failure;
+	return hd->state;
 }
 
 /* Our seat: identity.party_id, else the CN of the certificate we sign with. */
@@ -110,10 +146,9 @@ static int build(struct rl_daemon *d, const struct rl_store_message *m, const st
 
 /* Queues the MLS; 1 queued, 0 none due, -1 error. */
 static int queue_mls(struct rl_daemon *d, struct rl_store *st, int64_t message, const struct rl_handoff *h,
-		     int delivered, char **mls_id, struct rl_err *err)
+		     struct header *hd, int delivered, char **mls_id, struct rl_err *err)
 {
 	struct rl_store_message m = { 0 };
-	struct rl_sbdh orig = { 0 };
 	struct rl_buf sbd = RL_BUF_INIT;
 	struct rl_store_submission sub = { 0 };
 	int64_t row;
@@ -130,12 +165,12 @@ static int queue_mls(struct rl_daemon *d, struct rl_store *st, int64_t message, 
 		rc = 0;
 		goto out;
 	}
-	found = read_header(st, message, h, &orig, err);
+	found = header_get(hd, st, message, h, err);
 	if (found <= 0) {
 		rc = found;	/* a bare document: nothing to refer to */
 		goto out;
 	}
-	if (!rl_mls_wanted(&orig, delivered)) {
+	if (!rl_mls_wanted(&hd->sbdh, delivered)) {
 		rc = 0;
 		goto out;
 	}
@@ -144,7 +179,7 @@ static int queue_mls(struct rl_daemon *d, struct rl_store *st, int64_t message, 
 		rc = found < 0 ? -1 : 0;
 		goto out;
 	}
-	if (build(d, &m, &orig, delivered, &sbd, err) < 0)
+	if (build(d, &m, &hd->sbdh, delivered, &sbd, err) < 0)
 		goto out;
 	sub.payload = fmemopen(sbd.data, sbd.len, "rb");
 	if (sub.payload == NULL) {
@@ -160,61 +195,89 @@ static int queue_mls(struct rl_daemon *d, struct rl_store *st, int64_t message, 
 	rc = rl_store_mls_record(st, message, delivered ? RL_MLS_DELIVERED : RL_MLS_REJECTED, *mls_id, err) < 0 ? -1 : 1;
 out:
 	rl_buf_free(&sbd);
-	rl_sbdh_free(&orig);
 	rl_store_message_free(&m);
 	return rc;
 }
 
-void rl_mls_after_delivery(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
-			   const struct rl_handoff *h, int delivered)
+/* As C2: notes the MLS that came back about a document we sent (rl_store_mls_received). */
+static void note(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_mls *mls)
 {
-	struct rl_err err;
-	char *mls_id = NULL;
-	int rc;
-
-	if (!d->mls_send)
-		return;
-	rl_err_clear(&err);
-	rc = queue_mls(d, st, dl->message, h, delivered, &mls_id, &err);
-	if (rc < 0)
-		rl_log_error(dl->message_id, "no Message Level Status sent: %s", err.msg);
-	else if (rc == 1)
-		rl_log_info(dl->message_id, "Message Level Status %s queued as %s", delivered ? RL_MLS_DELIVERED :
-			    RL_MLS_REJECTED, mls_id);
-	free(mls_id);
-}
-
-int rl_mls_came_back(const struct rl_handoff *h)
-{
-	return h != NULL && h->payload != NULL && memmem(h->payload, h->payload_len, RL_MLS_CUSTOMIZATION,
-							  strlen(RL_MLS_CUSTOMIZATION)) != NULL;
-}
-
-void rl_mls_note_received(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_handoff *h)
-{
-	struct rl_mls mls = { 0 };
 	struct rl_buf detail = RL_BUF_INIT;
 	struct rl_err err;
 	int rc;
 
-	if (rl_mls_read_mem(h->payload, h->payload_len, &mls, &err) < 0) {
-		rl_log_warn(dl->message_id, "a Message Level Status that cannot be read: %s", err.msg);
-		goto out;
-	}
-	for (int i = 0; i < mls.nreasons; i++)
-		rl_buf_printf(&detail, "%s%s", i ? "," : "", mls.reasons[i]);
-	rl_buf_printf(&detail, "%sin %s", mls.nreasons ? " " : "", dl->message_id);
-	rc = detail.data ? rl_store_mls_received(st, mls.reference, mls.code, detail.data, &err) : -1;
+	for (int i = 0; i < mls->nreasons; i++)
+		rl_buf_printf(&detail, "%s%s", i ? "," : "", mls->reasons[i]);
+	rl_buf_printf(&detail, "%sin %s", mls->nreasons ? " " : "", dl->message_id);
+	rc = detail.data ? rl_store_mls_received(st, mls->reference, mls->code, detail.data, &err) : -1;
 	if (rc < 0)
 		rl_log_error(dl->message_id, "Message Level Status not noted: %s",
 			     detail.data ? err.msg : "out of memory");
 	else if (rc == 0)
 		rl_log_warn(dl->message_id, "Message Level Status %s about document %s, which was not sent from here",
-			    mls.code, mls.reference);
+			    mls->code, mls->reference);
 	else
-		rl_log_info(dl->message_id, "Message Level Status %s received about document %s", mls.code,
-			    mls.reference);
-out:
+		rl_log_info(dl->message_id, "Message Level Status %s received about document %s", mls->code,
+			    mls->reference);
 	rl_buf_free(&detail);
+}
+
+/* A delivered message that is an MLS is noted: read from the bytes in memory when they name the MLS
+ * customization, otherwise, when its stored header says it is one, from the store. Returns 1 when it was
+ * an MLS (never answered with one), 0 otherwise (also a payload without a readable SBDH: no MLS), -1 when
+ * the store cannot be read (logged). */
+static int came_back(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_handoff *h,
+		     struct header *hd)
+{
+	struct rl_mls mls = { 0 };
+	struct rl_err err;
+	int rc;
+
+	rl_err_clear(&err);
+	if (h && h->payload) {
+		if (!names_mls(h))
+			return 0;
+		rc = rl_mls_read_mem(h->payload, h->payload_len, &mls, &err);
+	} else {
+		rc = header_get(hd, st, dl->message, NULL, &err);
+		if (rc < 0 && !rl_err_is_ebms(err.code)) {
+			rl_log_error(dl->message_id, "the stored payload cannot be read for the Message Level Status: %s",
+				     err.msg);
+			return -1;
+		}
+		if (rc <= 0 || !rl_mls_is_mls(&hd->sbdh))
+			return 0;
+		rc = rl_mls_read_stored(st, dl->message, RL_MLS_STORED_MAX, &mls, &err);
+	}
+	if (rc < 0)
+		rl_log_warn(dl->message_id, "a Message Level Status that cannot be read: %s", err.msg);
+	else
+		note(st, dl, &mls);
 	rl_mls_free(&mls);
+	/* In memory, only what reads as an MLS is one: the customization may be named in another document. */
+	return h && h->payload ? rc == 0 : 1;
+}
+
+void rl_mls_after_delivery(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
+			   const struct rl_handoff *h, int delivered)
+{
+	struct header hd = { .state = -2 };
+	struct rl_err err;
+	char *mls_id = NULL;
+	int rc;
+
+	if (delivered && came_back(st, dl, h, &hd) != 0)
+		goto out;
+	if (!d->mls_send || (delivered && h && h->payload && !may_be_asked(h)))
+		goto out;
+	rl_err_clear(&err);
+	rc = queue_mls(d, st, dl->message, h, &hd, delivered, &mls_id, &err);
+	if (rc < 0)
+		rl_log_error(dl->message_id, "no Message Level Status sent: %s", err.msg);
+	else if (rc == 1)
+		rl_log_info(dl->message_id, "Message Level Status %s queued as %s", delivered ? RL_MLS_DELIVERED :
+			    RL_MLS_REJECTED, mls_id);
+out:
+	rl_sbdh_free(&hd.sbdh);
+	free(mls_id);
 }

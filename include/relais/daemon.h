@@ -149,17 +149,17 @@ struct rl_handoff {
 	unsigned char *payload;		/* NULL: the worker reads it from the store */
 	size_t payload_len;
 };
-/* mls_send.c: whether a delivered message may ask for a positive MLS (its payload in memory mentions
- * MLS_TYPE, or is not in memory), and the MLS about the message of dl once its deliveries are settled:
- * delivered (all done) or failed for good. Queues it (at most once per message) when due and mls.send is
- * on; problems are logged, never fail the delivery. */
-int rl_mls_may_be_asked(const struct rl_handoff *h);
+/* mls_send.c: whether the Message Level Status may concern a delivered message, decided without reading
+ * the store: its payload in memory mentions MLS_TYPE (with mls.send on) or names the MLS customization, or
+ * is not in memory (h NULL or without payload: its stored header says). Then rl_mls_after_delivery, also
+ * for a delivery failed for good: as C2, a delivered MLS about a document we sent is noted against it
+ * (rl_store_mls_received; without the bytes in memory, read from the store when its stored SBDH names
+ * the MLS document type); as C3, with mls.send on, the MLS due once the message's deliveries are settled
+ * (delivered: all done, or failed for good) is queued, at most once per message. The SBDH is read at most
+ * once; problems are logged, never fail the delivery. */
+int rl_mls_may_concern(const struct rl_daemon *d, const struct rl_handoff *h);
 void rl_mls_after_delivery(struct rl_daemon *d, struct rl_store *st, const struct rl_store_delivery *dl,
 			   const struct rl_handoff *h, int delivered);
-/* As C2: whether a delivered message is a Message Level Status that came back (its payload in memory
- * names the MLS customization), and noting it against the message we sent (rl_store_mls_received). */
-int rl_mls_came_back(const struct rl_handoff *h);
-void rl_mls_note_received(struct rl_store *st, const struct rl_store_delivery *dl, const struct rl_handoff *h);
 
 /* Frees h and the hand-offs chained after it (next). */
 void rl_handoff_free(struct rl_handoff *h);

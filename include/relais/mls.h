@@ -11,6 +11,7 @@
 #ifndef RELAIS_MLS_H
 #define RELAIS_MLS_H
 
+#include <stdint.h>
 #include <time.h>
 #include <libxml/tree.h>
 #include "relais/buf.h"
@@ -64,6 +65,17 @@ int rl_mls_build(const struct rl_mls *m, struct rl_buf *out, struct rl_err *err)
  * (not an ApplicationResponse, another CustomizationID, not exactly one DocumentResponse, ...). */
 int rl_mls_read(xmlDocPtr doc, struct rl_mls *m, struct rl_err *err);
 int rl_mls_read_mem(const void *data, size_t len, struct rl_mls *m, struct rl_err *err);
+
+/* The most of a stored payload rl_mls_read_stored takes in: an MLS is a few KB, and anything longer than
+ * this is refused rather than held in memory whole. */
+#define RL_MLS_STORED_MAX (1024 * 1024)
+
+/* Reads the MLS that is the payload of a stored message (row id), as rl_mls_read_mem: the payload is
+ * streamed from the store into memory, and the read stops as soon as it passes max bytes. Fills m (caller
+ * frees, also on failure). Returns 0, or -1: the store cannot be read (a local RL_ERR_* code), the
+ * payload is longer than max bytes, or it is no MLS (both RL_EBMS_OTHER, the message saying which). */
+struct rl_store;
+int rl_mls_read_stored(struct rl_store *st, int64_t message, size_t max, struct rl_mls *m, struct rl_err *err);
 
 /* The SPIS participant value of an access point's seat: "POP000306" -> "0242:000306" (any P + two
  * letters + six digits). RL_ERR_USAGE for anything else. */
