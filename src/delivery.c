@@ -5,12 +5,13 @@
  * repeats it. Deliveries come two ways: handed over by the receiving thread of this process, already
  * taken at commit and with the payload when it is small (rl_delivery_handoff), or claimed from the store
  * (retries, a backlog, work left by a stopped instance). What is handed over gathers for a few
- * milliseconds (GATHER_MS) and is done in batches, marked done with one statement per batch. The inbox gets one file per message named by its MessageId, written under a
- * temporary name, fsynced and renamed, so a file either is there whole or not at all, and a repeated
- * attempt finds it there and does not write it again; a redelivery (rl_store_inbound_redeliver: attempts
- * from 1 again) replaces it whole. The webhook gets a POST of the payload with the
- * message's headers (Relais-Message-Id lets the backend drop a repeat); any 2xx answer is success,
- * anything else is retried with backoff until retry.max_attempts.
+ * milliseconds (GATHER_MS) and is done in batches, marked done with one statement per batch. The inbox
+ * gets one file per message named by its MessageId, written under a temporary name, fsynced and
+ * renamed, so a file either is there whole or not at all, and a repeated attempt finds it there and does
+ * not write it again; a redelivery (rl_store_inbound_redeliver: attempts from 1 again) replaces it whole.
+ * The webhook gets a POST of the payload with the message's headers (Relais-Message-Id lets the backend
+ * drop a repeat); any 2xx answer is success, anything else is retried with backoff until
+ * retry.max_attempts.
  * Relay routes (relay.h) may ask for another syntax: the inbox then gets the converted form beside the
  * original (<MessageId>.<syntax>.xml), the webhook gets it instead, with Relais-Converted-From. A
  * conversion that fails never holds the original back: it is delivered and the failure recorded.

@@ -261,12 +261,7 @@ int rl_mls_read_mem(const void *data, size_t len, struct rl_mls *m, struct rl_er
 
 int rl_mls_spid_of_seat(const char *seat, char *out, size_t size, struct rl_err *err)
 {
-	int ok = seat && strlen(seat) == 9 && seat[0] == 'P' && isupper((unsigned char)seat[1]) &&
-		 isupper((unsigned char)seat[2]);
-
-	for (int i = 3; ok && i < 9; i++)
-		ok = isdigit((unsigned char)seat[i]);
-	if (!ok)
+	if (!rl_seat_id_valid(seat))
 		return rl_err_set(err, RL_ERR_USAGE, "'%s' is no Peppol seat id (P, two letters, six digits)",
 				  seat ? seat : "");
 	if ((size_t)snprintf(out, size, RL_MLS_SCHEME ":%s", seat + 3) >= size)
