@@ -171,12 +171,15 @@ static const char *const migrations[] = {
 	" WHERE m.history <> '';"
 	"ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_direction_check;"
 	"ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_state_check;",
-	/* 12: the state index leads with the state. Led by the direction, it was a way to find a message by
-	 * "id = $1 AND direction = 1" that the planner took while the statistics said the table was small:
-	 * a generic plan then read every outbound row for each delivered record. Counting by state and
-	 * direction uses it the same either way. */
+	/* 12: no index leads with the direction. Led by it, the state index and the MessageId key were ways
+	 * to find a message by "id = $1 AND direction = 1" that the planner took while the statistics said
+	 * the table was small: a generic plan then read every outbound row for each delivered record. Both
+	 * serve their queries (counts by state, a MessageId in one direction, ON CONFLICT) as well the other
+	 * way round. */
 	"DROP INDEX messages_state;"
-	"CREATE INDEX messages_state ON messages (state, direction);",
+	"CREATE INDEX messages_state ON messages (state, direction);"
+	"ALTER TABLE messages DROP CONSTRAINT messages_direction_message_id_key,"
+	"  ADD CONSTRAINT messages_message_id_direction_key UNIQUE (message_id, direction);",
 };
 
 int rl_store_schema_count(void)
