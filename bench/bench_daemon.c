@@ -134,7 +134,8 @@ static long long take_done(PGconn *pg, long long *ids, long *n)
 		rl_buf_printf(&list, "%s%lld", i ? "," : "", ids[i]);
 	rl_buf_puts(&list, "}");
 	params[0] = list.data;
-	r = PQexecParams(pg, "SELECT id FROM messages WHERE id = ANY ($1::bigint[]) AND state IN ('delivered', 'failed')",
+	/* By id only: with the state in the condition, the planner may read every finished row instead. */
+	r = PQexecParams(pg, "SELECT id, state IN ('delivered', 'failed') FROM messages WHERE id = ANY ($1::bigint[])",
 			 1, NULL, params, NULL, NULL, 0);
 	rl_buf_free(&list);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -143,6 +144,9 @@ static long long take_done(PGconn *pg, long long *ids, long *n)
 	}
 	for (int row = 0; row < PQntuples(r); row++) {
 		long long id = atoll(PQgetvalue(r, row, 0));
+
+		if (strcmp(PQgetvalue(r, row, 1), "t") != 0)
+			continue;
 
 		for (long i = 0; i < *n; i++)
 			if (ids[i] == id) {

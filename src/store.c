@@ -225,11 +225,12 @@ static const char *const statement_sql[ST_COUNT] = {
 		" FROM d JOIN messages m ON m.id = d.message",
 	/* A batch of deliveries ($1, an array of ids). The pending count on each message row is decremented
 	 * under its row lock, so two deliveries of one message finishing at once still make it delivered
-	 * exactly once. */
+	 * exactly once. "Not done or failed" is pending, said so that the rows are found by their ids: with
+	 * "state = 'pending'" the planner may read the whole partial index of pending deliveries instead. */
 	[ST_DELIVERY_DONE] =
 		"WITH d AS (UPDATE deliveries SET state = 'done', lease_owner = NULL, lease_until = NULL,"
 		"  last_error = NULL, updated_at = now()"
-		" WHERE id = ANY ($1::bigint[]) AND state = 'pending' RETURNING id, message, channel, attempts),"
+		" WHERE id = ANY ($1::bigint[]) AND state NOT IN ('done', 'failed') RETURNING id, message, channel, attempts),"
 		" n AS (SELECT message, count(*) AS done FROM d GROUP BY message),"
 		" m AS (UPDATE messages SET deliveries_pending = deliveries_pending - n.done,"
 		"  state = " DONE_STATE ", updated_at = now(), history = history || (SELECT string_agg("
