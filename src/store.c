@@ -193,7 +193,8 @@ static const char *const statement_sql[ST_COUNT] = {
 	 * the next due message. The claimed columns come first (NULL when none was due), then the delivered
 	 * message's id and wake_on_outcome. */
 	[ST_OUTBOUND_DELIVERED_CLAIM] =
-		"WITH " DELIVERED_CTES ", " CLAIM_CTE("$6::text", "$7::int", "m.id <> $1 AND EXISTS (SELECT 1 FROM dm)")
+		"WITH " DELIVERED_CTES ", " CLAIM_CTE("$6::text", "$7::int",
+								   "m.id <> $1 AND $6::text IS NOT NULL AND EXISTS (SELECT 1 FROM dm)")
 		" SELECT c.*, (SELECT id FROM dm), (SELECT wake_on_outcome FROM dm) FROM (SELECT 1) AS one"
 		" LEFT JOIN c ON true",
 	[ST_OUTBOUND_FAILED] =
@@ -1388,7 +1389,7 @@ int rl_store_outbound_delivered_claim(struct rl_store *s, int64_t id, const char
 	p_text(&p, receipt_message_id);
 	p_bytes(&p, sent_envelope, sent_envelope_len);
 	p_text(&p, document_id);
-	p_text(&p, worker ? worker : "relais");
+	p_text(&p, worker);
 	p_int(&p, lease_seconds);
 	r = run(s, ST_OUTBOUND_DELIVERED_CLAIM, NULL, &p, 1, err);
 	if (r == NULL)

@@ -1397,11 +1397,22 @@ static void test_delivered_claims_next(void **state)
 			     (long long)c), 1);
 	rl_store_message_free(&m);
 
-	/* b delivered: nothing is due any more (c is taken, a delivered). */
-	assert_int_equal(rl_store_outbound_delivered_claim(s, b, "<R/>", 4, "rb@peer", "<E/>", 4, NULL, "worker-a", 300,
+	/* b delivered by a worker that is stopping (no worker): nothing is claimed, though d is due. */
+	submit(s, "next-d@test", "https://ap.example/as4", "<D/>");
+	assert_int_equal(rl_store_outbound_delivered_claim(s, b, "<R/>", 4, "rb@peer", "<E/>", 4, NULL, NULL, 300,
 							   &next, &err), 0);
 	assert_int_equal(next.id, 0);
 	assert_int_equal(sql("SELECT count(*) FROM messages WHERE state = 'delivered'"), 2);
+	assert_int_equal(sql("SELECT count(*) FROM messages WHERE message_id = 'next-d@test' AND state = 'queued'"), 1);
+	/* c delivered: d is claimed; then nothing is due any more. */
+	assert_int_equal(rl_store_outbound_delivered_claim(s, c, "<R/>", 4, "rc@peer", "<E/>", 4, NULL, "worker-b", 300,
+							   &next, &err), 1);
+	assert_string_equal(next.message_id, "next-d@test");
+	assert_int_equal(rl_store_outbound_delivered_claim(s, next.id, "<R/>", 4, "rd@peer", "<E/>", 4, NULL, "worker-b",
+							   300, &m, &err), 0);
+	assert_int_equal(m.id, 0);
+	rl_store_message_free(&next);
+	assert_int_equal(sql("SELECT count(*) FROM messages WHERE state = 'delivered'"), 4);
 	rl_store_close(s);
 }
 
