@@ -1354,20 +1354,31 @@ static int update_outbound(struct rl_store *s, int stmt, const struct params *p,
 	return 0;
 }
 
+/* DELIVERED_CTES' parameters $1..$5 into p. */
+static int delivered_params(struct params *p, int64_t id, const char *receipt, size_t receipt_len,
+			    const char *receipt_message_id, const char *sent_envelope, size_t sent_envelope_len,
+			    const char *document_id, struct rl_err *err)
+{
+	if (check_bytes_len(receipt_len, "a receipt", err) < 0 ||
+	    check_bytes_len(sent_envelope_len, "an envelope", err) < 0)
+		return -1;
+	p_int(p, id);
+	p_bytes(p, receipt, receipt_len);
+	p_text(p, receipt_message_id);
+	p_bytes(p, sent_envelope, sent_envelope_len);
+	p_text(p, document_id);
+	return 0;
+}
+
 int rl_store_outbound_delivered(struct rl_store *s, int64_t id, const char *receipt, size_t receipt_len,
 				const char *receipt_message_id, const char *sent_envelope,
 				size_t sent_envelope_len, struct rl_err *err)
 {
 	struct params p = { 0 };
 
-	if (check_bytes_len(receipt_len, "a receipt", err) < 0 ||
-	    check_bytes_len(sent_envelope_len, "an envelope", err) < 0)
+	if (delivered_params(&p, id, receipt, receipt_len, receipt_message_id, sent_envelope, sent_envelope_len, NULL,
+			     err) < 0)
 		return -1;
-	p_int(&p, id);
-	p_bytes(&p, receipt, receipt_len);
-	p_text(&p, receipt_message_id);
-	p_bytes(&p, sent_envelope, sent_envelope_len);
-	p_text(&p, NULL);	/* the document id is kept by rl_store_outbound_delivered_claim */
 	return update_outbound(s, ST_OUTBOUND_DELIVERED, &p, id, 1, err);
 }
 
@@ -1381,14 +1392,9 @@ int rl_store_outbound_delivered_claim(struct rl_store *s, int64_t id, const char
 	int rc = 0;
 
 	memset(next, 0, sizeof(*next));
-	if (check_bytes_len(receipt_len, "a receipt", err) < 0 ||
-	    check_bytes_len(sent_envelope_len, "an envelope", err) < 0)
+	if (delivered_params(&p, id, receipt, receipt_len, receipt_message_id, sent_envelope, sent_envelope_len,
+			     document_id, err) < 0)
 		return -1;
-	p_int(&p, id);
-	p_bytes(&p, receipt, receipt_len);
-	p_text(&p, receipt_message_id);
-	p_bytes(&p, sent_envelope, sent_envelope_len);
-	p_text(&p, document_id);
 	p_text(&p, worker);
 	p_int(&p, lease_seconds);
 	r = run(s, ST_OUTBOUND_DELIVERED_CLAIM, NULL, &p, 1, err);
