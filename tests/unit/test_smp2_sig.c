@@ -107,19 +107,6 @@ static int read_metadata(struct fixture *f, xmlDocPtr doc, struct rl_smp_metadat
 	return rc;
 }
 
-static xmlNodePtr find(xmlNodePtr node, const char *ns, const char *name)
-{
-	for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next) {
-		xmlNodePtr found;
-
-		if (rl_xml_is(c, ns, name))
-			return c;
-		if ((found = find(c, ns, name)) != NULL)
-			return found;
-	}
-	return NULL;
-}
-
 static xmlNodePtr last_element(xmlNodePtr node)
 {
 	xmlNodePtr last = NULL;

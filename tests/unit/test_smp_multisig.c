@@ -103,19 +103,6 @@ static int root_signatures(xmlDocPtr doc, xmlNodePtr *sigs, int max)
 	return n;
 }
 
-static xmlNodePtr find(xmlNodePtr node, const char *ns, const char *name)
-{
-	for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next) {
-		xmlNodePtr found;
-
-		if (rl_xml_is(c, ns, name))
-			return c;
-		if ((found = find(c, ns, name)) != NULL)
-			return found;
-	}
-	return NULL;
-}
-
 /* 1 when xmlsec finds sig good with cert's key, whatever the rules of relais: shows that a signature a test
  * expects relais to refuse is a genuine one (refused for its coverage, not broken). */
 static int xmlsec_finds_good(xmlNodePtr sig, X509 *cert)

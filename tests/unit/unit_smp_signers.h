@@ -1,11 +1,13 @@
 /* unit_smp_signers.h - what the SMP signature tests share: the SMP's, an access point's and a foreign
  * CA's signing identities, an endpoint certificate to publish, and the SMP trust anchors, loaded from the
- * test PKI (setup, teardown). Include after cmocka.h and unit_pki.h. */
+ * test PKI (setup, teardown); and a search for an element in a document. Include after cmocka.h and
+ * unit_pki.h. */
 #ifndef RELAIS_UNIT_SMP_SIGNERS_H
 #define RELAIS_UNIT_SMP_SIGNERS_H
 
 #include <stdlib.h>
 #include "relais/keys.h"
+#include "relais/xml.h"
 
 struct fixture {
 	struct rl_identity smp, ap, foreign;
@@ -42,6 +44,20 @@ static int teardown(void **state)
 	rl_trust_free(f->smp_anchors);
 	free(f);
 	return 0;
+}
+
+/* The first element ns:name below node, depth first. */
+static xmlNodePtr find(xmlNodePtr node, const char *ns, const char *name)
+{
+	for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next) {
+		xmlNodePtr found;
+
+		if (rl_xml_is(c, ns, name))
+			return c;
+		if ((found = find(c, ns, name)) != NULL)
+			return found;
+	}
+	return NULL;
 }
 
 #endif
