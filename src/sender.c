@@ -363,7 +363,8 @@ static int receipt_for_same_payload(const struct rl_keyring *keys, X509 *receive
 }
 
 /* One attempt for one claimed message. Once it is delivered, the record also claims the next due message
- * into *next (one statement for both): returns 1 then, else 0. */
+ * into *next (one statement for both): returns 1 then; 0 when it looked and none was due; -1 otherwise
+ * (not delivered or not recorded; relais is stopping, so it did not look). */
 static int send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_client *http,
 		    const struct rl_store_message *m, struct rl_store_message *next)
 {
@@ -379,7 +380,7 @@ static int send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cli
 	struct payload_file pf = { NULL, -1 };
 	FILE *packed = NULL;
 	long size;
-	int next_claimed = 0;
+	int next_claimed = -1;
 
 	rl_err_clear(&err);
 	if (spool_payload(d, st, m, &pf, &err) < 0) {
@@ -465,14 +466,15 @@ static int send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cli
 											      : sent.envelope.data,
 								    earlier.sent.envelope.len ? earlier.sent.envelope.len
 											      : sent.envelope.len,
-								    sent.document_id, d->worker_id,
+								    sent.document_id,
+								    atomic_load(&d->stopping) ? NULL : d->worker_id,
 								    rl_daemon_lease_seconds(d), next, &err)) < 0;) {
 		if (!rl_daemon_db_retry(d, &i, &err)) {
 			/* The peer has it; when the lease runs out, the next attempt is answered by its duplicate
 			 * detection with the same receipt. */
 			rl_log_error(m->message_id, "delivered but not recorded: %s", err.msg);
 			rl_metrics_outbound(RL_METRICS_RETRY, NULL);
-			next_claimed = 0;
+			next_claimed = -1;
 			goto done;
 		}
 	}
@@ -489,7 +491,7 @@ done:
 	rl_as4_sent_free(&earlier.sent);
 	destination_free(&dst);
 	rl_keyring_put(d, keys);
-	return next_claimed == 1;
+	return next_claimed;
 }
 
 /* Waits until the waker hands this worker a queued message, or a second passes (a fallback poll). */
@@ -552,7 +554,7 @@ void *rl_sender_thread(void *arg)
 	struct rl_http_client_opts ho = { 0 };
 	struct rl_http_client *http;
 	struct rl_err err;
-	int configured = 0;
+	int configured = 0, looked_for_next = 0;
 
 	ho.tls_anchors = d->tls_anchors;
 	ho.connect_timeout = 10;
@@ -568,6 +570,13 @@ void *rl_sender_thread(void *arg)
 		struct rl_store *st = rl_daemon_store(d, &err);
 		int rc;
 
+		if (looked_for_next) {
+			/* The last delivered record found nothing due: wait for a wake-up rather than look again
+			 * (a submission after that look has woken the waker, which counts it for us). */
+			looked_for_next = 0;
+			wait_for_work(d);
+			continue;
+		}
 		if (st == NULL) {
 			rl_log_warn(NULL, "sender: %s", err.msg);
 			sleep(1);
@@ -592,13 +601,14 @@ void *rl_sender_thread(void *arg)
 			wait_for_work(d);
 			continue;
 		}
-		/* A delivered message's record claims the next one: it is sent in turn, even when relais is
-		 * stopping (it is taken; draining finishes what is taken). */
-		while (send_one(d, st, http, &m, &next)) {
+		/* A delivered message's record claims the next one (not once relais is stopping): it is sent
+		 * in turn, even when relais stops meanwhile (it is taken; draining finishes what is taken). */
+		while ((rc = send_one(d, st, http, &m, &next)) == 1) {
 			rl_store_message_free(&m);
 			m = next;
 			memset(&next, 0, sizeof(next));
 		}
+		looked_for_next = rc == 0;
 		rl_store_message_free(&m);
 	}
 	rl_http_client_free(http);

@@ -209,8 +209,9 @@ int rl_store_outbound_delivered(struct rl_store *s, int64_t id, const char *rece
 				size_t sent_envelope_len, struct rl_err *err);
 /* rl_store_outbound_delivered, also keeping document_id (may be NULL: the payload's SBDH
  * InstanceIdentifier, which a Message Level Status about the message refers to, rl_store_mls_received),
- * and rl_store_outbound_claim, in one statement and one commit: the delivered record, then the claim of the next due message for worker (never id itself). Returns 1 with
- * *next filled (the caller frees it with rl_store_message_free), 0 when none was due, -1 on error
+ * and rl_store_outbound_claim, in one statement and one commit: the delivered record, then the claim
+ * of the next due message for worker (never id itself; none when worker is NULL). Returns 1 with *next
+ * filled (the caller frees it with rl_store_message_free), 0 when none was claimed, -1 on error
  * (RL_ERR_NOT_FOUND for an id that is no outbound message: nothing is claimed then). */
 int rl_store_outbound_delivered_claim(struct rl_store *s, int64_t id, const char *receipt, size_t receipt_len,
 				      const char *receipt_message_id, const char *sent_envelope,
