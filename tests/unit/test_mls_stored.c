@@ -122,14 +122,7 @@ static int64_t received(const char *message_id, const struct rl_buf *payload)
 	in.final_recipient = "0242:000001";
 	in.payload = fmemopen(payload->data, payload->len, "rb");
 	assert_non_null(in.payload);
-	in.payload_mime_type = "application/xml";
-	in.payload_content_id = "cid:payload";
-	in.envelope = "<S:Envelope/>";
-	in.envelope_len = strlen(in.envelope);
-	in.signer_cert_pem = "-----BEGIN CERTIFICATE-----";
-	in.receipt = "<R/>";
-	in.receipt_len = 4;
-	in.receipt_message_id = "receipt@relais";
+	unit_pg_inbound_evidence(&in);
 	in.deliver_inbox = 1;
 	if (rl_store_inbound_commit(store, &in, &id, NULL, &err) != 0)
 		fail_msg("inbound commit: %s", err.msg);

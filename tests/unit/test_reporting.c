@@ -106,14 +106,7 @@ static void received(struct rl_store *s, const char *mid, const char *from_ap, c
 	in.final_recipient = end_user;
 	in.payload_data = payload;
 	in.payload_len = strlen(payload);
-	in.payload_mime_type = "application/xml";
-	in.payload_content_id = "cid:payload";
-	in.envelope = "<S:Envelope/>";
-	in.envelope_len = strlen(in.envelope);
-	in.signer_cert_pem = "-----BEGIN CERTIFICATE-----";
-	in.receipt = "<R/>";
-	in.receipt_len = 4;
-	in.receipt_message_id = "receipt@relais";
+	unit_pg_inbound_evidence(&in);
 	if (rl_store_inbound_commit(s, &in, &id, NULL, &err) != 0)
 		fail_msg("inbound commit: %s", err.msg);
 	free(payload);

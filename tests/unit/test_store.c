@@ -67,11 +67,7 @@ static void inbound_fill(struct rl_store_inbound *in, const char *message_id, co
 	in->to_party = "POP000002";
 	in->action = "busdox-docid-qns::invoice";
 	in->payload = payload;
-	in->payload_mime_type = "application/xml";
-	in->payload_content_id = "cid:payload";
-	in->envelope = "<S:Envelope/>";
-	in->envelope_len = strlen(in->envelope);
-	in->signer_cert_pem = "-----BEGIN CERTIFICATE-----";
+	unit_pg_inbound_evidence(in);
 	in->receipt = receipt;
 	in->receipt_len = strlen(receipt);
 	in->receipt_message_id = "receipt-1@relais";

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <libpq-fe.h>
 #include "relais/store.h"
 
@@ -46,6 +47,20 @@ static long long sql(const char *fmt, ...)
 	PQclear(r);
 	PQfinish(conn);
 	return v;
+}
+
+/* Fills what a received message's row needs beside its parties and payload with placeholders: the
+ * payload's MIME type and Content-ID, the signed envelope, the signer's certificate and our receipt. */
+static inline void unit_pg_inbound_evidence(struct rl_store_inbound *in)
+{
+	in->payload_mime_type = "application/xml";
+	in->payload_content_id = "cid:payload";
+	in->envelope = "<S:Envelope/>";
+	in->envelope_len = strlen(in->envelope);
+	in->signer_cert_pem = "-----BEGIN CERTIFICATE-----";
+	in->receipt = "<R/>";
+	in->receipt_len = strlen(in->receipt);
+	in->receipt_message_id = "receipt@relais";
 }
 
 /* Removes every message, its history, deliveries, attempts and large objects. */
