@@ -8,6 +8,7 @@
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
+. "$top_srcdir/tests/scripts/mls_lib.sh"
 command -v xmllint >/dev/null 2>&1 || { echo "SKIP: no xmllint"; exit 77; }
 ap_pair_config
 printf '0242:000001 https://127.0.0.1:%s/as4 %s\n' "$PORT_A" "$PKI/POP000001.cert.pem" > "$TMP/B/routes"
@@ -20,18 +21,6 @@ mls_sent_by_b() { sql "$DB_B" "SELECT count(*) FROM messages WHERE direction=1";
 mls_event_b() { sql "$DB_B" "SELECT substr(e.detail, 1, 6) FROM message_events e JOIN messages m ON m.id = e.message
 	WHERE m.direction=0 AND m.message_id='$1' AND e.detail LIKE 'MLS %'"; }
 mls_queued_about() { [ -n "$(mls_event_b "$1")" ]; }
-# As C2, A notes an MLS that came back against the message it sent: its mls_code, and its history.
-mls_code_at_a() { sql "$DB_A" "SELECT mls_code FROM messages WHERE direction=1 AND message_id='$1'"; }
-mls_noted_at_a() { [ "$(mls_code_at_a "$2")" = "$1" ]; }
-# The MLS file in A's inbox about InstanceIdentifier $1, printed.
-mls_at_a() {
-	for f in "$TMP/A/inbox"/*.xml; do
-		[ -f "$f" ] || continue
-		[ "$(xp "$f" "//*[local-name()='DocumentReference']/*[local-name()='ID']")" = "$1" ] && { echo "$f"; return 0; }
-	done
-	return 1
-}
-xp() { xmllint --xpath "string($2)" "$1" 2>/dev/null; }
 # invoice N [MLS_TYPE]: an SBD in $TMP/inv-N.xml, InstanceIdentifier inv-N, sent by A; sets MID.
 invoice() {
 	make_invoice "$1" "$TMP/inv-$1.xml"

@@ -10,6 +10,7 @@
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
+. "$top_srcdir/tests/scripts/mls_lib.sh"
 command -v xmllint >/dev/null 2>&1 || { echo "SKIP: no xmllint"; exit 77; }
 ap_pair_config retry.max_attempts=100
 printf '0242:000001 https://127.0.0.1:%s/as4 %s\n' "$PORT_A" "$PKI/POP000001.cert.pem" > "$TMP/B/routes"
@@ -18,10 +19,7 @@ printf 'identity.country=DK\n' >> "$TMP/B/sets"
 
 pg_unit_test test_mls_stored "stored MLS tests"
 
-xp() { xmllint --xpath "string($2)" "$1" 2>/dev/null; }
 in_b_state_is() { [ "$(sql "$DB_B" "SELECT state FROM messages WHERE direction=0 AND message_id='$2'")" = "$1" ]; }
-mls_code_at_a() { sql "$DB_A" "SELECT mls_code FROM messages WHERE direction=1 AND message_id='$1'"; }
-mls_noted_at_a() { [ "$(mls_code_at_a "$2")" = "$1" ]; }
 mls_events_at_a() { sql "$DB_A" "SELECT e.detail FROM message_events e JOIN messages m ON m.id = e.message
 	WHERE m.direction=1 AND m.message_id='$1' AND e.detail LIKE 'MLS %'"; }
 # The MessageId of the message A received last.
@@ -31,14 +29,6 @@ pending_after_failure_at_a() {
 	[ "$(sql "$DB_A" "SELECT count(*) FROM deliveries WHERE state='pending' AND attempts >= 1 AND last_error IS NOT NULL")" -ge 1 ]
 }
 delivered_at_a() { [ "$(sql "$DB_A" "SELECT state FROM messages WHERE direction=0 AND message_id='$1'")" = delivered ]; }
-# The MLS file in A's inbox about InstanceIdentifier $1, printed.
-mls_at_a() {
-	for f in "$TMP/A/inbox"/*.xml; do
-		[ -f "$f" ] || continue
-		[ "$(xp "$f" "//*[local-name()='DocumentReference']/*[local-name()='ID']")" = "$1" ] && { echo "$f"; return 0; }
-	done
-	return 1
-}
 # send_from NAME FILE DESCRIPTION: NAME queues FILE; sets MID. (The inbox is no business of relais send: it
 # is left out of its configuration, for the time A's is gone.)
 send_from() {
