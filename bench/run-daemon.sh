@@ -69,9 +69,9 @@ printf 'summary (median of each level; scaled = median x %s / the sign rate meas
 	"$REFERENCE_SIGN_RATE" "$summary"
 if [ -n "${BENCH_STATEMENTS:-}" ]; then
 	# With BENCH_PG_SETTINGS="shared_preload_libraries=pg_stat_statements": where the server's time went.
-	echo "statements by total execution time (ms total, calls, buffers hit per call, ms per call), both databases:"
+	echo "statements by total execution time (ms total, calls, rows, buffers hit per call, ms per call), both databases:"
 	sql "$PGURL" "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
-	sql "$PGURL" "SELECT round(total_exec_time::numeric, 0) || ' ' || calls || ' ' || round(shared_blks_hit::numeric / calls, 1) || ' ' ||
+	sql "$PGURL" "SELECT round(total_exec_time::numeric, 0) || ' ' || calls || ' ' || rows || ' ' || round(shared_blks_hit::numeric / calls, 1) || ' ' ||
 		round((total_exec_time / calls)::numeric, 3) || ' ' || left(regexp_replace(query, '\s+', ' ', 'g'), 110)
 		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT ${BENCH_STATEMENTS}"
 	for ap in A B; do

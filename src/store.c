@@ -149,6 +149,15 @@ enum statement {
 	ST_COUNT
 };
 
+/*
+ * Statements planned at each call rather than prepared once: their best plan depends on how many rows
+ * the tables hold, and a plan made while the tables were nearly empty would be kept for the life of the
+ * connection (a sequential scan of messages for every batch of done deliveries, read through a hash join).
+ */
+static const unsigned char statement_planned_per_call[ST_COUNT] = {
+	[ST_DELIVERY_DONE] = 1,
+};
+
 static const char *const statement_sql[ST_COUNT] = {
 	[ST_FIND_RECEIPT] =
 		"SELECT receipt FROM messages WHERE direction = 0 AND message_id = $1",
@@ -502,7 +511,8 @@ static int reconnect(struct rl_store *s, struct rl_err *err)
 }
 
 /*
- * Runs a prepared statement (stmt >= 0) or plain SQL (stmt < 0, sql given). Outside a transaction a
+ * Runs a prepared statement (stmt >= 0; sent with its text each time when statement_planned_per_call says
+ * so) or plain SQL (stmt < 0, sql given). Outside a transaction a
  * lost connection is re-established and the statement repeated once. Returns the result (caller
  * PQclear()s) or NULL with err filled.
  */
@@ -519,6 +529,10 @@ static PGresult *run(struct rl_store *s, int stmt, const char *sql, const struct
 
 		if (!s->in_tx && PQstatus(s->conn) != CONNECTION_OK && reconnect(s, err) < 0)
 			return NULL;
+		if (stmt >= 0 && statement_planned_per_call[stmt]) {
+			sql = statement_sql[stmt];
+			stmt = -1;
+		}
 		if (stmt >= 0 && !s->prepared[stmt]) {
 			char name[16];
 
