@@ -1573,6 +1573,7 @@ static void test_statement_plans(void **state)
 	};
 	PGconn *conn = PQconnectdb(pgurl);
 	long long cutoff = (long long)time(NULL) - 30 * 86400;
+	int failures = 0;
 
 	(void)state;
 	unit_pg_empty();
@@ -1598,18 +1599,24 @@ static void test_statement_plans(void **state)
 				snprintf(args, sizeof(args), "%s", checks[i].args);
 			plan = explain_prepared(conn, sql, args);
 			for (int k = 0; k < 4 && checks[i].indexes[k]; k++)
-				if (strstr(plan, checks[i].indexes[k]) == NULL)
-					fail_msg("%s (%s): %s not used:\n%s", checks[i].name ? checks[i].name : sql,
-						 populated ? "4000 rows" : "one row", checks[i].indexes[k], plan);
+				if (strstr(plan, checks[i].indexes[k]) == NULL) {
+					fprintf(stderr, "%s (%s): %s not used:\n%s", checks[i].name ? checks[i].name : sql,
+						populated ? "4000 rows" : "one row", checks[i].indexes[k], plan);
+					failures++;
+				}
 			if ((strstr(plan, "Seq Scan on messages") || strstr(plan, "Seq Scan on deliveries") ||
-			     strstr(plan, "Seq Scan on sent_attempts")) && (populated || !checks[i].seq_scan_young))
-				fail_msg("%s (%s) reads the whole table:\n%s", checks[i].name ? checks[i].name : sql,
-					 populated ? "4000 rows" : "one row", plan);
+			     strstr(plan, "Seq Scan on sent_attempts")) && (populated || !checks[i].seq_scan_young)) {
+				fprintf(stderr, "%s (%s) reads a whole table:\n%s", checks[i].name ? checks[i].name : sql,
+					populated ? "4000 rows" : "one row", plan);
+				failures++;
+			}
 			free(plan);
 		}
 	}
 	PQfinish(conn);
 	unit_pg_empty();
+	if (failures)
+		fail_msg("%d plans without the index they need (above)", failures);
 }
 
 /* Schema 13 adds the index of finished messages to a populated database at schema 12; the purge then
