@@ -256,6 +256,8 @@ static const char *const statement_sql[ST_COUNT] = {
 		"   FROM d WHERE d.message = messages.id)"
 		" FROM n WHERE messages.id = n.message)"
 		" SELECT count(*), " ASYNC_COMMIT " FROM d",
+	/* A failed attempt of delivery $1 ($4: for good). Pending is "not done or failed" here too, so that
+	 * the row is found by its id rather than among every pending delivery (see ST_DELIVERY_DONE). */
 	[ST_DELIVERY_FAILED] =
 		"WITH d AS (UPDATE deliveries SET state = CASE WHEN $4::boolean THEN 'failed' ELSE 'pending' END,"
 		"  next_attempt_at = now() + make_interval(secs => $3::int), lease_owner = NULL, lease_until = NULL,"
@@ -324,8 +326,8 @@ static const char *const statement_sql[ST_COUNT] = {
 	/* The message ($1 row id, or $2 MessageId when $1 is 0) locked, then changed only when it is an
 	 * outbound message that failed or waits for a retry; the answer says what it was either way. The row
 	 * is found by its id, the MessageId's row id coming from a subquery on the MessageId key: a condition
-	 * choosing between the two keys (CASE, OR) has a generic plan that reads the whole table, or the
-	 * whole of it once the table looked small. */
+	 * choosing between the two keys (a CASE; an OR, once the table looked small) has a generic plan that
+	 * reads the whole table. */
 	[ST_OUTBOUND_RETRY] =
 		"WITH t AS (SELECT id, direction, state FROM messages"
 		"  WHERE id = CASE WHEN $1::bigint > 0 THEN $1::bigint"
