@@ -187,9 +187,9 @@ static const char *const migrations[] = {
 	 * that: an update that changes updated_at and no other indexed column (the destination found by
 	 * discovery, one of two backend deliveries done, an MLS noted) can no longer be a heap-only update
 	 * and writes an entry in each index whose condition the row meets. Every other update of the hot
-	 * path changes the state, which is indexed already. A created_at or unconditional updated_at index
-	 * would cost every message an entry at each of its updates instead. Built inside the migration's
-	 * transaction: writes to messages wait while it reads the table once. */
+	 * path changes the state or another indexed column already. An index of every row (created_at, or
+	 * updated_at without the condition) would cost every message an entry at each of its updates. Built
+	 * inside the migration's transaction: writes to messages wait while it reads the table once. */
 	"CREATE INDEX messages_finished ON messages (updated_at) WHERE state IN ('delivered', 'failed');",
 };
 
