@@ -237,7 +237,7 @@ static int references_of(xmlNodePtr security, struct rl_buf *out)
 	xmlNodePtr si = rl_xml_child(sig, RL_NS_DS, "SignedInfo");
 
 	for (xmlNodePtr r = rl_xml_child(si, RL_NS_DS, "Reference"); r; r = rl_xml_next(r, RL_NS_DS, "Reference"))
-		if (rl_xml_dump(r->doc, r, out) < 0)
+		if (rl_xml_dump_standalone(r, out) < 0)
 			return -1;
 	return 0;
 }

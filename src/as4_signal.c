@@ -14,6 +14,9 @@
 #include "relais/xml.h"
 
 #define SIGNAL_MAX_HEADER (8u << 20)
+/* xmlDOMWrapReconcileNamespaces' option to drop declarations made above already (libxml2's
+ * XML_DOM_RECONNS_REMOVEREDUND, which its headers do not export). */
+#define RECONCILE_REMOVE_REDUNDANT 1
 
 void rl_as4_signal_info_free(struct rl_as4_signal_info *i)
 {
@@ -180,7 +183,8 @@ int rl_as4_receipt_build(const struct rl_as4_received *r, const struct rl_identi
 	    xmlNewNs(nri, (const xmlChar *)RL_NS_DS, (const xmlChar *)"ds") == NULL ||
 	    xmlNewNs(nri, (const xmlChar *)RL_NS_EC, (const xmlChar *)"ec") == NULL)
 		goto nomem;
-	/* Each received ds:Reference, copied with its namespaces bound to those in scope here. */
+	/* Each received ds:Reference, copied with its namespaces bound to those in scope here (ds, ec), or
+	 * declared on it when the sender used others (a default namespace, another prefix). */
 	for (xmlNodePtr ref = rl_xml_child(xmlDocGetRootElement(refs), RL_NS_DS, "Reference"); ref;
 	     ref = rl_xml_next(ref, RL_NS_DS, "Reference")) {
 		xmlNodePtr part = xmlNewChild(nri, ebbp, (const xmlChar *)"MessagePartNRInformation", NULL), copy = NULL;
@@ -190,6 +194,9 @@ int rl_as4_receipt_build(const struct rl_as4_received *r, const struct rl_identi
 			xmlFreeNode(copy);
 			goto nomem;
 		}
+		/* Each reference came declaring its own namespaces: those declared above already are dropped. */
+		if (xmlDOMWrapReconcileNamespaces(NULL, copy, RECONCILE_REMOVE_REDUNDANT) != 0)
+			goto nomem;
 		count++;
 	}
 	if (count == 0) {

@@ -367,7 +367,7 @@ static int verify_reference(xmlNodePtr ref, const struct rl_wss_verify_opts *opt
 			   uri);
 		goto done;
 	}
-	rc = rl_xml_dump(ref->doc, ref, &out->references) < 0 ? rl_err_set(err, RL_ERR_NOMEM, "out of memory") : 0;
+	rc = rl_xml_dump_standalone(ref, &out->references) < 0 ? rl_err_set(err, RL_ERR_NOMEM, "out of memory") : 0;
 done:
 	free(uri);
 	free(digest_alg);

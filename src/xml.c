@@ -258,6 +258,23 @@ int rl_xml_dump(xmlDocPtr doc, xmlNodePtr node, struct rl_buf *out)
 	return rc;
 }
 
+int rl_xml_dump_standalone(xmlNodePtr node, struct rl_buf *out)
+{
+	xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+	xmlNodePtr copy;
+	int rc;
+
+	/* A copy made outside its tree declares, on its root, the namespaces it takes from above. */
+	if (doc == NULL || (copy = xmlDocCopyNode(node, doc, 1)) == NULL) {
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	xmlDocSetRootElement(doc, copy);
+	rc = rl_xml_dump(doc, copy, out);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 int rl_xml_escape(struct rl_buf *out, const char *text)
 {
 	for (const char *p = text; *p; p++) {

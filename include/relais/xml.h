@@ -51,6 +51,9 @@ char *rl_xml_text(xmlNodePtr node);
 char *rl_xml_attr(xmlNodePtr node, const char *ns, const char *name);
 /* Serialises a node (or a whole doc when node == NULL) as it is, without XML declaration. */
 int rl_xml_dump(xmlDocPtr doc, xmlNodePtr node, struct rl_buf *out);
+/* Serialises a node with every namespace it uses declared on it, so that the text parses on its own
+ * whatever prefixes (or default namespace) the document declared above it. */
+int rl_xml_dump_standalone(xmlNodePtr node, struct rl_buf *out);
 /* Appends text escaped for element content or attribute values. */
 int rl_xml_escape(struct rl_buf *out, const char *text);
 

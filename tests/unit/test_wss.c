@@ -1,7 +1,8 @@
 /*
  * test_wss.c - WS-Security signatures: real receipts from Peppol access points verify (Governikus,
  * Dataport, BTC AG, phase4; files from ../shared/interop-corpus/as4/phase4/), an edited one is refused,
- * and our own signatures verify, with tampering, wrapping and weak algorithms refused.
+ * and our own signatures verify, with tampering, wrapping and weak algorithms refused; a signature in the
+ * default namespace has its references acknowledged by our receipt.
  */
 #include "config.h"
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <libxml/c14n.h>
+#include "relais/as4.h"
 #include "relais/buf.h"
 #include "relais/crypto.h"
 #include "relais/keys.h"
@@ -332,12 +334,130 @@ static void test_c14n_matches_whole_document(void **state)
 	assert_true(compared > 500);
 }
 
+/* The text of doc with every occurrence of from replaced by to. */
+static void replace_all(xmlDocPtr doc, struct rl_buf *out, const char *const pairs[][2], size_t npairs)
+{
+	struct rl_buf text = RL_BUF_INIT;
+
+	rl_xml_dump(doc, xmlDocGetRootElement(doc), &text);
+	for (const char *p = text.data; *p;) {
+		size_t i;
+
+		for (i = 0; i < npairs; i++)
+			if (strncmp(p, pairs[i][0], strlen(pairs[i][0])) == 0)
+				break;
+		if (i < npairs) {
+			rl_buf_puts(out, pairs[i][1]);
+			p += strlen(pairs[i][0]);
+		} else {
+			rl_buf_append(out, p++, 1);
+		}
+	}
+	rl_buf_free(&text);
+}
+
+/* Counts the ds:Reference elements (in the XML Signature namespace) under node. */
+static int count_references(xmlNodePtr node)
+{
+	int n = rl_xml_is(node, RL_NS_DS, "Reference");
+
+	for (xmlNodePtr c = node->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			n += count_references(c);
+	return n;
+}
+
+/*
+ * A sender whose ds:Signature is in the default namespace (<Signature xmlns="...xmldsig#">, as .NET's
+ * SignedXml writes it): its references are kept with their namespace declared, so that they read alone
+ * and the receipt acknowledges all three.
+ */
+static void test_default_namespace_signature(void **state)
+{
+	static const char *const to_default[][2] = {
+		{ "<ds:", "<" }, { "</ds:", "</" }, { "xmlns:ds=", "xmlns=" },
+	};
+	const char *builddir = getenv("top_builddir");
+	char key[4096], cert[4096];
+	struct rl_identity id;
+	struct rl_err err;
+	unsigned char digest[32];
+	struct rl_wss_attachment_digest att = { "payload@test", { 0 } };
+	struct rl_wss_verify_opts opts = { .attachments = &att, .attachment_count = 1 };
+	struct rl_wss_verified v;
+	struct rl_buf text = RL_BUF_INIT, c14n = RL_BUF_INIT, sig = RL_BUF_INIT, b64 = RL_BUF_INIT,
+		      alone = RL_BUF_INIT, receipt = RL_BUF_INIT;
+	struct rl_as4_received r;
+	xmlDocPtr doc, got, parsed;
+	xmlNodePtr signature, signed_info;
+
+	(void)state;
+	snprintf(key, sizeof(key), "%s/tests/pki/POP000001.key.pem", builddir ? builddir : ".");
+	snprintf(cert, sizeof(cert), "%s/tests/pki/POP000001.cert.pem", builddir ? builddir : ".");
+	assert_int_equal(rl_identity_load_pem(&id, key, cert, NULL, &err), 0);
+	rl_sha256("compressed payload", 18, digest);
+	memcpy(att.digest, digest, 32);
+	doc = signed_envelope(&id, digest, &err);
+	replace_all(doc, &text, to_default, sizeof(to_default) / sizeof(to_default[0]));
+	assert_null(strstr(text.data, "ds:"));
+	got = rl_xml_parse(text.data, text.len, RL_EBMS_INVALID_HEADER, "envelope", &err);
+	assert_non_null(got);
+	/* The SignedInfo's canonical form names no prefix now: sign it again as such a sender does. */
+	signature = rl_xml_child(security_of(got), RL_NS_DS, "Signature");
+	assert_non_null(signature);
+	assert_null(signature->ns->prefix);
+	signed_info = rl_xml_child(signature, RL_NS_DS, "SignedInfo");
+	assert_int_equal(rl_c14n_exclusive(signed_info, NULL, &c14n, &err), 0);
+	assert_int_equal(rl_sign(id.key, EVP_sha256(), c14n.data, c14n.len, &sig, &err), 0);
+	assert_int_equal(rl_base64_encode(sig.data, sig.len, &b64), 0);
+	xmlNodeSetContent(rl_xml_child(signature, RL_NS_DS, "SignatureValue"), (const xmlChar *)b64.data);
+
+	assert_int_equal(rl_wss_verify(security_of(got), &opts, &v, &err), 0);
+	/* The references read without the declarations of the envelope around them. */
+	rl_buf_puts(&alone, "<refs>");
+	rl_buf_append(&alone, v.references.data, v.references.len);
+	rl_buf_puts(&alone, "</refs>");
+	parsed = rl_xml_parse(alone.data, alone.len, RL_ERR_INTERNAL, "references", &err);
+	assert_non_null(parsed);
+	assert_int_equal(count_references(xmlDocGetRootElement(parsed)), 3);
+	xmlFreeDoc(parsed);
+
+	memset(&r, 0, sizeof(r));
+	r.um.message_id = "a@b";
+	r.references = v.references;
+	if (rl_as4_receipt_build(&r, &id, &receipt, NULL, &err) < 0)
+		fail_msg("receipt: %s", err.msg);
+	parsed = rl_xml_parse(receipt.data, receipt.len, RL_ERR_INTERNAL, "receipt", &err);
+	assert_non_null(parsed);
+	{
+		xmlNodePtr env = xmlDocGetRootElement(parsed);
+		xmlNodePtr messaging = rl_xml_child(rl_xml_child(env, RL_NS_SOAP12, "Header"), RL_NS_EB, "Messaging");
+		xmlNodePtr nri = rl_xml_child(rl_xml_child(rl_xml_child(messaging, RL_NS_EB, "SignalMessage"), RL_NS_EB,
+							   "Receipt"), RL_NS_EBBP, "NonRepudiationInformation");
+
+		assert_non_null(nri);
+		assert_int_equal(count_references(nri), 3);
+	}
+	xmlFreeDoc(parsed);
+	rl_wss_verified_free(&v);
+	rl_buf_free(&text);
+	rl_buf_free(&c14n);
+	rl_buf_free(&sig);
+	rl_buf_free(&b64);
+	rl_buf_free(&alone);
+	rl_buf_free(&receipt);
+	xmlFreeDoc(got);
+	xmlFreeDoc(doc);
+	rl_identity_free(&id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_real_receipts),
 		cmocka_unit_test(test_sign_verify),
 		cmocka_unit_test(test_c14n_matches_whole_document),
+		cmocka_unit_test(test_default_namespace_signature),
 	};
 	rl_xml_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
