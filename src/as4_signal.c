@@ -46,73 +46,125 @@ static xmlDocPtr parse_references(const struct rl_buf *refs, struct rl_err *err)
 	return doc;
 }
 
-/* Opens the envelope up to the inside of eb:Messaging; *msg_id receives the new signal's id. */
-static int open_signal(struct rl_buf *x, const char *ref_to, char **msg_id, struct rl_err *err)
-{
-	char uuid[37], ts[40], id_msg[37];
+/* A signal being built: the envelope as a tree, up to the inside of eb:SignalMessage. */
+struct signal_doc {
+	xmlDocPtr doc;
+	xmlNodePtr env, security, signal;
+	xmlNsPtr s12, eb;
+};
 
-	if (rl_uuid(uuid, err) < 0 || rl_uuid(id_msg, err) < 0)
-		return -1;
-	rl_format_datetime(0, 1, ts, sizeof(ts));
-	*msg_id = malloc(strlen(uuid) + 8);
-	if (*msg_id == NULL)
-		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	sprintf(*msg_id, "%s@relais", uuid);
-	rl_buf_printf(x, "<S12:Envelope xmlns:S12='%s'><S12:Header>"
-		      "<wsse:Security xmlns:wsse='%s' xmlns:wsu='%s' S12:mustUnderstand='true'/>"
-		      "<eb:Messaging xmlns:eb='%s' xmlns:wsu='%s' wsu:Id='_ebm-%s' S12:mustUnderstand='true'>"
-		      "<eb:SignalMessage><eb:MessageInfo><eb:Timestamp>%s</eb:Timestamp>"
-		      "<eb:MessageId>%s</eb:MessageId>",
-		      RL_NS_SOAP12, RL_NS_WSSE, RL_NS_WSU, RL_NS_EB, RL_NS_WSU, id_msg, ts, *msg_id);
-	if (ref_to) {
-		rl_buf_puts(x, "<eb:RefToMessageId>");
-		rl_xml_escape(x, ref_to);
-		rl_buf_puts(x, "</eb:RefToMessageId>");
-	}
-	rl_buf_puts(x, "</eb:MessageInfo>");
-	return 0;
+/* Adds the attribute ns:name="value" to node (ns NULL: no namespace); 0, or -1 out of memory. */
+static int set_attr(xmlNodePtr node, xmlNsPtr ns, const char *name, const char *value)
+{
+	return xmlNewNsProp(node, ns, (const xmlChar *)name, (const xmlChar *)value) ? 0 : -1;
 }
 
-static int close_and_sign(struct rl_buf *x, const struct rl_identity *signer, struct rl_buf *out,
-			  struct rl_err *err)
+/* A new element prefix:name in namespace href, declared on it, as the last child of parent. */
+static xmlNodePtr add_declared(xmlNodePtr parent, const char *href, const char *prefix, const char *name,
+			       xmlNsPtr *ns)
 {
-	char body_id[37], bst_uuid[37], bst_id[48];
-	xmlDocPtr doc;
-	xmlNodePtr env, header;
+	xmlNodePtr node = xmlNewChild(parent, NULL, (const xmlChar *)name, NULL);
+
+	if (node == NULL || (*ns = xmlNewNs(node, (const xmlChar *)href, (const xmlChar *)prefix)) == NULL)
+		return NULL;
+	xmlSetNs(node, *ns);
+	return node;
+}
+
+/*
+ * Starts a signal: S12:Envelope, S12:Header with an empty wsse:Security and eb:Messaging, then
+ * eb:SignalMessage with its eb:MessageInfo (timestamp, a new MessageId into *msg_id, RefToMessageId when
+ * ref_to is given). Built as a tree, not as text parsed again. On error s->doc is freed.
+ */
+static int signal_open(struct signal_doc *s, const char *ref_to, char **msg_id, struct rl_err *err)
+{
+	char uuid[37], ts[40], ebm_uuid[37], ebm_id[48];
+	xmlNodePtr header, messaging, info;
+	xmlNsPtr wsse, wsu;
+
+	memset(s, 0, sizeof(*s));
+	*msg_id = NULL;
+	if (rl_uuid(uuid, err) < 0 || rl_uuid(ebm_uuid, err) < 0)
+		return -1;
+	rl_format_datetime(0, 1, ts, sizeof(ts));
+	snprintf(ebm_id, sizeof(ebm_id), "_ebm-%s", ebm_uuid);
+	*msg_id = malloc(strlen(uuid) + 8);
+	s->doc = xmlNewDoc((const xmlChar *)"1.0");
+	if (*msg_id == NULL || s->doc == NULL)
+		goto nomem;
+	sprintf(*msg_id, "%s@relais", uuid);
+	s->env = xmlNewDocNode(s->doc, NULL, (const xmlChar *)"Envelope", NULL);
+	if (s->env == NULL)
+		goto nomem;
+	xmlDocSetRootElement(s->doc, s->env);
+	if ((s->s12 = xmlNewNs(s->env, (const xmlChar *)RL_NS_SOAP12, (const xmlChar *)"S12")) == NULL)
+		goto nomem;
+	xmlSetNs(s->env, s->s12);
+	header = xmlNewChild(s->env, s->s12, (const xmlChar *)"Header", NULL);
+	if (header == NULL || (s->security = add_declared(header, RL_NS_WSSE, "wsse", "Security", &wsse)) == NULL ||
+	    xmlNewNs(s->security, (const xmlChar *)RL_NS_WSU, (const xmlChar *)"wsu") == NULL ||
+	    set_attr(s->security, s->s12, "mustUnderstand", "true") < 0 ||
+	    (messaging = add_declared(header, RL_NS_EB, "eb", "Messaging", &s->eb)) == NULL ||
+	    (wsu = xmlNewNs(messaging, (const xmlChar *)RL_NS_WSU, (const xmlChar *)"wsu")) == NULL ||
+	    set_attr(messaging, wsu, "Id", ebm_id) < 0 || set_attr(messaging, s->s12, "mustUnderstand", "true") < 0 ||
+	    (s->signal = xmlNewChild(messaging, s->eb, (const xmlChar *)"SignalMessage", NULL)) == NULL ||
+	    (info = xmlNewChild(s->signal, s->eb, (const xmlChar *)"MessageInfo", NULL)) == NULL ||
+	    !xmlNewTextChild(info, s->eb, (const xmlChar *)"Timestamp", (const xmlChar *)ts) ||
+	    !xmlNewTextChild(info, s->eb, (const xmlChar *)"MessageId", (const xmlChar *)*msg_id) ||
+	    (ref_to && !xmlNewTextChild(info, s->eb, (const xmlChar *)"RefToMessageId", (const xmlChar *)ref_to)))
+		goto nomem;
+	return 0;
+nomem:
+	free(*msg_id);
+	*msg_id = NULL;
+	xmlFreeDoc(s->doc);
+	s->doc = NULL;
+	return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+}
+
+/* Ends the signal with an empty S12:Body, signs eb:Messaging and the Body with signer's key, and writes
+ * the envelope to out. Frees s->doc in every case. */
+static int signal_sign(struct signal_doc *s, const struct rl_identity *signer, struct rl_buf *out,
+		       struct rl_err *err)
+{
+	char body_uuid[37], body_id[48], bst_uuid[37], bst_id[48];
+	xmlNodePtr body;
+	xmlNsPtr wsu;
 	struct rl_wss_sign_ref refs[2];
 	int rc = -1;
 
-	if (rl_uuid(body_id, err) < 0 || rl_uuid(bst_uuid, err) < 0)
-		return -1;
-	snprintf(bst_id, sizeof(bst_id), "X509-%s", bst_uuid);
-	if (rl_buf_printf(x, "</eb:SignalMessage></eb:Messaging></S12:Header>"
-			  "<S12:Body xmlns:wsu='%s' wsu:Id='_body-%s'/></S12:Envelope>", RL_NS_WSU, body_id) < 0)
-		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-	doc = rl_xml_parse(x->data, x->len, RL_ERR_INTERNAL, "signal", err);
-	if (doc == NULL)
-		return -1;
-	env = xmlDocGetRootElement(doc);
-	header = rl_xml_child(env, RL_NS_SOAP12, "Header");
-	refs[0] = (struct rl_wss_sign_ref){ rl_xml_child(header, RL_NS_EB, "Messaging"), NULL, NULL };
-	refs[1] = (struct rl_wss_sign_ref){ rl_xml_child(env, RL_NS_SOAP12, "Body"), NULL, NULL };
-	if (rl_wss_sign(rl_xml_child(header, RL_NS_WSSE, "Security"), signer->key, signer->cert, bst_id, refs, 2,
-			err) < 0)
+	if (rl_uuid(body_uuid, err) < 0 || rl_uuid(bst_uuid, err) < 0)
 		goto done;
-	if (rl_buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>") < 0 || rl_xml_dump(doc, env, out) < 0) {
+	snprintf(body_id, sizeof(body_id), "_body-%s", body_uuid);
+	snprintf(bst_id, sizeof(bst_id), "X509-%s", bst_uuid);
+	body = xmlNewChild(s->env, s->s12, (const xmlChar *)"Body", NULL);
+	if (body == NULL || (wsu = xmlNewNs(body, (const xmlChar *)RL_NS_WSU, (const xmlChar *)"wsu")) == NULL ||
+	    set_attr(body, wsu, "Id", body_id) < 0) {
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	refs[0] = (struct rl_wss_sign_ref){ s->signal->parent, NULL, NULL };
+	refs[1] = (struct rl_wss_sign_ref){ body, NULL, NULL };
+	if (rl_wss_sign(s->security, signer->key, signer->cert, bst_id, refs, 2, err) < 0)
+		goto done;
+	if (rl_buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>") < 0 || rl_xml_dump(s->doc, s->env, out) < 0) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 		goto done;
 	}
 	rc = 0;
 done:
-	xmlFreeDoc(doc);
+	xmlFreeDoc(s->doc);
+	s->doc = NULL;
 	return rc;
 }
 
 int rl_as4_receipt_build(const struct rl_as4_received *r, const struct rl_identity *signer,
 			 struct rl_buf *out, char **receipt_message_id, struct rl_err *err)
 {
-	struct rl_buf x = RL_BUF_INIT;
+	struct signal_doc s;
 	xmlDocPtr refs = NULL;
+	xmlNodePtr receipt, nri;
+	xmlNsPtr ebbp;
 	char *msg_id = NULL;
 	int rc = -1, count = 0;
 
@@ -121,80 +173,106 @@ int rl_as4_receipt_build(const struct rl_as4_received *r, const struct rl_identi
 	refs = parse_references(&r->references, err);
 	if (refs == NULL)
 		return -1;
-	if (open_signal(&x, r->um.message_id, &msg_id, err) < 0)
+	if (signal_open(&s, r->um.message_id, &msg_id, err) < 0)
 		goto done;
-	rl_buf_puts(&x, "<eb:Receipt><ebbp:NonRepudiationInformation xmlns:ebbp='" RL_NS_EBBP "' xmlns:ds='" RL_NS_DS
-			"' xmlns:ec='" RL_NS_EC "'>");
+	receipt = xmlNewChild(s.signal, s.eb, (const xmlChar *)"Receipt", NULL);
+	if (receipt == NULL || (nri = add_declared(receipt, RL_NS_EBBP, "ebbp", "NonRepudiationInformation", &ebbp)) == NULL ||
+	    xmlNewNs(nri, (const xmlChar *)RL_NS_DS, (const xmlChar *)"ds") == NULL ||
+	    xmlNewNs(nri, (const xmlChar *)RL_NS_EC, (const xmlChar *)"ec") == NULL)
+		goto nomem;
+	/* Each received ds:Reference, copied with its namespaces bound to those in scope here. */
 	for (xmlNodePtr ref = rl_xml_child(xmlDocGetRootElement(refs), RL_NS_DS, "Reference"); ref;
 	     ref = rl_xml_next(ref, RL_NS_DS, "Reference")) {
-		rl_buf_puts(&x, "<ebbp:MessagePartNRInformation>");
-		if (rl_xml_dump(refs, ref, &x) < 0) {
-			rl_err_set(err, RL_ERR_NOMEM, "out of memory");
-			goto done;
+		xmlNodePtr part = xmlNewChild(nri, ebbp, (const xmlChar *)"MessagePartNRInformation", NULL), copy = NULL;
+
+		if (part == NULL || xmlDOMWrapCloneNode(NULL, refs, ref, &copy, s.doc, part, 1, 0) != 0 || copy == NULL ||
+		    xmlAddChild(part, copy) == NULL) {
+			xmlFreeNode(copy);
+			goto nomem;
 		}
-		rl_buf_puts(&x, "</ebbp:MessagePartNRInformation>");
 		count++;
 	}
 	if (count == 0) {
 		rl_err_set(err, RL_ERR_USAGE, "the received message has no ds:Reference for the receipt");
 		goto done;
 	}
-	rl_buf_puts(&x, "</ebbp:NonRepudiationInformation></eb:Receipt>");
-	if (close_and_sign(&x, signer, out, err) < 0)
+	if (signal_sign(&s, signer, out, err) < 0)
 		goto done;
 	if (receipt_message_id) {
 		*receipt_message_id = msg_id;
 		msg_id = NULL;
 	}
 	rc = 0;
+	goto done;
+nomem:
+	rl_err_set(err, RL_ERR_NOMEM, "out of memory");
 done:
+	xmlFreeDoc(s.doc);
 	free(msg_id);
 	xmlFreeDoc(refs);
-	rl_buf_free(&x);
 	return rc;
 }
 
-static void attr_escaped(struct rl_buf *x, const char *name, const char *value)
+/* A copy of text that XML 1.0 can carry: control characters become spaces and, when the text is not
+ * UTF-8, every byte above 127 a question mark (a refusal may quote what a peer sent). Caller frees. */
+static char *xml_safe_text(const char *text)
 {
-	rl_buf_printf(x, " %s=\"", name);
-	rl_xml_escape(x, value);
-	rl_buf_puts(x, "\"");
+	char *copy = strdup(text);
+	int utf8;
+
+	if (copy == NULL)
+		return NULL;
+	utf8 = xmlCheckUTF8((const xmlChar *)copy);
+	for (unsigned char *p = (unsigned char *)copy; *p; p++) {
+		if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+			*p = ' ';
+		else if (*p > 0x7f && !utf8)
+			*p = '?';
+	}
+	return copy;
 }
 
 int rl_as4_error_build(const struct rl_err *refusal, const char *ref_to_message_id,
 		       const struct rl_identity *signer, struct rl_buf *out, struct rl_err *err)
 {
-	struct rl_buf x = RL_BUF_INIT;
-	char *msg_id = NULL;
+	struct signal_doc s;
+	xmlNodePtr error, description;
+	char *msg_id = NULL, *text = NULL, *detail = NULL, *ref_to = NULL;
 	int code, rc = -1;
 
 	if (refusal == NULL || signer == NULL || signer->key == NULL || signer->cert == NULL)
 		return rl_err_set(err, RL_ERR_USAGE, "an error signal needs the refusal and a signing identity");
 	/* Local failures are not told to a peer as such: they become EBMS:0004 Other. */
 	code = rl_err_is_ebms(refusal->code) ? refusal->code : RL_EBMS_OTHER;
-	if (open_signal(&x, ref_to_message_id, &msg_id, err) < 0)
-		goto done;
-	rl_buf_puts(&x, "<eb:Error");
-	attr_escaped(&x, "category", rl_err_category(code));
-	attr_escaped(&x, "errorCode", rl_err_code_str(code));
-	attr_escaped(&x, "origin", rl_err_origin(code));
-	if (ref_to_message_id)
-		attr_escaped(&x, "refToMessageInError", ref_to_message_id);
-	attr_escaped(&x, "severity", "failure");
-	attr_escaped(&x, "shortDescription", rl_err_short(code));
-	rl_buf_puts(&x, "><eb:Description xml:lang=\"en\">");
-	rl_xml_escape(&x, refusal->msg);
-	rl_buf_puts(&x, "</eb:Description>");
-	if (refusal->detail[0]) {
-		rl_buf_puts(&x, "<eb:ErrorDetail>");
-		rl_xml_escape(&x, refusal->detail);
-		rl_buf_puts(&x, "</eb:ErrorDetail>");
+	if (ref_to_message_id && (ref_to = xml_safe_text(ref_to_message_id)) == NULL)
+		return rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+	if (signal_open(&s, ref_to, &msg_id, err) < 0) {
+		free(ref_to);
+		return -1;
 	}
-	rl_buf_puts(&x, "</eb:Error>");
-	rc = close_and_sign(&x, signer, out, err);
+	text = xml_safe_text(refusal->msg);
+	detail = xml_safe_text(refusal->detail);
+	error = xmlNewChild(s.signal, s.eb, (const xmlChar *)"Error", NULL);
+	if (text == NULL || detail == NULL || error == NULL || set_attr(error, NULL, "category", rl_err_category(code)) < 0 ||
+	    set_attr(error, NULL, "errorCode", rl_err_code_str(code)) < 0 ||
+	    set_attr(error, NULL, "origin", rl_err_origin(code)) < 0 ||
+	    (ref_to && set_attr(error, NULL, "refToMessageInError", ref_to) < 0) ||
+	    set_attr(error, NULL, "severity", "failure") < 0 ||
+	    set_attr(error, NULL, "shortDescription", rl_err_short(code)) < 0 ||
+	    (description = xmlNewTextChild(error, s.eb, (const xmlChar *)"Description",
+					   (const xmlChar *)text)) == NULL ||
+	    (detail[0] && !xmlNewTextChild(error, s.eb, (const xmlChar *)"ErrorDetail", (const xmlChar *)detail))) {
+		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
+		xmlFreeDoc(s.doc);
+		goto done;
+	}
+	xmlNodeSetLang(description, (const xmlChar *)"en");
+	rc = signal_sign(&s, signer, out, err);
 done:
+	free(ref_to);
+	free(text);
+	free(detail);
 	free(msg_id);
-	rl_buf_free(&x);
 	return rc;
 }
 

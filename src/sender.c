@@ -362,6 +362,45 @@ static int receipt_for_same_payload(const struct rl_keyring *keys, X509 *receive
 	return 0;
 }
 
+/* The count of notifications received so far, taken before a look for due messages. */
+static uint64_t work_mark(struct rl_daemon *d)
+{
+	uint64_t mark;
+
+	pthread_mutex_lock(&d->work_lock);
+	mark = d->work_notified;
+	pthread_mutex_unlock(&d->work_lock);
+	return mark;
+}
+
+/*
+ * A look that began at mark found nothing due: every submission notified before it began was seen by
+ * it, and taken by some worker already, so only the wake-ups of later notifications are left. Without
+ * this, the wake-ups of submissions that busy workers took in turn would each cost an empty look.
+ */
+static void work_found_none(struct rl_daemon *d, uint64_t mark)
+{
+	uint64_t since;
+
+	pthread_mutex_lock(&d->work_lock);
+	since = d->work_notified - mark;
+	if ((uint64_t)d->work_signals > since)
+		d->work_signals = (int)since;
+	pthread_mutex_unlock(&d->work_lock);
+}
+
+/*
+ * A delivered record took the next due message in turn: a wake-up meant for it, if one is pending, is
+ * not needed any more (the worker looks again after this message, so nothing waits for it).
+ */
+static void work_took_one(struct rl_daemon *d)
+{
+	pthread_mutex_lock(&d->work_lock);
+	if (d->work_signals > 0)
+		d->work_signals--;
+	pthread_mutex_unlock(&d->work_lock);
+}
+
 /* One attempt for one claimed message. Once it is delivered, the record also claims the next due message
  * into *next (one statement for both): returns 1 then; 0 when it looked and none was due; -1 otherwise
  * (not delivered or not recorded; relais is stopping, so it did not look). */
@@ -381,6 +420,7 @@ static int send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cli
 	FILE *packed = NULL;
 	long size;
 	int next_claimed = -1;
+	uint64_t mark;
 
 	rl_err_clear(&err);
 	if (spool_payload(d, st, m, &pf, &err) < 0) {
@@ -460,6 +500,7 @@ static int send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cli
 			}
 		}
 	}
+	mark = work_mark(d);
 	for (int i = 0; (next_claimed = rl_store_outbound_delivered_claim(st, m->id, res.body.data, res.body.len,
 								    info.message_id,
 								    earlier.sent.envelope.len ? earlier.sent.envelope.data
@@ -478,6 +519,10 @@ static int send_one(struct rl_daemon *d, struct rl_store *st, struct rl_http_cli
 			goto done;
 		}
 	}
+	if (next_claimed == 1)
+		work_took_one(d);
+	else if (!atomic_load(&d->stopping))
+		work_found_none(d, mark);
 	rl_metrics_outbound(RL_METRICS_DELIVERED, &claimed);
 	rl_log_info(m->message_id, "delivered to %s (attempt %d, receipt %s)", dst.url, m->attempts,
 		    info.message_id ? info.message_id : "?");
@@ -538,6 +583,7 @@ void *rl_sender_waker_thread(void *arg)
 		if (n == 0)
 			continue;
 		pthread_mutex_lock(&d->work_lock);
+		d->work_notified += (uint64_t)n;
 		d->work_signals += n;
 		if (d->work_signals > d->sender_count)
 			d->work_signals = d->sender_count;
@@ -568,6 +614,7 @@ void *rl_sender_thread(void *arg)
 	while (!atomic_load(&d->stopping)) {
 		struct rl_store_message m = { 0 }, next = { 0 };
 		struct rl_store *st = rl_daemon_store(d, &err);
+		uint64_t mark;
 		int rc;
 
 		if (looked_for_next) {
@@ -590,6 +637,7 @@ void *rl_sender_thread(void *arg)
 			}
 			configured = 1;
 		}
+		mark = work_mark(d);
 		rc = rl_store_outbound_claim(st, d->worker_id, rl_daemon_lease_seconds(d), &m, &err);
 		if (rc < 0) {
 			rl_log_warn(NULL, "sender: %s", err.msg);
@@ -598,6 +646,7 @@ void *rl_sender_thread(void *arg)
 			continue;
 		}
 		if (rc == 0) {
+			work_found_none(d, mark);
 			wait_for_work(d);
 			continue;
 		}

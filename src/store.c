@@ -36,6 +36,7 @@
 #include <libpq/libpq-fs.h>
 #include "relais/store.h"
 #include "store_schema.h"
+#include "store_sql.h"
 
 #define CHUNK_SIZE RL_STORE_ROW_PAYLOAD_MAX	/* 64 KiB: large objects are written and read in chunks of it */
 #define MAX_PARAMS 24
@@ -58,6 +59,7 @@
 /*
  * The messages retention may remove ($1: the cutoff, epoch seconds): finished (outbound delivered or
  * failed; inbound delivered or failed with no backend delivery pending) and last changed before the cutoff.
+ * The state condition is the one of the partial index messages_finished (updated_at), which finds them.
  */
 #define PURGEABLE \
 	"m.direction IN (0, 1) AND m.state IN ('delivered', 'failed') AND m.updated_at < to_timestamp($1::float8)" \
@@ -169,11 +171,16 @@ enum statement {
 
 /*
  * Statements planned at each call rather than prepared once: their best plan depends on how many rows
- * the tables hold, and a plan made while the tables were nearly empty would be kept for the life of the
- * connection (a sequential scan of messages for every batch of done deliveries, read through a hash join).
+ * the tables hold, and a plan made while the tables were nearly empty would be kept until the next
+ * ANALYZE of the table (a sequential scan of messages for every batch of done deliveries, read through a
+ * hash join; every row of messages read and sorted for a list of the newest few). The list and the purge
+ * are an operator's or hourly: planning them each time costs nothing.
  */
 static const unsigned char statement_planned_per_call[ST_COUNT] = {
 	[ST_DELIVERY_DONE] = 1,
+	[ST_LIST] = 1,
+	[ST_PURGE_BATCH] = 1,
+	[ST_PURGE_COUNT] = 1,
 };
 
 static const char *const statement_sql[ST_COUNT] = {
@@ -271,11 +278,13 @@ static const char *const statement_sql[ST_COUNT] = {
 		"   FROM d WHERE d.message = messages.id)"
 		" FROM n WHERE messages.id = n.message)"
 		" SELECT count(*), " ASYNC_COMMIT " FROM d",
+	/* A failed attempt of delivery $1 ($4: for good). Pending is "not done or failed" here too, so that
+	 * the row is found by its id rather than among every pending delivery (see ST_DELIVERY_DONE). */
 	[ST_DELIVERY_FAILED] =
 		"WITH d AS (UPDATE deliveries SET state = CASE WHEN $4::boolean THEN 'failed' ELSE 'pending' END,"
 		"  next_attempt_at = now() + make_interval(secs => $3::int), lease_owner = NULL, lease_until = NULL,"
 		"  last_error = $2::text, updated_at = now()"
-		" WHERE id = $1 AND state = 'pending' RETURNING message,"
+		" WHERE id = $1 AND state NOT IN ('done', 'failed') RETURNING message,"
 		"  CASE channel WHEN 0 THEN 'inbox' ELSE 'webhook' END AS channel_name),"
 		" m AS (UPDATE messages SET deliveries_pending = deliveries_pending - CASE WHEN $4::boolean THEN 1 ELSE 0 END,"
 		"  state = CASE WHEN $4::boolean AND state = 'received' THEN 'failed' ELSE state END,"
@@ -337,10 +346,14 @@ static const char *const statement_sql[ST_COUNT] = {
 	[ST_NOTIFY] =
 		"SELECT pg_notify($1::text, $2::text), " ASYNC_COMMIT,
 	/* The message ($1 row id, or $2 MessageId when $1 is 0) locked, then changed only when it is an
-	 * outbound message that failed or waits for a retry; the answer says what it was either way. */
+	 * outbound message that failed or waits for a retry; the answer says what it was either way. The row
+	 * is found by its id, the MessageId's row id coming from a subquery on the MessageId key: a condition
+	 * choosing between the two keys (a CASE; an OR, once the table looked small) has a generic plan that
+	 * reads the whole table. */
 	[ST_OUTBOUND_RETRY] =
 		"WITH t AS (SELECT id, direction, state FROM messages"
-		"  WHERE CASE WHEN $1::bigint > 0 THEN id = $1::bigint ELSE message_id = $2::text AND direction = 1 END"
+		"  WHERE id = CASE WHEN $1::bigint > 0 THEN $1::bigint"
+		"   ELSE (SELECT q.id FROM messages q WHERE q.message_id = $2::text AND q.direction = 1) END"
 		"  FOR UPDATE),"
 		" m AS (UPDATE messages SET state = 'retry', attempts_before = attempts_before + attempts, attempts = 0,"
 		"  next_attempt_at = now(), lease_owner = NULL, lease_until = NULL, updated_at = now(),"
@@ -358,7 +371,8 @@ static const char *const statement_sql[ST_COUNT] = {
 	 * deliveries of the channels $4 (smallint[]) are pending again from attempt 0 (created when missing). */
 	[ST_INBOUND_REDELIVER] =
 		"WITH t AS (SELECT id, direction, state, deliveries_pending FROM messages"
-		"  WHERE CASE WHEN $1::bigint > 0 THEN id = $1::bigint ELSE message_id = $2::text AND direction = 0 END"
+		"  WHERE id = CASE WHEN $1::bigint > 0 THEN $1::bigint"
+		"   ELSE (SELECT q.id FROM messages q WHERE q.message_id = $2::text AND q.direction = 0) END"
 		"  FOR UPDATE),"
 		" ok AS (SELECT id FROM t WHERE direction = 0 AND state IN ('delivered', 'failed')"
 		"  AND deliveries_pending = 0 AND cardinality($4::smallint[]) > 0),"
@@ -373,19 +387,23 @@ static const char *const statement_sql[ST_COUNT] = {
 			    " FROM d) || ')'")
 		" WHERE id = (SELECT id FROM ok) RETURNING id)"
 		" SELECT t.id, t.direction, t.state, EXISTS (SELECT 1 FROM m), t.deliveries_pending FROM t",
-	/* Retention: up to $2 finished messages last changed before $1 (epoch seconds), locked with SKIP
+	/* Retention: up to $2 finished messages last changed before $1 (epoch seconds), the oldest first
+	 * (read in the order of their index, messages_finished, whatever the table's size), locked with SKIP
 	 * LOCKED, removed with everything that refers to them in this one statement (children first; the
 	 * foreign keys are checked at its end), their large objects unlinked. Answers the counts of
-	 * struct rl_store_purge_counts. */
+	 * struct rl_store_purge_counts. The rows are removed by their ids as one array: "IN (SELECT id FROM
+	 * t)" is a join, which the planner (taking a tenth of the table for LIMIT $2) made a hash join over
+	 * a sequential scan of each table. */
 	[ST_PURGE_BATCH] =
 		"WITH t AS (SELECT m.id, m.direction, m.payload_oid, m.payload_size,"
 		"  coalesce(octet_length(m.envelope), 0) AS envelope_len,"
 		"  coalesce(octet_length(m.receipt), 0) + coalesce(octet_length(m.signal), 0) AS receipt_len"
 		" FROM messages m WHERE " PURGEABLE
-		" LIMIT $2::int FOR UPDATE OF m SKIP LOCKED),"
-		" a AS (DELETE FROM sent_attempts WHERE message IN (SELECT id FROM t) RETURNING octet_length(envelope) AS len),"
-		" d AS (DELETE FROM deliveries WHERE message IN (SELECT id FROM t)),"
-		" m AS (DELETE FROM messages WHERE id IN (SELECT id FROM t))"
+		" ORDER BY m.updated_at LIMIT $2::int FOR UPDATE OF m SKIP LOCKED),"
+		" a AS (DELETE FROM sent_attempts WHERE message = ANY ((SELECT array_agg(id) FROM t)::bigint[])"
+		"  RETURNING octet_length(envelope) AS len),"
+		" d AS (DELETE FROM deliveries WHERE message = ANY ((SELECT array_agg(id) FROM t)::bigint[])),"
+		" m AS (DELETE FROM messages WHERE id = ANY ((SELECT array_agg(id) FROM t)::bigint[]))"
 		" SELECT count(*) FILTER (WHERE direction = 0), count(*) FILTER (WHERE direction = 1),"
 		"  coalesce(sum(payload_size), 0), coalesce(sum(envelope_len), 0) + (SELECT coalesce(sum(len), 0) FROM a),"
 		"  coalesce(sum(receipt_len), 0),"
@@ -401,6 +419,33 @@ static const char *const statement_sql[ST_COUNT] = {
 		"  coalesce(sum(coalesce(octet_length(m.receipt), 0) + coalesce(octet_length(m.signal), 0)), 0)"
 		" FROM messages m WHERE " PURGEABLE,
 };
+
+/* The statements whose plans tests/unit/test_store.c looks at, by the names store_sql.h gives. */
+static const struct {
+	const char *name;
+	enum statement stmt;
+} statement_names[] = {
+	{ "find_receipt", ST_FIND_RECEIPT },
+	{ "delivery_failed", ST_DELIVERY_FAILED },
+	{ "delivery_note", ST_DELIVERY_NOTE },
+	{ "get_by_message_id", ST_GET_BY_MESSAGE_ID },
+	{ "list", ST_LIST },
+	{ "stats", ST_STATS },
+	{ "outbound_retry", ST_OUTBOUND_RETRY },
+	{ "inbound_redeliver", ST_INBOUND_REDELIVER },
+	{ "purge_batch", ST_PURGE_BATCH },
+	{ "purge_count", ST_PURGE_COUNT },
+};
+
+const char *rl_store_statement_sql(const char *name, int *planned_per_call)
+{
+	for (size_t i = 0; i < sizeof(statement_names) / sizeof(statement_names[0]); i++)
+		if (strcmp(statement_names[i].name, name) == 0) {
+			*planned_per_call = statement_planned_per_call[statement_names[i].stmt];
+			return statement_sql[statement_names[i].stmt];
+		}
+	return NULL;
+}
 
 struct rl_store {
 	PGconn *conn;

@@ -68,10 +68,13 @@ struct rl_daemon {
 	pthread_t delivery_thread, outbox_thread, waker_thread, retention_thread;
 	int delivery_started, outbox_started, waker_started, retention_started;
 	/* Idle senders sleep here; the waker thread (the one LISTENer of relais_outbound) wakes one of
-	 * them per queued message, so a submission does not wake every worker. */
+	 * them per queued message, so a submission does not wake every worker. work_signals counts the
+	 * wake-ups not yet taken; work_notified counts every notification received. A look for due messages
+	 * that finds none leaves only the wake-ups of notifications received since it began. */
 	pthread_mutex_t work_lock;
 	pthread_cond_t work_cond;
 	int work_signals;
+	uint64_t work_notified;
 	atomic_int stopping;
 	time_t started_at;
 	/* Received messages whose deliveries the receiving thread took at commit, queued for this process's

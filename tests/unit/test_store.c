@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include "relais/store.h"
 #include "../../src/store_schema.h"
+#include "../../src/store_sql.h"
 #include "unit_pg.h"
 
 
@@ -1456,6 +1457,235 @@ static void test_id_lookup_plan(void **state)
 	PQfinish(conn);
 }
 
+/* A plan (EXPLAIN, one line per row) of sql prepared on conn with the arguments args (SQL literals, "" when
+ * it has no parameters), as the session's plan_cache_mode makes it. The caller frees it. */
+static char *explain_prepared(PGconn *conn, const char *sql, const char *args)
+{
+	struct rl_buf plan = RL_BUF_INIT;
+	char explain[256];
+	PGresult *r;
+
+	PQclear(PQexec(conn, "DEALLOCATE ALL"));
+	r = PQprepare(conn, "examined", sql, 0, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("prepare %s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	snprintf(explain, sizeof(explain), "EXPLAIN EXECUTE examined%s%s%s", *args ? "(" : "", args, *args ? ")" : "");
+	r = PQexec(conn, explain);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", explain, PQresultErrorMessage(r));
+	for (int row = 0; row < PQntuples(r); row++)
+		rl_buf_printf(&plan, "%s\n", PQgetvalue(r, row, 0));
+	PQclear(r);
+	return plan.data;
+}
+
+/* The first value of SQL run on conn, as a number (0 when there is none). */
+static long long sql_on(PGconn *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static long long sql_on(PGconn *conn, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	PGresult *r;
+	long long v = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	r = PQexec(conn, text);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", text, PQresultErrorMessage(r));
+	if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return v;
+}
+
+/* Messages as an access point holds them after a while: mostly delivered (outbound with their document
+ * id and a sent envelope), a few queued, retried, received or failed, changed over the last 100 days;
+ * an inbox delivery for each inbound one. Then vacuumed and analyzed, as autovacuum does. */
+static void fill_plan_tables(PGconn *conn, int count)
+{
+	char text[2048];
+	PGresult *r;
+
+	snprintf(text, sizeof(text),
+		 "INSERT INTO messages (direction, message_id, state, updated_at, document_id, last_error,"
+		 "  last_error_at, deliveries_pending)"
+		 " SELECT d, 'fill-' || g || '@test',"
+		 "  CASE WHEN g %% 50 = 0 THEN 'failed' WHEN g %% 97 = 0 THEN CASE d WHEN 1 THEN 'queued' ELSE 'received' END"
+		 "   WHEN g %% 89 = 0 AND d = 1 THEN 'retry' ELSE 'delivered' END,"
+		 "  now() - make_interval(secs => (%d - g) * (8640000 / %d)),"
+		 "  CASE WHEN d = 1 THEN 'doc-' || g END, CASE WHEN g %% 50 = 0 THEN 'HTTP 500' END,"
+		 "  CASE WHEN g %% 50 = 0 THEN now() END, CASE WHEN g %% 97 = 0 AND d = 0 THEN 1 ELSE 0 END"
+		 " FROM generate_series(1, %d) g, LATERAL (SELECT (g %% 2 = 0)::int AS d) x;"
+		 "INSERT INTO deliveries (message, channel, state) SELECT id, 0,"
+		 "  CASE WHEN state = 'received' THEN 'pending' ELSE 'done' END FROM messages WHERE direction = 0;"
+		 "INSERT INTO sent_attempts (message, attempt, envelope) SELECT id, 1, '<S:Envelope/>'"
+		 "  FROM messages WHERE direction = 1 AND state <> 'queued'",
+		 count, count, count);
+	r = PQexec(conn, text);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("fill: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	PQclear(PQexec(conn, "VACUUM ANALYZE messages"));
+	PQclear(PQexec(conn, "VACUUM ANALYZE deliveries"));
+	PQclear(PQexec(conn, "VACUUM ANALYZE sent_attempts"));
+}
+
+/* The statements an operator (or the daemon's API, on its long-lived connections) runs to find messages
+ * by something else than their row id, and the retention purge: each uses its index, both as the generic
+ * plan made while the table holds one row (which a prepared statement keeps until the table is analyzed)
+ * and on a few thousand rows. Planned per call or prepared once, the store's statements are generic plans
+ * (plan_cache_mode = force_generic_plan). */
+static void test_statement_plans(void **state)
+{
+	static const struct {
+		const char *name;	/* in store_sql.h, or NULL: sql is a copy of what a function runs */
+		const char *sql;
+		int cutoff;		/* the arguments start with the purge's cutoff, 30 days ago */
+		const char *args;
+		const char *indexes[4];	/* each must be in the plan */
+		int seq_scan_young;	/* a sequential scan of messages is the cheapest on a one-row table */
+	} checks[] = {
+		{ "find_receipt", NULL, 0, "'fill-3@test'", { "messages_message_id_direction_key" }, 0 },
+		{ "get_by_message_id", NULL, 0, "'fill-1@test', 1", { "messages_message_id_direction_key" }, 0 },
+		/* Found by MessageId: the key, then the row by id; by id: the same plan. */
+		{ "outbound_retry", NULL, 0, "0, 'fill-1@test', 'test'",
+		  { "messages_message_id_direction_key", "messages_pkey" }, 0 },
+		{ "inbound_redeliver", NULL, 0, "0, 'fill-3@test', 'test', '{0}'",
+		  { "messages_message_id_direction_key", "messages_pkey" }, 0 },
+		/* The batch by the finished index, then its rows and their children removed by their keys. */
+		{ "purge_batch", NULL, 1, ", 500",
+		  { "messages_finished", "messages_pkey", "deliveries_message_channel_key", "sent_attempts_pkey" }, 0 },
+		{ "purge_count", NULL, 1, "", { "messages_finished" }, 0 },
+		/* Newest first: the primary key backwards, LIMIT rows (planned per call: on a young table, a
+		 * sequential scan and a sort). */
+		{ "list", NULL, 0, "'failed', -1, 50", { "messages_pkey" }, 0 },
+		/* The queue depths by the state index; on one row, counting the delivered ones reads it. */
+		{ "stats", NULL, 0, "", { "messages_state", "messages_last_error", "deliveries_due" }, 1 },
+		/* A failed or noted backend delivery by its id, not among every pending one. */
+		{ "delivery_failed", NULL, 0, "1, 'HTTP 500', 60, false", { "deliveries_pkey", "messages_pkey" }, 0 },
+		{ "delivery_note", NULL, 0, "1, 'note'", { "deliveries_pkey", "messages_pkey" }, 0 },
+		/* rl_store_mls_received: an MLS noted against the outbound message with its document id. */
+		{ NULL, "UPDATE messages SET mls_code = $2::text, updated_at = now()"
+			" WHERE direction = 1 AND document_id = $1::text", 0, "'doc-1', 'AP'", { "messages_document_id" }, 0 },
+	};
+	PGconn *conn = PQconnectdb(pgurl);
+	long long cutoff = (long long)time(NULL) - 30 * 86400;
+	int failures = 0;
+
+	(void)state;
+	unit_pg_empty();
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	PQclear(PQexec(conn, "INSERT INTO messages (id, direction, message_id, state) VALUES (1, 1, 'plan-1@test', 'queued');"
+			     "INSERT INTO deliveries (message, channel) VALUES (1, 0);"
+			     "SET plan_cache_mode = force_generic_plan"));
+	for (int populated = 0; populated <= 1; populated++) {
+		if (populated)
+			fill_plan_tables(conn, 4000);
+		for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+			int per_call = 1;
+			const char *sql = checks[i].name ? rl_store_statement_sql(checks[i].name, &per_call) : checks[i].sql;
+			char args[128], *plan;
+
+			assert_non_null(sql);
+			/* A plan made for the one-row table matters only when it is kept. */
+			if (!populated && per_call && checks[i].name)
+				continue;
+			if (checks[i].cutoff)
+				snprintf(args, sizeof(args), "%lld%s", cutoff, checks[i].args);
+			else
+				snprintf(args, sizeof(args), "%s", checks[i].args);
+			plan = explain_prepared(conn, sql, args);
+			for (int k = 0; k < 4 && checks[i].indexes[k]; k++)
+				if (strstr(plan, checks[i].indexes[k]) == NULL) {
+					fprintf(stderr, "%s (%s): %s not used:\n%s", checks[i].name ? checks[i].name : sql,
+						populated ? "4000 rows" : "one row", checks[i].indexes[k], plan);
+					failures++;
+				}
+			if ((strstr(plan, "Seq Scan on messages") || strstr(plan, "Seq Scan on deliveries") ||
+			     strstr(plan, "Seq Scan on sent_attempts")) && (populated || !checks[i].seq_scan_young)) {
+				fprintf(stderr, "%s (%s) reads a whole table:\n%s", checks[i].name ? checks[i].name : sql,
+					populated ? "4000 rows" : "one row", plan);
+				failures++;
+			}
+			free(plan);
+		}
+	}
+	PQfinish(conn);
+	unit_pg_empty();
+	if (failures)
+		fail_msg("%d plans without the index they need (above)", failures);
+}
+
+/* Schema 13 adds the index of finished messages to a populated database at schema 12; the purge then
+ * finds what it removes through it, and removes the same messages as before. */
+static void test_finished_index_migrated(void **state)
+{
+	const char *url = getenv("RELAIS_TEST_PGURL_V12");
+	struct rl_store *s = NULL;
+	struct rl_err err = { 0 };
+	struct rl_store_purge_counts dry, done;
+	long long cutoff = (long long)time(NULL) - 30 * 86400, expected;
+	PGconn *conn;
+	PGresult *r;
+	char *plan;
+	int applied = 0, per_call;
+
+	(void)state;
+	if (url == NULL || *url == '\0')
+		skip();
+	conn = PQconnectdb(url);
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	PQclear(PQexec(conn, "CREATE TABLE schema_version (version integer PRIMARY KEY,"
+			     " applied_at timestamptz NOT NULL DEFAULT now())"));
+	for (int v = 1; v <= 12; v++) {
+		char text[64];
+
+		r = PQexec(conn, rl_store_schema_migration(v));
+		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		snprintf(text, sizeof(text), "INSERT INTO schema_version (version) VALUES (%d)", v);
+		PQclear(PQexec(conn, text));
+	}
+	fill_plan_tables(conn, 4000);
+	r = PQexec(conn, "SELECT count(*) FROM pg_indexes WHERE indexname = 'messages_finished'");
+	assert_string_equal(PQgetvalue(r, 0, 0), "0");
+	PQclear(r);
+
+	if (rl_store_open(url, &s, &err) < 0 || rl_store_migrate(s, &applied, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(applied, rl_store_schema_target() - 12);
+	/* Built and valid, with an entry for each finished message and none for the others. */
+	r = PQexec(conn, "SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+			 " WHERE i.indexrelid = 'messages_finished'::regclass");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "t");
+	assert_non_null(strstr(PQgetvalue(r, 0, 1), "(updated_at) WHERE"));
+	PQclear(r);
+	PQclear(PQexec(conn, "ANALYZE messages; SET plan_cache_mode = force_generic_plan"));
+	plan = explain_prepared(conn, rl_store_statement_sql("purge_count", &per_call), "1");
+	assert_non_null(strstr(plan, "Index Scan using messages_finished"));
+	free(plan);
+
+	expected = sql_on(conn, "SELECT count(*) FROM messages m WHERE m.state IN ('delivered', 'failed')"
+				" AND m.updated_at < to_timestamp(%lld) AND m.deliveries_pending = 0", cutoff);
+	assert_true(expected > 1000);
+	assert_int_equal(rl_store_purge(s, (time_t)cutoff, 1, &dry, &err), 0);
+	assert_int_equal(dry.inbound + dry.outbound, expected);
+	assert_int_equal(rl_store_purge(s, (time_t)cutoff, 0, &done, &err), 0);
+	assert_int_equal(done.inbound, dry.inbound);
+	assert_int_equal(done.outbound, dry.outbound);
+	/* What stays: everything changed since the cutoff, and every unfinished message however old. */
+	assert_int_equal(sql_on(conn, "SELECT count(*) FROM messages WHERE updated_at < to_timestamp(%lld)"
+				      " AND state IN ('delivered', 'failed')", cutoff), 0);
+	assert_int_equal(sql_on(conn, "SELECT count(*) FROM messages"), 4000 - expected);
+	assert_true(sql_on(conn, "SELECT count(*) FROM messages WHERE updated_at < to_timestamp(%lld)", cutoff) > 0);
+	PQfinish(conn);
+	rl_store_close(s);
+}
+
 /* Schema 11 moves the history rows of a database at schema 10 into their messages, in order, with the
  * tabs and line ends of a detail made spaces; message_events then shows the same rows. */
 static void test_history_migrated(void **state)
@@ -1529,6 +1759,8 @@ int main(void)
 		cmocka_unit_test(test_history_migrated),
 		cmocka_unit_test(test_delivered_claims_next),
 		cmocka_unit_test(test_id_lookup_plan),
+		cmocka_unit_test(test_statement_plans),
+		cmocka_unit_test(test_finished_index_migrated),
 		cmocka_unit_test(test_open_refused),
 		cmocka_unit_test(test_submit_claim_delivered),
 		cmocka_unit_test(test_retry_and_final_failure),
