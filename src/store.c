@@ -429,6 +429,7 @@ static const struct {
 	{ "delivery_failed", ST_DELIVERY_FAILED },
 	{ "delivery_note", ST_DELIVERY_NOTE },
 	{ "get_by_message_id", ST_GET_BY_MESSAGE_ID },
+	{ "mls_queue", ST_MLS_QUEUE },
 	{ "list", ST_LIST },
 	{ "stats", ST_STATS },
 	{ "outbound_retry", ST_OUTBOUND_RETRY },
