@@ -6,9 +6,11 @@
  *
  * Delivered (every delivery of the message done): an AB MLS when the document's SBDH asks for positive
  * ones (MLS_TYPE ALWAYS_SEND). Failed for good: an RE MLS with status reason FD, whatever MLS_TYPE says.
- * Never about an MLS, never about a document without an SBDH, at most one per message (its history
- * records the MLS queued). The MLS is SBDH-wrapped and queued as an ordinary outbound message, so the
- * sender delivers it (static route or discovery) with its retries.
+ * Never about an MLS, never about a document without an SBDH, at most one per message: the MLS is
+ * SBDH-wrapped and queued as an ordinary outbound message, so the sender delivers it (static route or
+ * discovery) with its retries, in the same transaction as the line in the received message's history
+ * that names it (rl_store_mls_queue). A crash leaves both or neither, and of two attempts at once
+ * (delivery threads, instances on one database) the second finds the first's line and queues nothing.
  *
  * The delivery thread calls in only when the MLS may concern a delivered message (rl_mls_may_concern):
  * its payload in memory mentions MLS_TYPE (and mls.send is on) or names the MLS customization, or its
@@ -144,7 +146,7 @@ static int build(struct rl_daemon *d, const struct rl_store_message *m, const st
 	return rc;
 }
 
-/* Queues the MLS; 1 queued, 0 none due, -1 error. */
+/* Queues the MLS; 1 queued, 0 none due (or one queued already), -1 error. */
 static int queue_mls(struct rl_daemon *d, struct rl_store *st, int64_t message, const struct rl_handoff *h,
 		     struct header *hd, int delivered, char **mls_id, struct rl_err *err)
 {
@@ -174,11 +176,6 @@ static int queue_mls(struct rl_daemon *d, struct rl_store *st, int64_t message, 
 		rc = 0;
 		goto out;
 	}
-	found = rl_store_mls_queued(st, message, err);
-	if (found != 0) {
-		rc = found < 0 ? -1 : 0;
-		goto out;
-	}
 	if (build(d, &m, &hd->sbdh, delivered, &sbd, err) < 0)
 		goto out;
 	sub.payload = fmemopen(sbd.data, sbd.len, "rb");
@@ -188,11 +185,8 @@ static int queue_mls(struct rl_daemon *d, struct rl_store *st, int64_t message, 
 	}
 	sub.payload_mime_type = "application/xml";
 	sub.source = "mls";
-	rc = rl_store_outbound_submit(st, &sub, &row, mls_id, err);
+	rc = rl_store_mls_queue(st, message, delivered ? RL_MLS_DELIVERED : RL_MLS_REJECTED, &sub, &row, mls_id, err);
 	fclose(sub.payload);
-	if (rc < 0)
-		goto out;
-	rc = rl_store_mls_record(st, message, delivered ? RL_MLS_DELIVERED : RL_MLS_REJECTED, *mls_id, err) < 0 ? -1 : 1;
 out:
 	rl_buf_free(&sbd);
 	rl_store_message_free(&m);

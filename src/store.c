@@ -120,11 +120,29 @@
 	" cb AS (UPDATE circuits SET consecutive_failures = 0, open_until = NULL" \
 	"  WHERE dest_url = (SELECT dest_url FROM dm) AND (consecutive_failures <> 0 OR open_until IS NOT NULL))"
 
+/*
+ * The insert of an outbound message as the CTE m (state queued, its MessageId $1 or a fresh one; $2..$17
+ * as rl_store_outbound_submit passes them: the payload in the row ($16) or as large object $12), one row
+ * per row that `from` gives (an SQL FROM clause, or "" for one row). Returns id and message_id; nothing
+ * when the MessageId is queued already.
+ */
+#define SUBMIT_CTE(from) \
+	"m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party," \
+	"  to_party, service, service_type, action, original_sender, final_recipient, dest_url," \
+	"  dest_cert_pem, payload_oid, payload_size, payload_mime_type, source, payload, wake_on_outcome," \
+	"  history)" \
+	" SELECT 1, coalesce($1::text, gen_random_uuid()::text || '@relais'), 'queued', $2::text, $3::text," \
+	"  $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, $11::text, $12::oid," \
+	"  $13::bigint, coalesce($14::text, 'application/xml'), $15::text, $16::bytea, $17::boolean," \
+	"  " HISTORY_LINE("'queued'", "'submitted by ' || coalesce($15::text, 'unknown')") from \
+	" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id, message_id)"
+
 enum statement {
 	ST_FIND_RECEIPT,
 	ST_LO_FROM_BYTEA,
 	ST_INBOUND_INSERT,
 	ST_SUBMIT,
+	ST_MLS_QUEUE,
 	ST_OUTBOUND_CLAIM,
 	ST_OUTBOUND_DELIVERED,
 	ST_OUTBOUND_DELIVERED_CLAIM,
@@ -188,16 +206,20 @@ static const char *const statement_sql[ST_COUNT] = {
 		"  FROM m, unnest($18::smallint[]) ch RETURNING id, channel)"
 		" SELECT id, (SELECT string_agg(d.id || ':' || d.channel, ',') FROM d) FROM m",
 	[ST_SUBMIT] =
-		"WITH m AS (INSERT INTO messages (direction, message_id, state, conversation_id, from_party,"
-		"  to_party, service, service_type, action, original_sender, final_recipient, dest_url,"
-		"  dest_cert_pem, payload_oid, payload_size, payload_mime_type, source, payload, wake_on_outcome,"
-		"  history)"
-		" VALUES (1, coalesce($1::text, gen_random_uuid()::text || '@relais'), 'queued', $2, $3, $4, $5,"
-		"  $6, $7, $8, $9, $10, $11, $12::oid, $13, coalesce($14::text, 'application/xml'), $15::text,"
-		"  $16::bytea, $17::boolean,"
-		"  " HISTORY_LINE("'queued'", "'submitted by ' || coalesce($15::text, 'unknown')") ")"
-		" ON CONFLICT (direction, message_id) DO NOTHING RETURNING id, message_id)"
+		"WITH " SUBMIT_CTE("")
 		" SELECT id, message_id FROM m",
+	/* A Message Level Status about received message $18 with response code $19: SUBMIT_CTE and the note
+	 * in the received message's history, one statement. The received row is locked first, so that of two
+	 * at once the second sees the first's note once that committed, and queues nothing. Answers whether
+	 * an MLS was queued about it already, then the new row's id and MessageId (NULL when none); no row
+	 * when $18 is no received message. */
+	[ST_MLS_QUEUE] =
+		"WITH r AS (SELECT id, history ~ E'\\tMLS [A-Z][A-Z] queued: ' AS queued FROM messages"
+		"  WHERE id = $18::bigint AND direction = 0 FOR UPDATE),"
+		" " SUBMIT_CTE(" FROM r WHERE NOT r.queued") ","
+		" n AS (UPDATE messages SET" HISTORY_ADD("state", "'MLS ' || $19::text || ' queued: ' || m.message_id")
+		"  FROM m WHERE messages.id = $18::bigint)"
+		" SELECT r.queued, m.id, m.message_id FROM r LEFT JOIN m ON true",
 	[ST_OUTBOUND_CLAIM] =
 		"WITH " CLAIM_CTE("$1::text", "$2::int", "true")
 		" SELECT *, CASE WHEN wake_on_outcome THEN pg_notify('relais_state', id::text) END, " ASYNC_COMMIT
@@ -407,6 +429,7 @@ static const struct {
 	{ "delivery_failed", ST_DELIVERY_FAILED },
 	{ "delivery_note", ST_DELIVERY_NOTE },
 	{ "get_by_message_id", ST_GET_BY_MESSAGE_ID },
+	{ "mls_queue", ST_MLS_QUEUE },
 	{ "list", ST_LIST },
 	{ "stats", ST_STATS },
 	{ "outbound_retry", ST_OUTBOUND_RETRY },
@@ -1296,13 +1319,19 @@ int rl_store_delivery_note(struct rl_store *s, const struct rl_store_delivery *d
 
 /* ---------------------------------------------------------------- outbound */
 
-int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submission *sub, int64_t *id,
-			     char **message_id, struct rl_err *err)
+/*
+ * Stores a submission: ST_SUBMIT, or with code set ST_MLS_QUEUE (the MLS about received message
+ * `received`). The payload goes into the row, or into a large object inside a transaction that the
+ * statement then commits. Returns 1 with *id and *message_id (caller frees), 0 when an MLS about
+ * `received` was queued already (nothing stored), -1 on error.
+ */
+static int submit(struct rl_store *s, const struct rl_store_submission *sub, int64_t received, const char *code,
+		  int64_t *id, char **message_id, struct rl_err *err)
 {
 	struct params p = { 0 };
 	struct payload_in pl;
 	PGresult *r;
-	int rc = -1;
+	int rc = -1, col = code != NULL;	/* ST_MLS_QUEUE answers whether queued already first */
 
 	*message_id = NULL;
 	if (payload_in_store(s, sub->payload, NULL, 0, &pl, err) < 0)
@@ -1324,17 +1353,31 @@ int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submissio
 	p_text(&p, sub->source);
 	p_bytes(&p, pl.small ? pl.data : NULL, pl.len);
 	p_bool(&p, sub->wake_on_outcome);
-	r = run(s, ST_SUBMIT, NULL, &p, 0, err);
+	if (code != NULL) {
+		p_int(&p, received);
+		p_text(&p, code);
+	}
+	r = run(s, code != NULL ? ST_MLS_QUEUE : ST_SUBMIT, NULL, &p, 0, err);
 	if (r == NULL)
 		goto out;
-	if (PQntuples(r) == 0) {
+	if (code != NULL && PQntuples(r) == 0) {
 		PQclear(r);
-		rl_err_set(err, RL_EBMS_VALUE_INCONSISTENT, "a message with MessageId %s is already queued",
-			   sub->message_id);
+		rl_err_set(err, RL_ERR_NOT_FOUND, "no received message with row id %" PRId64, received);
 		goto out;
 	}
-	*id = int_value(r, 0, 0);
-	*message_id = strdup(PQgetvalue(r, 0, 1));
+	if (code != NULL && bool_value(r, 0, 0)) {
+		PQclear(r);
+		rc = 0;
+		goto out;
+	}
+	if (PQntuples(r) == 0 || PQgetisnull(r, 0, col)) {
+		PQclear(r);
+		rl_err_set(err, RL_EBMS_VALUE_INCONSISTENT, "a message with MessageId %s is already queued",
+			   sub->message_id ? sub->message_id : "(a fresh one)");
+		goto out;
+	}
+	*id = int_value(r, 0, col);
+	*message_id = strdup(PQgetvalue(r, 0, col + 1));
 	PQclear(r);
 	if (*message_id == NULL) {
 		rl_err_set(err, RL_ERR_NOMEM, "out of memory");
@@ -1346,11 +1389,17 @@ int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submissio
 		goto out;
 	}
 	notify(s, "relais_outbound", *id);
-	rc = 0;
+	rc = 1;
 out:
 	tx_rollback(s);
 	free(pl.chunk);
 	return rc;
+}
+
+int rl_store_outbound_submit(struct rl_store *s, const struct rl_store_submission *sub, int64_t *id,
+			     char **message_id, struct rl_err *err)
+{
+	return submit(s, sub, 0, NULL, id, message_id, err) < 0 ? -1 : 0;
 }
 
 /* The message a claim returned in the first row of r (CLAIM_CTE's columns, binary): 1, or -1. */
@@ -2044,21 +2093,10 @@ int rl_store_wait(struct rl_store *s, int timeout_ms, struct rl_err *err)
 
 /* ---------------------------------------------------------------- Message Level Status */
 
-/* The history detail of an MLS queued about a received message: "MLS <code> queued: <MessageId>". */
-int rl_store_mls_queued(struct rl_store *s, int64_t message, struct rl_err *err)
+int rl_store_mls_queue(struct rl_store *s, int64_t message, const char *code,
+		       const struct rl_store_submission *mls, int64_t *id, char **mls_message_id, struct rl_err *err)
 {
-	struct params p = { 0 };
-	PGresult *r;
-	int found;
-
-	p_int(&p, message);
-	r = run(s, -1, "SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1::bigint"
-		       " AND history ~ E'\\tMLS [A-Z][A-Z] queued: ')", &p, 0, err);
-	if (r == NULL)
-		return -1;
-	found = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	PQclear(r);
-	return found;
+	return submit(s, mls, message, code, id, mls_message_id, err);
 }
 
 int rl_store_mls_received(struct rl_store *s, const char *document_id, const char *code, const char *detail,
@@ -2079,25 +2117,4 @@ int rl_store_mls_received(struct rl_store *s, const char *document_id, const cha
 	n = atoi(PQcmdTuples(r));
 	PQclear(r);
 	return n > 0;
-}
-
-int rl_store_mls_record(struct rl_store *s, int64_t message, const char *code, const char *mls_message_id,
-			struct rl_err *err)
-{
-	struct params p = { 0 };
-	PGresult *r;
-	int n;
-
-	p_int(&p, message);
-	p_text(&p, code);
-	p_text(&p, mls_message_id);
-	r = run(s, -1, "UPDATE messages SET" HISTORY_ADD("state", "'MLS ' || $2::text || ' queued: ' || $3::text")
-		       " WHERE id = $1::bigint AND direction = 0", &p, 0, err);
-	if (r == NULL)
-		return -1;
-	n = atoi(PQcmdTuples(r));
-	PQclear(r);
-	if (n != 1)
-		return rl_err_set(err, RL_ERR_NOT_FOUND, "no received message with row id %lld", (long long)message);
-	return 0;
 }

@@ -338,13 +338,15 @@ int rl_store_stats(struct rl_store *s, struct rl_store_stats *st, struct rl_err 
 
 /* ---------------------------------------------------------------- Message Level Status */
 
-/* Whether an MLS about the received message (row id) was queued already: 1 yes, 0 no. */
-int rl_store_mls_queued(struct rl_store *s, int64_t message, struct rl_err *err);
-/* Records in the received message's history that the MLS with response code `code` (AB, RE...) was
- * queued about it as the outbound message mls_message_id ("MLS AB queued: <MessageId>"). An id that is
- * no received message is RL_ERR_NOT_FOUND. */
-int rl_store_mls_record(struct rl_store *s, int64_t message, const char *code, const char *mls_message_id,
-			struct rl_err *err);
+/* Queues the Message Level Status `mls` (a submission as for rl_store_outbound_submit, NOTIFYing
+ * relais_outbound) about the received message (row id) and appends "MLS <code> queued: <its MessageId>"
+ * (code: AB, RE...) to that message's history, in one transaction: both are stored or neither. The
+ * received message's row is locked while its history is checked, so however many try at once (threads,
+ * processes on one database), one MLS is queued about it. Returns 1 with the MLS's row id and MessageId
+ * (caller frees), 0 when an MLS about the message was queued already (nothing is queued), -1 on error
+ * (RL_ERR_NOT_FOUND: no received message with that row id). */
+int rl_store_mls_queue(struct rl_store *s, int64_t message, const char *code,
+		       const struct rl_store_submission *mls, int64_t *id, char **mls_message_id, struct rl_err *err);
 /* An MLS came back about the document we sent as document_id (its SBDH InstanceIdentifier): the sent
  * messages that carried it get mls_code = code and "MLS <code> received: <detail>" in their history.
  * Returns 1, or 0 when no sent message carried that document. */

@@ -1567,6 +1567,9 @@ static void test_statement_plans(void **state)
 		/* A failed or noted backend delivery by its id, not among every pending one. */
 		{ "delivery_failed", NULL, 0, "1, 'HTTP 500', 60, false", { "deliveries_pkey", "messages_pkey" }, 0 },
 		{ "delivery_note", NULL, 0, "1, 'note'", { "deliveries_pkey", "messages_pkey" }, 0 },
+		/* rl_store_mls_queue: the received message locked and noted by its id, the MLS inserted. */
+		{ "mls_queue", NULL, 0, "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 10,"
+		  " NULL, 'mls', NULL, false, 1, 'RE'", { "messages_pkey" }, 0 },
 		/* rl_store_mls_received: an MLS noted against the outbound message with its document id. */
 		{ NULL, "UPDATE messages SET mls_code = $2::text, updated_at = now()"
 			" WHERE direction = 1 AND document_id = $1::text", 0, "'doc-1', 'AP'", { "messages_document_id" }, 0 },
