@@ -88,6 +88,13 @@ expect_exit 0 "B's EUSR of $MONTH" -- report_b eusr --month "$MONTH" -o "$TMP/b-
 check "$TMP/b-eusr.xml" "/*/$(e FullSet)/$(e ReceivingEndUsers)" 2 "B's receiving end users"
 check "$TMP/b-eusr.xml" "/*/$(e FullSet)/$(e SendingEndUsers)" 0 "B's sending end users"
 check "$TMP/b-eusr.xml" "/*/$(e Subset)[@type='PerEUC'][$(e Key)='DK']/$(e ReceivingEndUsers)" 2 "B's receiving end users in DK"
+# Without reporting.c4_country: ZZ in the TSR, while the EUSR (whose rules take no ZZ) is refused.
+expect_exit 0 "B's TSR without reporting.c4_country" -- "$RELAIS" report -c "$TMP/B/relais.conf" tsr --month "$MONTH" \
+	-o "$TMP/b-tsr-zz.xml"
+check "$TMP/b-tsr-zz.xml" "count(/*/$(e Subtotal)[@type='PerSP-DT-PR-CC'][$(e Key)[@schemeID='ReceiverCountry']='ZZ'])" 1 \
+	"its receiver country is ZZ"
+expect_exit 2 "B's EUSR without reporting.c4_country" -- "$RELAIS" report -c "$TMP/B/relais.conf" eusr --month "$MONTH"
+grep -q "set reporting.c4_country" "$TMP/stderr" && ok "it says what to set" || not_ok "EUSR refusal: $(cat "$TMP/stderr")"
 
 # A month without messages: a valid report with zero counts.
 expect_exit 0 "A's TSR of a month without messages" -- report_a tsr --month 2020-01 -o "$TMP/zero.xml"
