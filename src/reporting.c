@@ -277,11 +277,6 @@ static int collect_one(void *ctx, const struct rl_store_message *m)
 		rl_err_set(c->err, RL_ERR_STATE, "message %s: the other access point is not known", m->message_id);
 		goto fail;
 	}
-	if (!rl_report_is_seat_id(it.k[K_SP])) {
-		rl_err_set(c->err, RL_ERR_STATE, "message %s: the other access point '%s' is not a Peppol seat id "
-			   "(P, two letters, six digits)", m->message_id, it.k[K_SP]);
-		goto fail;
-	}
 	if (m->action && m->action[0]) {
 		if (split_doctype(m->action, &scheme, &value) < 0)
 			goto nomem;
@@ -308,6 +303,11 @@ static int collect_one(void *ctx, const struct rl_store_message *m)
 		it.k[K_EUC] = NULL;
 		item_free(&it);
 		return 0;
+	}
+	if (!rl_report_is_seat_id(it.k[K_SP])) {
+		rl_err_set(c->err, RL_ERR_STATE, "message %s: the other access point '%s' is not a Peppol seat id "
+			   "(P, two letters, six digits)", m->message_id, it.k[K_SP]);
+		goto fail;
 	}
 	it.message_id = strdup(m->message_id);
 	it.k[K_C1] = strdup(country_or_unknown(have ? h.country_c1 : NULL));
