@@ -39,7 +39,8 @@
  *   A month without transactions: the totals are zero and there are no Subtotal/Subset elements.
  *   An unknown country is ZZ in the TSR (allowed since TSR Schematron 1.0.4); the EUSR Schematron 1.1.4
  *   does not allow ZZ, so an EUSR with an end user of unknown country is refused, naming the message.
- *   Country values are two upper-case letters or digits (SCH-TSR-20, SCH-EUSR-30); others count as unknown.
+ *   Country values are those of the Schematron's code list (SCH-TSR-20, SCH-EUSR-30: ISO 3166-1 alpha-2
+ *   with EL, XK, 1A, XI); others (lower case, XX, ...) count as unknown.
  *
  * What counts as a transaction of the month (TSR and EUSR BIS, "Data Gathering"): only exchanges with a
  * positive transport level acknowledgment (AS4 receipt), each counted once, by the sender as outgoing and
@@ -203,16 +204,28 @@ static int split_doctype(const char *action, char **scheme, char **value)
 	return *scheme && *value ? 0 : -1;
 }
 
-/* A country code as the reports take it: two upper-case letters or digits (ISO 3166-1 alpha-2, and 1A, EL,
- * XK as the Schematron allows); anything else (absent, lower case, longer) is unknown. */
+/* The country codes the reports' Schematron takes (TSR 1.0.5 SCH-TSR-20, EUSR 1.1.4 SCH-EUSR-30): ISO 3166-1
+ * alpha-2, and EL (Greece), XK and 1A (Kosovo), XI (Northern Ireland). */
+static const char COUNTRY_CODES[] =
+	" 1A AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV"
+	" BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH EL ER ES"
+	" ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL"
+	" IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC"
+	" MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA"
+	" PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS"
+	" ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF"
+	" WS XI XK YE YT ZA ZM ZW ";
+
+/* A country code as the reports take it (COUNTRY_CODES); anything else (absent, lower case, not a code)
+ * is unknown. */
 static const char *country_or_unknown(const char *c)
 {
+	char probe[5];
+
 	if (c == NULL || strlen(c) != 2)
 		return RL_REPORT_UNKNOWN_COUNTRY;
-	for (int i = 0; i < 2; i++)
-		if (!isupper((unsigned char)c[i]) && !isdigit((unsigned char)c[i]))
-			return RL_REPORT_UNKNOWN_COUNTRY;
-	return c;
+	snprintf(probe, sizeof(probe), " %s ", c);
+	return strstr(COUNTRY_CODES, probe) ? c : RL_REPORT_UNKNOWN_COUNTRY;
 }
 
 int rl_report_is_seat_id(const char *v)
@@ -596,10 +609,11 @@ static int eusr_countries_known(const struct collection *c, struct rl_err *err)
 			continue;
 		if (it->sent)
 			return rl_err_set(err, RL_ERR_STATE, "message %s: the sending end user's country is not known "
-					  "(its SBDH has no valid COUNTRY_C1); the EUSR takes no unknown country",
+					  "(its SBDH has no COUNTRY_C1 with an ISO 3166 code); the EUSR takes no unknown country",
 					  it->message_id);
 		return rl_err_set(err, RL_ERR_CONFIG, "message %s: the receiving end users' country is not known "
-				  "(set reporting.c4_country); the EUSR takes no unknown country", it->message_id);
+				  "(set reporting.c4_country to an ISO 3166 code); the EUSR takes no unknown country",
+				  it->message_id);
 	}
 	return 0;
 }

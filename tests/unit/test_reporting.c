@@ -156,6 +156,10 @@ static void fill_store(struct rl_store *s)
 	sent(s, "o9@t", "POP000002", INVOICE, NULL, "0088:1000000000001", "delivered", "2026-05-10 00:00:00+00");
 	received(s, "i7@t", "ap.example.com", "POP000001", "DE", "0088:1000000000001", 0, "received",
 		 "2026-06-10 08:00:00+00");
+	/* July: COUNTRY_C1 values that are no country code of the reports' code list. */
+	received(s, "i8@t", "POP000002", "POP000001", "XX", "0088:1000000000001", 0, "received", "2026-07-01 08:00:00+00");
+	received(s, "i9@t", "POP000002", "POP000001", "be", "0088:1000000000001", 0, "received", "2026-07-02 08:00:00+00");
+	received(s, "i10@t", "POP000002", "POP000001", "EL", "0088:1000000000001", 0, "received", "2026-07-03 08:00:00+00");
 }
 
 static void report_conforms(xmlDocPtr doc, enum rl_report_kind kind);
@@ -681,6 +685,11 @@ static void test_refusals(void **state)
 	refused(s, RL_REPORT_EUSR, "POP000001", "2026-05", "FR", RL_ERR_STATE, "o9@t");
 	d = report(s, RL_REPORT_TSR, "2026-05", "FR");
 	expect(d, T, "/*/r:Total/r:Outgoing", "1");
+	xmlFreeDoc(d);
+	/* C1 countries outside the code list are unknown: ZZ in the TSR; EL is on the list. */
+	d = report(s, RL_REPORT_TSR, "2026-07", "FR");
+	expect(d, T, "/*/r:Subtotal[@type='PerSP-DT-PR-CC'][r:Key[@schemeID='SenderCountry']='ZZ']/r:Incoming", "2");
+	expect(d, T, "/*/r:Subtotal[@type='PerSP-DT-PR-CC'][r:Key[@schemeID='SenderCountry']='EL']/r:Incoming", "1");
 	xmlFreeDoc(d);
 	/* Seat ids: ours (the ReporterID) and the other access point's. */
 	refused(s, RL_REPORT_TSR, "relais-ap", "2026-03", "FR", RL_ERR_CONFIG, "'relais-ap' is not a Peppol seat id");
