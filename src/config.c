@@ -147,7 +147,7 @@ static const struct rl_config_key_info key_table[RL_CFG_NKEYS] = {
 	{ RL_CFG_RELAY_SENDER, "relay", "sender", RL_CFG_STRING, "", 0, 0,
 	  "Participant id (ICD:value) an outbox invoice is sent for when it names no seller endpoint (BT-34)." },
 	{ RL_CFG_REPORTING_C4_COUNTRY, "reporting", "c4_country", RL_CFG_STRING, "", 0, 0,
-	  "Country (ISO 3166 alpha-2) of the end users we receive for (C4), for the Peppol reports; empty = ZZ (unknown)." },
+	  "Country (ISO 3166 alpha-2) of the end users we receive for (C4), for the Peppol reports; empty = ZZ (unknown) in the TSR, and no EUSR of a month with received messages." },
 	{ RL_CFG_RETENTION_KEEP, "retention", "keep", RL_CFG_DURATION, "0", 0, 36500 * DAY,
 	  "How long finished messages and their evidence are kept before relais serve removes them (hourly); 0 = forever. Peppol and national rules may require years." },
 	{ RL_CFG_MLS_SEND, "mls", "send", RL_CFG_BOOL, "on", 0, 0,

@@ -2,37 +2,63 @@
  * reporting.c - the Peppol Transaction Statistics Report (TSR) and End User Statistics Report (EUSR) of one
  * calendar month, computed from the message store at report time.
  *
- * Versions and structure followed: TSR 1.0 (BIS v1.0.x, schema 1.0.1, namespace
- * urn:fdc:peppol:transaction-statistics-report:1.0) and EUSR 1.1 (BIS v1.1.x, namespace
- * urn:fdc:peppol:end-user-statistics-report:1.1); both with ProfileID urn:fdc:peppol.eu:edec:bis:reporting:1.0.
+ * Versions followed: TSR 1.0 (namespace urn:fdc:peppol:transaction-statistics-report:1.0, CustomizationID
+ * urn:fdc:peppol.eu:edec:trns:transaction-statistics-reporting:1.0) and EUSR 1.1 (namespace
+ * urn:fdc:peppol:end-user-statistics-report:1.1, CustomizationID
+ * urn:fdc:peppol.eu:edec:trns:end-user-statistics-report:1.1); both with ProfileID
+ * urn:fdc:peppol.eu:edec:bis:reporting:1.0.
+ *
+ * Checked against (read in OpenPEPPOL/edec-reporting and phax/peppol-reporting):
+ *   - the TSR 1.0.1 XSD (tests validate every generated TSR against it, tests/reporting-schemas/);
+ *   - the TSR Schematron 1.0.5 (SCH-TSR-01..43) and the TSR BIS text (chapters "Data Gathering",
+ *     "Subtotals");
+ *   - the EUSR Schematron 1.1.4 (SCH-EUSR-01..47), the EUSR 1.1 example report and the EUSR BIS text;
+ *   - the EUSR structure against the EUSR 1.0.0 XSD: the 1.1 XSD itself could not be read; the 1.1
+ *     Schematron and example use the same elements, so the tests validate with the 1.0.0 XSD under the
+ *     1.1 namespace. The later EUSR Schematron 1.1.5 could not be read either.
+ * The tests also assert the Schematron rules (tests/unit/test_reporting.c, report_conforms()).
  *
  *   TransactionStatisticsReport: CustomizationID, ProfileID, Header (ReportPeriod (StartDate, EndDate),
- *     ReporterID@schemeID=CertSubjectCN), Total (Incoming, Outgoing), then Subtotal@type elements, each with
- *     its Key@metaSchemeID@schemeID elements, Incoming and Outgoing:
- *       PerTP           TP/Peppol = the transport profile (peppol-transport-as4-v2_0)
+ *     ReporterID@schemeID=CertSubjectCN = our seat id, P + two letters + six digits), Total (Incoming,
+ *     Outgoing), then Subtotal@type elements, each with its Key@metaSchemeID@schemeID elements, Incoming
+ *     and Outgoing; the sums of each subtotal type equal the totals:
+ *       PerTP           TP/Peppol = the transport profile (peppol-transport-as4-v2_0, the code list id)
  *       PerSP-DT-PR     SP/CertSubjectCN = the other access point (C3 when we sent, C2 when we received),
  *                       DT/<doctype scheme> = doctype value, PR/<process scheme> = process value
  *       PerSP-DT-PR-CC  the same and CC/SenderCountry = C1's country, CC/ReceiverCountry = C4's country;
- *                       received messages only (Outgoing always 0: a sender cannot know C4's country)
+ *                       received messages only, Outgoing always 0 (SCH-TSR-43: a sender cannot know C4's
+ *                       country); required whenever something was received (SCH-TSR-11/12).
  *   EndUserStatisticsReport: CustomizationID, ProfileID, Header (as above), FullSet (SendingEndUsers,
  *     ReceivingEndUsers, SendingOrReceivingEndUsers: distinct end users), then Subset@type elements with
- *     Keys and the same three counts: PerDT-PR, PerEUC (CC/EndUserCountry), PerDT-EUC, PerDT-PR-EUC.
+ *     Keys and the same three counts: PerDT-PR (DT, PR), PerEUC (CC/EndUserCountry), PerDT-EUC (DT, CC),
+ *     PerDT-PR-EUC (DT, PR, CC). Each key combination once; a subset never has zero users.
  *     The end user of a sent message is its C1 (originalSender), of a received one its C4
  *     (finalRecipient); its country is C1's country (from the SBDH COUNTRY_C1) resp. C4's
- *     (reporting.c4_country). Message Level Status documents are not counted in the EUSR.
+ *     (reporting.c4_country). The spec counts End Users, not participant ids: relais counts participant
+ *     ids (it knows no grouping of several ids into one end user).
  *   A month without transactions: the totals are zero and there are no Subtotal/Subset elements.
- *   An unknown country is ZZ.
+ *   An unknown country is ZZ in the TSR (allowed since TSR Schematron 1.0.4); the EUSR Schematron 1.1.4
+ *   does not allow ZZ, so an EUSR with an end user of unknown country is refused, naming the message.
+ *   Country values are those of the Schematron's code list (SCH-TSR-20, SCH-EUSR-30: ISO 3166-1 alpha-2
+ *   with EL, XK, 1A, XI); others (lower case, XX, ...) count as unknown.
  *
- * What counts as a transaction of the month: only exchanges acknowledged at the transport level (AS4
- * receipt) are counted, so an outbound message counts once delivered and only when our seat sent it
- * (from_party is our seat, or unset: then our identity was used at pack time); queued, retried and failed
- * ones do not. An inbound message addressed to our seat counts in any state: the store keeps it only
- * once it was committed and answered with a signed receipt (its later backend delivery is not a Peppol
- * exchange). The month is the UTC calendar month of created_at (queued resp. received).
+ * What counts as a transaction of the month (TSR and EUSR BIS, "Data Gathering"): only exchanges with a
+ * positive transport level acknowledgment (AS4 receipt), each counted once, by the sender as outgoing and
+ * by the receiver as incoming; TSRs and EUSRs themselves are counted in neither report. So an outbound
+ * message counts once delivered and only when our seat sent it (from_party is our seat, or unset: then
+ * our identity was used at pack time); queued, retried and failed ones do not. An inbound message
+ * addressed to our seat counts in any state: the store keeps it only once it was committed and answered
+ * with a signed receipt (its later backend delivery is not a Peppol exchange).
+ * Message Level Status documents are ordinary Peppol exchanges for the TSR (no rule excludes them); they
+ * are left out of the EUSR by relais's own choice (their parties are service providers, not end users):
+ * no reporting text read says so either way.
+ * The month: the BIS counts exchanges by the time of the exchange (UTC). relais takes the UTC calendar
+ * month of created_at (queued resp. received); for an outbound message queued just before a month's end
+ * and delivered after it, that is the earlier month (the store keeps no delivery time to select by).
  * Values come from the row (Action = "scheme::doctype", Service and its type, originalSender,
  * finalRecipient, the parties) and, where the row lacks one, from the payload's SBDH; the SBDH is also
  * where COUNTRY_C1 is read. Only the payload's first bytes are read from the store (up to the end of the
- * header). A payload without a readable SBDH gives C1 country ZZ. Participants are compared
+ * header). A payload without a readable SBDH gives C1 country unknown. Participants are compared
  * case-insensitively (their scheme is).
  */
 #include "config.h"
@@ -54,6 +80,9 @@
 #define PARTICIPANT_SCHEME "iso6523-actorid-upis"
 #define MLS_DOCTYPE "urn:oasis:names:specification:ubl:schema:xsd:ApplicationResponse-2::ApplicationResponse##" \
 	"urn:peppol:edec:mls:1.0::2.1"
+/* The reports' own document types: never counted in either report. */
+#define TSR_DOCTYPE RL_REPORT_TSR_NS "::" RL_REPORT_TSR_ROOT "##" RL_REPORT_TSR_CUSTOMIZATION "::" RL_REPORT_TSR_VERSION
+#define EUSR_DOCTYPE RL_REPORT_EUSR_NS "::" RL_REPORT_EUSR_ROOT "##" RL_REPORT_EUSR_CUSTOMIZATION "::" RL_REPORT_EUSR_VERSION
 /* The SBDH ends well within this many bytes of a payload; past it the rest is not read. */
 #define HEAD_READ_MAX (4u * 1024 * 1024 + 1)
 
@@ -94,6 +123,7 @@ enum { K_SP, K_DTS, K_DTV, K_PRS, K_PRV, K_C1, K_C4, K_EU, K_EUC, K_COUNT };
 
 struct item {
 	const char *k[K_COUNT];
+	char *message_id;		/* for the errors that name it */
 	int sent;			/* 1 sent by us (C2), 0 received (C3) */
 	int mls;
 };
@@ -112,6 +142,7 @@ static void item_free(struct item *it)
 	for (int i = 0; i < K_COUNT; i++)
 		if (i != K_EUC)
 			free((char *)it->k[i]);
+	free(it->message_id);
 }
 
 static void collection_free(struct collection *c)
@@ -173,9 +204,44 @@ static int split_doctype(const char *action, char **scheme, char **value)
 	return *scheme && *value ? 0 : -1;
 }
 
+/* The country codes the reports' Schematron takes (TSR 1.0.5 SCH-TSR-20, EUSR 1.1.4 SCH-EUSR-30): ISO 3166-1
+ * alpha-2, and EL (Greece), XK and 1A (Kosovo), XI (Northern Ireland). */
+static const char COUNTRY_CODES[] =
+	" 1A AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV"
+	" BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH EL ER ES"
+	" ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL"
+	" IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC"
+	" MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA"
+	" PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS"
+	" ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF"
+	" WS XI XK YE YT ZA ZM ZW ";
+
+/* A country code as the reports take it (COUNTRY_CODES); anything else (absent, lower case, not a code)
+ * is unknown. */
 static const char *country_or_unknown(const char *c)
 {
-	return c && c[0] ? c : RL_REPORT_UNKNOWN_COUNTRY;
+	char probe[5];
+
+	if (c == NULL || strlen(c) != 2)
+		return RL_REPORT_UNKNOWN_COUNTRY;
+	snprintf(probe, sizeof(probe), " %s ", c);
+	return strstr(COUNTRY_CODES, probe) ? c : RL_REPORT_UNKNOWN_COUNTRY;
+}
+
+int rl_report_is_seat_id(const char *v)
+{
+	if (v == NULL || strlen(v) != 9 || v[0] != 'P')
+		return 0;
+	for (int i = 1; i < 9; i++)
+		if (i < 3 ? !isupper((unsigned char)v[i]) : !isdigit((unsigned char)v[i]))
+			return 0;
+	return 1;
+}
+
+static int is_report_doctype(const char *scheme, const char *value)
+{
+	return scheme && value && strcmp(scheme, DEFAULT_DOCTYPE_SCHEME) == 0 &&
+	       (strcmp(value, TSR_DOCTYPE) == 0 || strcmp(value, EUSR_DOCTYPE) == 0);
 }
 
 /* The other access point of a sent message: to_party, else the CN of the certificate it was encrypted to. */
@@ -244,6 +310,19 @@ static int collect_one(void *ctx, const struct rl_store_message *m)
 		rl_err_set(c->err, RL_ERR_STATE, "message %s: its document type or process is not known", m->message_id);
 		goto fail;
 	}
+	if (is_report_doctype(it.k[K_DTS], it.k[K_DTV])) {	/* a TSR or EUSR itself: counted in neither */
+		if (have > 0)
+			rl_sbdh_free(&h);
+		it.k[K_EUC] = NULL;
+		item_free(&it);
+		return 0;
+	}
+	if (!rl_report_is_seat_id(it.k[K_SP])) {
+		rl_err_set(c->err, RL_ERR_STATE, "message %s: the other access point '%s' is not a Peppol seat id "
+			   "(P, two letters, six digits)", m->message_id, it.k[K_SP]);
+		goto fail;
+	}
+	it.message_id = strdup(m->message_id);
 	it.k[K_C1] = strdup(country_or_unknown(have ? h.country_c1 : NULL));
 	it.k[K_C4] = strdup(it.sent ? RL_REPORT_UNKNOWN_COUNTRY : country_or_unknown(c->opts->c4_country));
 	it.k[K_EUC] = it.sent ? it.k[K_C1] : it.k[K_C4];
@@ -258,6 +337,8 @@ static int collect_one(void *ctx, const struct rl_store_message *m)
 	for (int i = 0; i < K_COUNT; i++)
 		if (it.k[i] == NULL)
 			goto nomem;
+	if (it.message_id == NULL)
+		goto nomem;
 	it.mls = strcmp(it.k[K_DTS], DEFAULT_DOCTYPE_SCHEME) == 0 && strcmp(it.k[K_DTV], MLS_DOCTYPE) == 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
@@ -517,6 +598,26 @@ static int write_eusr(xmlTextWriterPtr w, const struct collection *c, const stru
 	return xmlTextWriterEndDocument(w) < 0 ? -1 : 0;
 }
 
+/* The EUSR Schematron (1.1.4) takes no unknown country (ZZ is for the TSR only): every counted end user
+ * needs a real one. */
+static int eusr_countries_known(const struct collection *c, struct rl_err *err)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct item *it = &c->items[i];
+
+		if (it->mls || strcmp(it->k[K_EUC], RL_REPORT_UNKNOWN_COUNTRY) != 0)
+			continue;
+		if (it->sent)
+			return rl_err_set(err, RL_ERR_STATE, "message %s: the sending end user's country is not known "
+					  "(its SBDH has no COUNTRY_C1 with an ISO 3166 code); the EUSR takes no unknown country",
+					  it->message_id);
+		return rl_err_set(err, RL_ERR_CONFIG, "message %s: the receiving end users' country is not known "
+				  "(set reporting.c4_country to an ISO 3166 code); the EUSR takes no unknown country",
+				  it->message_id);
+	}
+	return 0;
+}
+
 int rl_report_write(struct rl_store *s, enum rl_report_kind kind, const struct rl_report_opts *o,
 		    struct rl_buf *out, struct rl_err *err)
 {
@@ -530,11 +631,16 @@ int rl_report_write(struct rl_store *s, enum rl_report_kind kind, const struct r
 	if (o->seat_id == NULL || o->seat_id[0] == '\0')
 		return rl_err_set(err, RL_ERR_CONFIG, "the reporting access point's seat id is not known "
 				  "(set identity.party_id or identity.cert)");
+	if (!rl_report_is_seat_id(o->seat_id))
+		return rl_err_set(err, RL_ERR_CONFIG, "the reporting access point's seat id '%s' is not a Peppol seat id "
+				  "(P, two letters, six digits)", o->seat_id);
 	c.store = s;
 	c.opts = o;
 	c.err = err;
 	rl_report_period_bounds(&o->period, &from, &to);
 	if (rl_store_message_range(s, from, to, collect_one, &c, err) < 0 || c.failed)
+		goto out;
+	if (kind == RL_REPORT_EUSR && eusr_countries_known(&c, err) < 0)
 		goto out;
 	v = malloc((c.n ? c.n : 1) * sizeof(*v));
 	xb = xmlBufferCreate();

@@ -7,8 +7,10 @@
  * exchanged over Peppol AS4 with a transport acknowledgment: outbound ones in state delivered (a verified
  * receipt came back) sent by our seat (C2), and every inbound one addressed to our seat (C3), which is
  * stored only once committed and answered with a receipt, whatever its backend delivery did afterwards.
- * Document type, process, end users and the C1 country come from the stored row and from the SBDH at the
- * head of the stored payload (only the header is read, streamed); a missing country is ZZ.
+ * The reports themselves (TSR and EUSR document types) are counted in neither report. Document type,
+ * process, end users and the C1 country come from the stored row and from the SBDH at the head of the
+ * stored payload (only the header is read, streamed); a missing country is ZZ in the TSR, while the EUSR
+ * refuses (RL_ERR_STATE/RL_ERR_CONFIG naming the message) because its rules take no ZZ.
  *
  * The report is written into an rl_buf (a report is a summary: its size grows with the number of
  * distinct keys, never with the payloads). The caller owns and frees the buffer.
@@ -49,13 +51,21 @@ struct rl_report_opts {
 	struct rl_report_period period;
 };
 
+/* 1 when v is a Peppol seat id as the reports' ReporterID and SP keys must be (CertSubjectCN): "P", two
+ * upper-case letters, six digits (e.g. POP000001); 0 otherwise. */
+int rl_report_is_seat_id(const char *v);
+
 /* "YYYY-MM" -> period. RL_ERR_USAGE when malformed. */
 int rl_report_parse_month(const char *text, struct rl_report_period *p, struct rl_err *err);
 /* The period's bounds as UTC times: [*from, *to). */
 void rl_report_period_bounds(const struct rl_report_period *p, time_t *from, time_t *to);
 
 /* Collects the period's transactions from the store and writes the report (an XML document, UTF-8,
- * with its declaration) to out. A month without transactions gives a valid report with zero counts. */
+ * with its declaration) to out. A month without transactions gives a valid report with zero counts.
+ * RL_ERR_CONFIG when o->seat_id is no seat id (rl_report_is_seat_id) or, for the EUSR, when messages
+ * were received and o->c4_country is unset; RL_ERR_STATE when a counted message lacks a value the
+ * report needs (the other access point, its seat id form, document type, process, end user, and for the
+ * EUSR C1's country of a sent one). */
 int rl_report_write(struct rl_store *s, enum rl_report_kind kind, const struct rl_report_opts *o,
 		    struct rl_buf *out, struct rl_err *err);
 

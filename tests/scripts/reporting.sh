@@ -2,8 +2,9 @@
 # reporting.sh - the Peppol TSR and EUSR (`relais report`): tests/unit/test_reporting against a private
 # PostgreSQL, then two access points over HTTPS on loopback exchange three invoices and each reports this
 # month: A counts them as sent (to POP000002), B as received (from POP000001, C4 country from
-# reporting.c4_country); the output is well-formed XML with the report's root and CustomizationID, and
-# can be wrapped in the SBDH for OpenPeppol.
+# reporting.c4_country); the output is valid against the report's XSD (tests/reporting-schemas/) with the
+# report's root and CustomizationID, and can be wrapped in the SBDH for OpenPeppol. A report sent over
+# Peppol is itself counted in neither report.
 . "$top_srcdir/tests/scripts/lib.sh"
 . "$top_srcdir/tests/scripts/pg.sh"
 . "$top_srcdir/tests/scripts/daemon_lib.sh"
@@ -51,7 +52,9 @@ done
 
 # A: three sent to POP000002.
 expect_exit 0 "A's TSR of $MONTH" -- report_a tsr --month "$MONTH" -o "$TMP/a-tsr.xml"
-xmllint --noout "$TMP/a-tsr.xml" 2>/dev/null && ok "A's TSR is well-formed XML" || not_ok "A's TSR is not well-formed"
+TSR_XSD="$top_srcdir/tests/reporting-schemas/peppol-transaction-statistics-reporting-1.0.1.xsd"
+xmllint --noout --schema "$TSR_XSD" "$TMP/a-tsr.xml" 2>"$TMP/xsd.err" && ok "A's TSR is valid against the TSR 1.0.1 XSD" ||
+	not_ok "A's TSR is not valid: $(cat "$TMP/xsd.err")"
 check "$TMP/a-tsr.xml" "local-name(/*)" TransactionStatisticsReport "A's TSR root"
 check "$TMP/a-tsr.xml" "namespace-uri(/*)" urn:fdc:peppol:transaction-statistics-report:1.0 "A's TSR namespace"
 check "$TMP/a-tsr.xml" "/*/$(e CustomizationID)" "$TSR_CUST" "A's TSR CustomizationID"
@@ -72,6 +75,8 @@ check "$TMP/a-eusr.xml" "/*/$(e Subset)[@type='PerEUC'][$(e Key)='BE']/$(e Sendi
 
 # B: three received from POP000001, by two end users, C1 in BE, C4 in DK.
 expect_exit 0 "B's TSR of $MONTH" -- report_b tsr --month "$MONTH" -o "$TMP/b-tsr.xml"
+xmllint --noout --schema "$TSR_XSD" "$TMP/b-tsr.xml" 2>"$TMP/xsd.err" && ok "B's TSR is valid against the TSR 1.0.1 XSD" ||
+	not_ok "B's TSR is not valid: $(cat "$TMP/xsd.err")"
 check "$TMP/b-tsr.xml" "/*/$(e Header)/$(e ReporterID)" POP000002 "B reports as"
 check "$TMP/b-tsr.xml" "/*/$(e Total)/$(e Incoming)" 3 "B's TSR total incoming"
 check "$TMP/b-tsr.xml" "/*/$(e Total)/$(e Outgoing)" 0 "B's TSR total outgoing"
@@ -83,6 +88,13 @@ expect_exit 0 "B's EUSR of $MONTH" -- report_b eusr --month "$MONTH" -o "$TMP/b-
 check "$TMP/b-eusr.xml" "/*/$(e FullSet)/$(e ReceivingEndUsers)" 2 "B's receiving end users"
 check "$TMP/b-eusr.xml" "/*/$(e FullSet)/$(e SendingEndUsers)" 0 "B's sending end users"
 check "$TMP/b-eusr.xml" "/*/$(e Subset)[@type='PerEUC'][$(e Key)='DK']/$(e ReceivingEndUsers)" 2 "B's receiving end users in DK"
+# Without reporting.c4_country: ZZ in the TSR, while the EUSR (whose rules take no ZZ) is refused.
+expect_exit 0 "B's TSR without reporting.c4_country" -- "$RELAIS" report -c "$TMP/B/relais.conf" tsr --month "$MONTH" \
+	-o "$TMP/b-tsr-zz.xml"
+check "$TMP/b-tsr-zz.xml" "count(/*/$(e Subtotal)[@type='PerSP-DT-PR-CC'][$(e Key)[@schemeID='ReceiverCountry']='ZZ'])" 1 \
+	"its receiver country is ZZ"
+expect_exit 2 "B's EUSR without reporting.c4_country" -- "$RELAIS" report -c "$TMP/B/relais.conf" eusr --month "$MONTH"
+grep -q "set reporting.c4_country" "$TMP/stderr" && ok "it says what to set" || not_ok "EUSR refusal: $(cat "$TMP/stderr")"
 
 # A month without messages: a valid report with zero counts.
 expect_exit 0 "A's TSR of a month without messages" -- report_a tsr --month 2020-01 -o "$TMP/zero.xml"
@@ -112,7 +124,8 @@ expect_exit 0 "--wrap takes the country from identity.country" -- \
 check "$TMP/stdout" "$H/$(e BusinessScope)/$(e Scope)[$(e Type)='COUNTRY_C1']/$(e InstanceIdentifier)" LU \
 	"SBDH COUNTRY_C1 from identity.country"
 
-# Queued for sending (here A's routing table sends everything to B), and counted as a transaction itself.
+# Queued for sending (here A's routing table sends everything to B); the report itself is counted in
+# neither report, on either side.
 EUSR_DT="urn:fdc:peppol:end-user-statistics-report:1.1::EndUserStatisticsReport##$EUSR_CUST::1.1"
 expect_exit 0 "A queues its EUSR for OpenPeppol" -- report_a eusr --month "$MONTH" --wrap --sender 0088:5798000000001 \
 	--country BE --send
@@ -126,9 +139,12 @@ check "$TMP/B/inbox/$RMID.xml" "/$(e StandardBusinessDocument)/$(e EndUserStatis
 [ "$(sql "$DB_B" "SELECT action FROM messages WHERE direction=0 AND message_id='$RMID'")" = "busdox-docid-qns::$EUSR_DT" ] &&
 	ok "it was sent with the EUSR document type" || not_ok "action: $(sql "$DB_B" "SELECT action FROM messages WHERE message_id='$RMID'")"
 expect_exit 0 "B's TSR once more" -- report_b tsr --month "$MONTH" -o "$TMP/b-tsr2.xml"
-check "$TMP/b-tsr2.xml" "/*/$(e Total)/$(e Incoming)" 4 "B's TSR counts the report received"
-check "$TMP/b-tsr2.xml" "/*/$(e Subtotal)[@type='PerSP-DT-PR'][$(e Key)[@metaSchemeID='DT']='$EUSR_DT'][$(e Key)[@metaSchemeID='PR']='urn:fdc:peppol.eu:edec:bis:reporting:1.0']/$(e Incoming)" 1 \
-	"under its own document type and process"
+check "$TMP/b-tsr2.xml" "/*/$(e Total)/$(e Incoming)" 3 "B's TSR does not count the report received"
+check "$TMP/b-tsr2.xml" "count(//$(e Key)[@metaSchemeID='DT'][.='$EUSR_DT'])" 0 "no subtotal has the EUSR document type"
+expect_exit 0 "A's TSR once more" -- report_a tsr --month "$MONTH" -o "$TMP/a-tsr2.xml"
+check "$TMP/a-tsr2.xml" "/*/$(e Total)/$(e Outgoing)" 3 "A's TSR does not count the report sent"
+expect_exit 0 "A's EUSR once more" -- report_a eusr --month "$MONTH" -o "$TMP/a-eusr2.xml"
+check "$TMP/a-eusr2.xml" "count(//$(e Key)[@metaSchemeID='DT'][.='$EUSR_DT'])" 0 "A's EUSR does not count it either"
 
 ap_stop A; ap_stop B
 finish
