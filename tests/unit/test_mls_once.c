@@ -29,9 +29,6 @@
 #include "relais/store.h"
 #include "unit_pg.h"
 
-#define INVOICE_TYPE "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##" \
-	"urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
-#define BILLING "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 #define GATE_KEY "7301"	/* the advisory lock the gate trigger waits on */
 
 static struct rl_store *store;
@@ -69,29 +66,15 @@ static int64_t received_failed(const char *message_id, const char *instance)
 	struct rl_err err = { 0 };
 	int64_t id = 0;
 
-	rl_buf_printf(&sbd, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<StandardBusinessDocument xmlns=\"http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader\">"
-		"<StandardBusinessDocumentHeader><HeaderVersion>1.0</HeaderVersion>"
-		"<Sender><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000002</Identifier></Sender>"
-		"<Receiver><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000001</Identifier></Receiver>"
-		"<DocumentIdentification><Standard>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2</Standard>"
-		"<TypeVersion>2.1</TypeVersion><InstanceIdentifier>%s</InstanceIdentifier><Type>Invoice</Type>"
-		"<CreationDateAndTime>2026-11-23T10:00:00Z</CreationDateAndTime></DocumentIdentification>"
-		"<BusinessScope><Scope><Type>DOCUMENTID</Type><InstanceIdentifier>" INVOICE_TYPE "</InstanceIdentifier>"
-		"<Identifier>busdox-docid-qns</Identifier></Scope><Scope><Type>PROCESSID</Type>"
-		"<InstanceIdentifier>" BILLING "</InstanceIdentifier><Identifier>cenbii-procid-ubl</Identifier></Scope>"
-		"<Scope><Type>COUNTRY_C1</Type><InstanceIdentifier>BE</InstanceIdentifier></Scope>"
-		"</BusinessScope></StandardBusinessDocumentHeader>"
-		"<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" "
-		"xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">"
-		"<cbc:ID>1</cbc:ID></Invoice></StandardBusinessDocument>\n", instance);
+	unit_pg_invoice_sbd_open(&sbd, "0088:5798000000002", "0088:5798000000001", instance);
+	rl_buf_puts(&sbd, "</Invoice></StandardBusinessDocument>\n");
 	assert_non_null(sbd.data);
 	in.message_id = message_id;
 	in.from_party = "POP000002";
 	in.to_party = "POP000001";
-	in.service = BILLING;
+	in.service = UNIT_PG_BILLING;
 	in.service_type = "cenbii-procid-ubl";
-	in.action = "busdox-docid-qns::" INVOICE_TYPE;
+	in.action = "busdox-docid-qns::" UNIT_PG_INVOICE_TYPE;
 	in.original_sender = "0088:5798000000002";
 	in.final_recipient = "0088:5798000000001";
 	in.payload_data = sbd.data;

@@ -23,9 +23,6 @@
 #include "relais/store.h"
 #include "unit_pg.h"
 
-#define INVOICE_TYPE "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##" \
-	"urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
-#define BILLING "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 
 static struct rl_store *store;
 
@@ -83,22 +80,8 @@ static void mls_sbd(const char *code, const char *reference, int nreasons, size_
 /* A Peppol SBD with an invoice whose note is note_len bytes long. */
 static void invoice_sbd(const char *instance, size_t note_len, struct rl_buf *out)
 {
-	rl_buf_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<StandardBusinessDocument xmlns=\"http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader\">"
-		"<StandardBusinessDocumentHeader><HeaderVersion>1.0</HeaderVersion>"
-		"<Sender><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000001</Identifier></Sender>"
-		"<Receiver><Identifier Authority=\"iso6523-actorid-upis\">0088:5798000000002</Identifier></Receiver>"
-		"<DocumentIdentification><Standard>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2</Standard>"
-		"<TypeVersion>2.1</TypeVersion><InstanceIdentifier>%s</InstanceIdentifier><Type>Invoice</Type>"
-		"<CreationDateAndTime>2026-11-23T10:00:00Z</CreationDateAndTime></DocumentIdentification>"
-		"<BusinessScope><Scope><Type>DOCUMENTID</Type><InstanceIdentifier>" INVOICE_TYPE "</InstanceIdentifier>"
-		"<Identifier>busdox-docid-qns</Identifier></Scope><Scope><Type>PROCESSID</Type>"
-		"<InstanceIdentifier>" BILLING "</InstanceIdentifier><Identifier>cenbii-procid-ubl</Identifier></Scope>"
-		"<Scope><Type>COUNTRY_C1</Type><InstanceIdentifier>BE</InstanceIdentifier></Scope>"
-		"</BusinessScope></StandardBusinessDocumentHeader>"
-		"<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" "
-		"xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">"
-		"<cbc:ID>1</cbc:ID><cbc:Note>", instance);
+	unit_pg_invoice_sbd_open(out, "0088:5798000000001", "0088:5798000000002", instance);
+	rl_buf_puts(out, "<cbc:Note>");
 	for (size_t i = 0; i < note_len; i++)
 		rl_buf_puts(out, "n");
 	rl_buf_puts(out, "</cbc:Note></Invoice></StandardBusinessDocument>\n");

@@ -1622,6 +1622,27 @@ static void test_statement_plans(void **state)
 		fail_msg("%d plans without the index they need (above)", failures);
 }
 
+/* A connection to the empty database url brought to schema version (its migrations applied as relais
+ * would have, recorded in schema_version). */
+static PGconn *database_at_version(const char *url, int version)
+{
+	PGconn *conn = PQconnectdb(url);
+
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	PQclear(PQexec(conn, "CREATE TABLE schema_version (version integer PRIMARY KEY,"
+			     " applied_at timestamptz NOT NULL DEFAULT now())"));
+	for (int v = 1; v <= version; v++) {
+		PGresult *r = PQexec(conn, rl_store_schema_migration(v));
+		char text[64];
+
+		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		snprintf(text, sizeof(text), "INSERT INTO schema_version (version) VALUES (%d)", v);
+		PQclear(PQexec(conn, text));
+	}
+	return conn;
+}
+
 /* Schema 13 adds the index of finished messages to a populated database at schema 12; the purge then
  * finds what it removes through it, and removes the same messages as before. */
 static void test_finished_index_migrated(void **state)
@@ -1639,19 +1660,7 @@ static void test_finished_index_migrated(void **state)
 	(void)state;
 	if (url == NULL || *url == '\0')
 		skip();
-	conn = PQconnectdb(url);
-	assert_int_equal(PQstatus(conn), CONNECTION_OK);
-	PQclear(PQexec(conn, "CREATE TABLE schema_version (version integer PRIMARY KEY,"
-			     " applied_at timestamptz NOT NULL DEFAULT now())"));
-	for (int v = 1; v <= 12; v++) {
-		char text[64];
-
-		r = PQexec(conn, rl_store_schema_migration(v));
-		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-		PQclear(r);
-		snprintf(text, sizeof(text), "INSERT INTO schema_version (version) VALUES (%d)", v);
-		PQclear(PQexec(conn, text));
-	}
+	conn = database_at_version(url, 12);
 	fill_plan_tables(conn, 4000);
 	r = PQexec(conn, "SELECT count(*) FROM pg_indexes WHERE indexname = 'messages_finished'");
 	assert_string_equal(PQgetvalue(r, 0, 0), "0");
@@ -1704,19 +1713,7 @@ static void test_history_migrated(void **state)
 	(void)state;
 	if (url == NULL || *url == '\0')
 		skip();
-	conn = PQconnectdb(url);
-	assert_int_equal(PQstatus(conn), CONNECTION_OK);
-	PQclear(PQexec(conn, "CREATE TABLE schema_version (version integer PRIMARY KEY,"
-			     " applied_at timestamptz NOT NULL DEFAULT now())"));
-	for (int v = 1; v <= 10; v++) {
-		char text[64];
-
-		r = PQexec(conn, rl_store_schema_migration(v));
-		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-		PQclear(r);
-		snprintf(text, sizeof(text), "INSERT INTO schema_version (version) VALUES (%d)", v);
-		PQclear(PQexec(conn, text));
-	}
+	conn = database_at_version(url, 10);
 	r = PQexec(conn, "INSERT INTO messages (id, direction, message_id, state) VALUES (7, 1, 'old@test', 'failed'),"
 			 " (8, 0, 'quiet@test', 'received');"
 			 "INSERT INTO message_events (message, at, state, detail) VALUES"

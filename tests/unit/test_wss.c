@@ -125,6 +125,21 @@ static xmlDocPtr signed_envelope(struct rl_identity *id, const unsigned char *at
 	return doc;
 }
 
+/* The envelope of signed_envelope signed by POP000001 (loaded into *id, freed by the caller), its
+ * attachment's digest (of "compressed payload") in *att. */
+static xmlDocPtr signed_by_pop000001(struct rl_identity *id, struct rl_wss_attachment_digest *att)
+{
+	const char *builddir = getenv("top_builddir");
+	char key[4096], cert[4096];
+	struct rl_err err;
+
+	snprintf(key, sizeof(key), "%s/tests/pki/POP000001.key.pem", builddir ? builddir : ".");
+	snprintf(cert, sizeof(cert), "%s/tests/pki/POP000001.cert.pem", builddir ? builddir : ".");
+	assert_int_equal(rl_identity_load_pem(id, key, cert, NULL, &err), 0);
+	rl_sha256("compressed payload", 18, att->digest);
+	return signed_envelope(id, att->digest, &err);
+}
+
 /* Serialises and parses again, as a receiver sees it. */
 static xmlDocPtr reparse(xmlDocPtr doc, const char *replace_from, const char *replace_to)
 {
@@ -152,22 +167,14 @@ static xmlDocPtr reparse(xmlDocPtr doc, const char *replace_from, const char *re
 
 static void test_sign_verify(void **state)
 {
-	const char *builddir = getenv("top_builddir");
-	char key[4096], cert[4096];
 	struct rl_identity id;
 	struct rl_err err;
-	unsigned char digest[32];
 	struct rl_wss_attachment_digest att = { "payload@test", { 0 } };
 	struct rl_wss_verify_opts opts = { .attachments = &att, .attachment_count = 1 };
 	struct rl_wss_verified v;
 	xmlDocPtr doc, got;
 
-	snprintf(key, sizeof(key), "%s/tests/pki/POP000001.key.pem", builddir ? builddir : ".");
-	snprintf(cert, sizeof(cert), "%s/tests/pki/POP000001.cert.pem", builddir ? builddir : ".");
-	assert_int_equal(rl_identity_load_pem(&id, key, cert, NULL, &err), 0);
-	rl_sha256("compressed payload", 18, digest);
-	memcpy(att.digest, digest, 32);
-	doc = signed_envelope(&id, digest, &err);
+	doc = signed_by_pop000001(&id, &att);
 
 	got = reparse(doc, NULL, NULL);
 	assert_int_equal(rl_wss_verify(security_of(got), &opts, &v, &err), 0);
@@ -377,11 +384,8 @@ static void test_default_namespace_signature(void **state)
 	static const char *const to_default[][2] = {
 		{ "<ds:", "<" }, { "</ds:", "</" }, { "xmlns:ds=", "xmlns=" },
 	};
-	const char *builddir = getenv("top_builddir");
-	char key[4096], cert[4096];
 	struct rl_identity id;
 	struct rl_err err;
-	unsigned char digest[32];
 	struct rl_wss_attachment_digest att = { "payload@test", { 0 } };
 	struct rl_wss_verify_opts opts = { .attachments = &att, .attachment_count = 1 };
 	struct rl_wss_verified v;
@@ -392,12 +396,7 @@ static void test_default_namespace_signature(void **state)
 	xmlNodePtr signature, signed_info;
 
 	(void)state;
-	snprintf(key, sizeof(key), "%s/tests/pki/POP000001.key.pem", builddir ? builddir : ".");
-	snprintf(cert, sizeof(cert), "%s/tests/pki/POP000001.cert.pem", builddir ? builddir : ".");
-	assert_int_equal(rl_identity_load_pem(&id, key, cert, NULL, &err), 0);
-	rl_sha256("compressed payload", 18, digest);
-	memcpy(att.digest, digest, 32);
-	doc = signed_envelope(&id, digest, &err);
+	doc = signed_by_pop000001(&id, &att);
 	replace_all(doc, &text, to_default, sizeof(to_default) / sizeof(to_default[0]));
 	assert_null(strstr(text.data, "ds:"));
 	got = rl_xml_parse(text.data, text.len, RL_EBMS_INVALID_HEADER, "envelope", &err);

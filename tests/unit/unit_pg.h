@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libpq-fe.h>
+#include "relais/buf.h"
 #include "relais/store.h"
 
 static const char *pgurl;
@@ -61,6 +62,34 @@ static inline void unit_pg_inbound_evidence(struct rl_store_inbound *in)
 	in->receipt = "<R/>";
 	in->receipt_len = strlen(in->receipt);
 	in->receipt_message_id = "receipt@relais";
+}
+
+#define UNIT_PG_INVOICE_TYPE "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##" \
+	"urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
+#define UNIT_PG_BILLING "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+
+/* Starts a Peppol SBD (from sender to receiver, seats 0088:..., document `instance`, C1 in BE) with an
+ * invoice, up to its cbc:ID; the caller adds the rest of the invoice and closes it with
+ * "</Invoice></StandardBusinessDocument>". */
+static inline void unit_pg_invoice_sbd_open(struct rl_buf *out, const char *sender, const char *receiver,
+					    const char *instance)
+{
+	rl_buf_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<StandardBusinessDocument xmlns=\"http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader\">"
+		"<StandardBusinessDocumentHeader><HeaderVersion>1.0</HeaderVersion>"
+		"<Sender><Identifier Authority=\"iso6523-actorid-upis\">%s</Identifier></Sender>"
+		"<Receiver><Identifier Authority=\"iso6523-actorid-upis\">%s</Identifier></Receiver>"
+		"<DocumentIdentification><Standard>urn:oasis:names:specification:ubl:schema:xsd:Invoice-2</Standard>"
+		"<TypeVersion>2.1</TypeVersion><InstanceIdentifier>%s</InstanceIdentifier><Type>Invoice</Type>"
+		"<CreationDateAndTime>2026-11-23T10:00:00Z</CreationDateAndTime></DocumentIdentification>"
+		"<BusinessScope><Scope><Type>DOCUMENTID</Type><InstanceIdentifier>" UNIT_PG_INVOICE_TYPE "</InstanceIdentifier>"
+		"<Identifier>busdox-docid-qns</Identifier></Scope><Scope><Type>PROCESSID</Type>"
+		"<InstanceIdentifier>" UNIT_PG_BILLING "</InstanceIdentifier><Identifier>cenbii-procid-ubl</Identifier></Scope>"
+		"<Scope><Type>COUNTRY_C1</Type><InstanceIdentifier>BE</InstanceIdentifier></Scope>"
+		"</BusinessScope></StandardBusinessDocumentHeader>"
+		"<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" "
+		"xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">"
+		"<cbc:ID>1</cbc:ID>", sender, receiver, instance);
 }
 
 /* Removes every message, its history, deliveries, attempts and large objects. */
