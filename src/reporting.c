@@ -52,9 +52,9 @@
  * Message Level Status documents are ordinary Peppol exchanges for the TSR (no rule excludes them); they
  * are left out of the EUSR by relais's own choice (their parties are service providers, not end users):
  * no reporting text read says so either way.
- * The month: the BIS counts exchanges by the time of the exchange (UTC). relais takes the UTC calendar
- * month of created_at (queued resp. received); for an outbound message queued just before a month's end
- * and delivered after it, that is the earlier month (the store keeps no delivery time to select by).
+ * The month: the BIS counts exchanges by the time of the exchange (UTC): for a sent message when its
+ * receipt came (the "delivered" line of its history), for a received one when it was committed and
+ * answered (rl_store_message_range selects them so).
  * Values come from the row (Action = "scheme::doctype", Service and its type, originalSender,
  * finalRecipient, the parties) and, where the row lacks one, from the payload's SBDH; the SBDH is also
  * where COUNTRY_C1 is read. Only the payload's first bytes are read from the store (up to the end of the

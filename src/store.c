@@ -1822,17 +1822,21 @@ int rl_store_message_list(struct rl_store *s, const char *state, int dir, int li
 	return each_message(r, fn, ctx, NULL, NULL, err) < 0 ? -1 : 0;
 }
 
-/* Keyset pages by id over the messages created in [from, to): each page is read and released before the
- * next is asked for, so that fn may use the store (read a payload) between rows. */
+/* Keyset pages by id over the messages exchanged in [from, to): each page is read and released before
+ * the next is asked for, so that fn may use the store (read a payload) between rows. An outbound message
+ * was exchanged when its receipt came (the first "delivered" line of its history), an inbound one when
+ * it was committed and answered (created_at); an outbound message never delivered counts by created_at. */
 #define RANGE_PAGE 500
 
 int rl_store_message_range(struct rl_store *s, time_t from, time_t to,
 			   int (*fn)(void *ctx, const struct rl_store_message *m), void *ctx, struct rl_err *err)
 {
 	static const char sql[] =
-		"SELECT " MESSAGE_COLUMNS " FROM messages m"
-		" WHERE m.id > $1::bigint AND m.created_at >= to_timestamp($2::bigint)"
-		" AND m.created_at < to_timestamp($3::bigint) ORDER BY m.id LIMIT $4::bigint";
+		"SELECT " MESSAGE_COLUMNS " FROM messages m, LATERAL (SELECT coalesce(CASE WHEN m.direction = 1 THEN"
+		"  (regexp_match(m.history, E'(?:^|\\n)([^\\t\\n]+)\\tdelivered\\t'))[1]::timestamptz END,"
+		"  m.created_at) AS at) x"
+		" WHERE m.id > $1::bigint AND x.at >= to_timestamp($2::bigint)"
+		" AND x.at < to_timestamp($3::bigint) ORDER BY m.id LIMIT $4::bigint";
 	int64_t after = 0;
 
 	for (;;) {

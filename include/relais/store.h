@@ -315,8 +315,9 @@ int rl_store_message_history(struct rl_store *s, int64_t id, struct rl_buf *out,
 int rl_store_message_list(struct rl_store *s, const char *state, int dir, int limit,
 			  int (*fn)(void *ctx, const struct rl_store_message *m), void *ctx,
 			  struct rl_err *err);
-/* Every message (either direction, any state) created in [from, to), oldest first, in pages: the store
- * may be used from fn (e.g. rl_store_payload_read). fn returning non-zero stops, and that is returned. */
+/* Every message (either direction, any state) exchanged in [from, to), oldest first, in pages: outbound
+ * ones when their receipt came (created_at until then), inbound ones when received. The store may be
+ * used from fn (e.g. rl_store_payload_read). fn returning non-zero stops, and that is returned. */
 int rl_store_message_range(struct rl_store *s, time_t from, time_t to,
 			   int (*fn)(void *ctx, const struct rl_store_message *m), void *ctx, struct rl_err *err);
 /* The stored receipt (or error signal) of a message, as received/sent. Returns 1 found, 0 none. */

@@ -654,6 +654,32 @@ static void test_zero_month(void **state)
 	rl_store_close(s);
 }
 
+/* A message counts in the month of its exchange: an outbound one when its receipt came (its history's
+ * "delivered" line), not when it was queued; an inbound one when it was received. */
+static void test_month_of_exchange(void **state)
+{
+	struct rl_store *s = open_store();
+	xmlDocPtr d;
+
+	(void)state;
+	sent(s, "late@t", "POP000002", INVOICE, "BE", "0088:1000000000001", "delivered", "2026-03-31 23:59:00+00");
+	sql("UPDATE messages SET history = history || E'2026-04-01T00:00:05.123Z\\tdelivered\\treceipt r@t\\n'"
+	    " WHERE message_id = 'late@t'");
+	sent(s, "ontime@t", "POP000002", INVOICE, "BE", "0088:1000000000001", "delivered", "2026-03-30 10:00:00+00");
+	sql("UPDATE messages SET history = history || E'2026-03-30T10:00:01.000Z\\tdelivered\\treceipt r@t\\n'"
+	    " WHERE message_id = 'ontime@t'");
+	received(s, "in@t", "POP000002", "POP000001", "DE", "0088:1000000000001", 0, "delivered", "2026-03-31 23:59:30+00");
+	d = report(s, RL_REPORT_TSR, "2026-03", "FR");
+	expect(d, T, "/*/r:Total/r:Outgoing", "1");
+	expect(d, T, "/*/r:Total/r:Incoming", "1");
+	xmlFreeDoc(d);
+	d = report(s, RL_REPORT_TSR, "2026-04", "FR");
+	expect(d, T, "/*/r:Total/r:Outgoing", "1");
+	expect(d, T, "/*/r:Total/r:Incoming", "0");
+	xmlFreeDoc(d);
+	rl_store_close(s);
+}
+
 /* The reports themselves are counted in neither report (fill_store has a sent EUSR and a received TSR). */
 static void test_reports_not_counted(void **state)
 {
@@ -731,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_eusr_month),
 		cmocka_unit_test(test_zero_month),
 		cmocka_unit_test(test_reports_not_counted),
+		cmocka_unit_test(test_month_of_exchange),
 		cmocka_unit_test(test_refusals),
 	};
 
