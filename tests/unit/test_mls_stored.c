@@ -23,7 +23,6 @@
 #include "relais/store.h"
 #include "unit_pg.h"
 
-
 static struct rl_store *store;
 
 static int setup(void **state)
