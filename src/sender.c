@@ -375,8 +375,9 @@ static uint64_t work_mark(struct rl_daemon *d)
 
 /*
  * A look that began at mark found nothing due: every submission notified before it began was seen by
- * it, and taken by some worker already, so only the wake-ups of later notifications are left. Without
- * this, the wake-ups of submissions that busy workers took in turn would each cost an empty look.
+ * it, and was taken by some worker already or is not due yet (a paused destination: the one-second poll
+ * finds it when it is), so only the wake-ups of later notifications are left. Without this, the wake-ups
+ * of submissions that busy workers took in turn would each cost an empty look.
  */
 static void work_found_none(struct rl_daemon *d, uint64_t mark)
 {
