@@ -27,11 +27,8 @@ static struct rl_store *store;
 
 static int setup(void **state)
 {
-	struct rl_err err = { 0 };
-
 	(void)state;
-	if (rl_store_open(pgurl, &store, &err) < 0 || rl_store_migrate(store, NULL, &err) < 0)
-		fail_msg("open: %s", err.msg);
+	store = unit_pg_store_migrated();
 	unit_pg_empty();
 	return 0;
 }

@@ -1413,6 +1413,17 @@ static void test_delivered_claims_next(void **state)
 	rl_store_close(s);
 }
 
+/* Empties the tables, leaves one queued message with one delivery, and makes conn plan generically (as
+ * the store's sessions do): the nearly empty tables that generic plans were once made on. */
+static void one_row_tables(PGconn *conn)
+{
+	unit_pg_empty();
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	PQclear(PQexec(conn, "INSERT INTO messages (id, direction, message_id, state) VALUES (1, 1, 'plan-1@test', 'queued');"
+			     "INSERT INTO deliveries (message, channel) VALUES (1, 0);"
+			     "SET plan_cache_mode = force_generic_plan"));
+}
+
 /* A message found by row id and direction is found by its primary key, whatever the statistics say:
  * no index leads with the direction (schema 12). A generic plan made on a nearly empty table is the case
  * that once read every outbound row for each delivered record. The same for deliveries found by id. */
@@ -1431,11 +1442,7 @@ static void test_id_lookup_plan(void **state)
 	PGresult *r;
 
 	(void)state;
-	unit_pg_empty();
-	assert_int_equal(PQstatus(conn), CONNECTION_OK);
-	PQclear(PQexec(conn, "INSERT INTO messages (id, direction, message_id, state) VALUES (1, 1, 'plan-1@test', 'queued');"
-			     "INSERT INTO deliveries (message, channel) VALUES (1, 0);"
-			     "SET plan_cache_mode = force_generic_plan"));
+	one_row_tables(conn);
 	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
 		struct rl_buf plan = RL_BUF_INIT;
 		char explain[64];
@@ -1579,11 +1586,7 @@ static void test_statement_plans(void **state)
 	int failures = 0;
 
 	(void)state;
-	unit_pg_empty();
-	assert_int_equal(PQstatus(conn), CONNECTION_OK);
-	PQclear(PQexec(conn, "INSERT INTO messages (id, direction, message_id, state) VALUES (1, 1, 'plan-1@test', 'queued');"
-			     "INSERT INTO deliveries (message, channel) VALUES (1, 0);"
-			     "SET plan_cache_mode = force_generic_plan"));
+	one_row_tables(conn);
 	for (int populated = 0; populated <= 1; populated++) {
 		if (populated)
 			fill_plan_tables(conn, 4000);

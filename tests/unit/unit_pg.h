@@ -24,6 +24,17 @@ static inline struct rl_store *unit_pg_store(void)
 	return s;
 }
 
+/* A store on the test database with the schema migrated. */
+static inline struct rl_store *unit_pg_store_migrated(void)
+{
+	struct rl_store *s = unit_pg_store();
+	struct rl_err err = { 0 };
+
+	if (rl_store_migrate(s, NULL, &err) < 0)
+		fail_msg("migrate: %s", err.msg);
+	return s;
+}
+
 /* Runs SQL on a side connection; returns the first value of the first row as a number (0 when there is
  * none). */
 static long long sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
